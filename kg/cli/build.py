@@ -1,0 +1,14 @@
+"""``kg build``: placeholder until its stage lands."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``build`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser("build", help="(not yet available)")
+    parser.set_defaults(func=lambda args: 2)

@@ -1,0 +1,14 @@
+"""``kg load``: placeholder until its stage lands."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``load`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser("load", help="(not yet available)")
+    parser.set_defaults(func=lambda args: 2)

@@ -1,0 +1,111 @@
+"""The links table ``seeds/wikidata-links.tsv``: read, look up, write (sorted, atomically).
+
+The table is the contract between reconciliation and everything after it: ``kg build``
+reads it and needs neither the gazetteer nor the network.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import get_args
+
+from kg.errors import LinksError
+from kg.fsutil import atomic_write_text
+from kg.model import DOCS, LINK_COLUMNS, LinkRow, Role
+
+__all__ = ["QID_RE", "LinksTable", "read_links", "write_links"]
+
+QID_RE = re.compile(r"Q[1-9][0-9]*")
+_ROLES = set(get_args(Role))
+_STATUSES = {"resolved", "ambiguous", "unresolved"}
+
+
+class LinksTable:
+    """The rows of a links table, indexed by place reference ``(doc, role, key, country)``."""
+
+    def __init__(self, rows: Iterable[LinkRow]) -> None:
+        self.rows: tuple[LinkRow, ...] = tuple(sorted(rows, key=lambda r: r.ref))
+        self._index = {row.ref: row for row in self.rows}
+
+    def __iter__(self) -> Iterator[LinkRow]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def get(self, doc: str, role: str, key: str, country: str = "") -> LinkRow | None:
+        """The row for a place reference, or ``None`` if the table has none."""
+        return self._index.get((doc, role, key, country))
+
+
+def _check(row: LinkRow, path: Path, line: int) -> None:
+    if row.doc not in DOCS:
+        raise LinksError(f"unknown doc {row.doc!r} (expected one of {DOCS})", path=path, line=line)
+    if row.role not in _ROLES:
+        raise LinksError(f"unknown role {row.role!r}", path=path, line=line)
+    if row.status not in _STATUSES:
+        raise LinksError(f"unknown status {row.status!r}", path=path, line=line)
+    for name in ("qid", "country_qid"):
+        value = getattr(row, name)
+        if value and not QID_RE.fullmatch(value):
+            raise LinksError(f"malformed {name} {value!r} (expected Q<digits>)", path=path, line=line)
+    if (row.status == "resolved") != bool(row.qid):
+        raise LinksError(
+            f"status {row.status!r} does not agree with qid {row.qid!r}", path=path, line=line
+        )
+    if row.qid and not row.evidence:
+        raise LinksError(f"QID {row.qid} has no evidence", path=path, line=line)
+
+
+def read_links(path: Path) -> LinksTable:
+    """Read and check a links table.
+
+    Raises :class:`LinksError` (with file:line) for a missing file, a wrong header, a row
+    with the wrong number of cells, a malformed QID, a QID without evidence, or a
+    duplicated place reference.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LinksError("links table not found (run `kg reconcile`)", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LinksError(f"cannot read links table: {exc}", path=path) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines or tuple(lines[0].split("\t")) != LINK_COLUMNS:
+        raise LinksError(f"header must be: {' '.join(LINK_COLUMNS)}", path=path, line=1)
+    rows: list[LinkRow] = []
+    seen: dict[tuple[str, str, str, str], int] = {}
+    for number, line in enumerate(lines[1:], start=2):
+        cells = line.split("\t")
+        if len(cells) != len(LINK_COLUMNS):
+            raise LinksError(
+                f"expected {len(LINK_COLUMNS)} cells, found {len(cells)}", path=path, line=number
+            )
+        row = LinkRow(**dict(zip(LINK_COLUMNS, cells, strict=True)))  # type: ignore[arg-type]
+        _check(row, path, number)
+        if row.ref in seen:
+            raise LinksError(
+                f"duplicate place reference {row.ref} (first on line {seen[row.ref]})",
+                path=path,
+                line=number,
+            )
+        seen[row.ref] = number
+        rows.append(row)
+    return LinksTable(rows)
+
+
+def _cell(value: str) -> str:
+    # The format has no quoting: a TAB or newline inside a value would break the table.
+    return value.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+def write_links(rows: Iterable[LinkRow], path: Path) -> None:
+    """Write rows sorted by place reference, atomically (a temporary file then rename)."""
+    table = LinksTable(rows)
+    lines = ["\t".join(LINK_COLUMNS)]
+    lines += ["\t".join(_cell(getattr(row, col)) for col in LINK_COLUMNS) for row in table]
+    atomic_write_text(path, "\n".join(lines) + "\n")
