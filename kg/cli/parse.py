@@ -129,7 +129,9 @@ def render_report(results: Iterable[ParseResult], fmt: str, out: TextIO) -> None
             out.write(
                 "\t".join(
                     _cell(v)
-                    for v in (row["type"], row["doc"], row["file"], row.get("line"), what, count, detail)
+                    for v in (
+                        row["type"], row["doc"], row["file"], row.get("line"), what, count, detail
+                    )
                 )
                 + "\n"
             )
