@@ -1,14 +1,76 @@
-"""``kg reconcile``: placeholder until its stage lands."""
+"""``kg reconcile [--gazetteer DIR] [--out TSV] [--overrides TSV] [--report] [--online ...]``.
+
+Parses the seed documents, maps every place reference to a Wikidata QID from the offline
+gazetteer (and, with ``--online``, the live Wikidata API for what the gazetteer leaves
+open), applies ``seeds/overrides.tsv`` and writes the links table atomically.
+``--report`` prints coverage and the unresolved/ambiguous places on stdout.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
     """Add the ``reconcile`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("reconcile", help="(not yet available)")
-    parser.set_defaults(func=lambda args: 2)
+    from kg import paths
+
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "reconcile",
+        help="map every place to a Wikidata QID (writes seeds/wikidata-links.tsv)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("documents", nargs="*", type=Path, metavar="PATH",
+                        help="source documents (default: the two seed documents)")
+    parser.add_argument("--gazetteer", type=Path,
+                        default=Path(os.environ.get("KG_GAZETTEER", paths.GAZETTEER_DIR)),
+                        help="gazetteer folder (env KG_GAZETTEER)")
+    parser.add_argument("--out", type=Path, default=paths.LINKS_TSV, help="links table to write")
+    parser.add_argument("--overrides", type=Path, default=paths.OVERRIDES_TSV,
+                        help="human decisions (doc role key country qid evidence reason)")
+    parser.add_argument("--cache-dir", type=Path, default=None,
+                        help="cache folder (gazetteer index, Wikidata answers)")
+    parser.add_argument("--no-cache", action="store_true", help="rebuild the gazetteer index")
+    parser.add_argument("--report", action="store_true", help="print coverage and open places")
+    parser.add_argument("--online", action="store_true",
+                        help="ask the live Wikidata API about what the gazetteer leaves open")
+    parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php")
+    parser.add_argument("--sparql-url", default="https://query.wikidata.org/sparql")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run reconciliation; 0 on success, a :class:`~kg.errors.KGError` otherwise."""
+    from kg import paths
+    from kg.reconcile import reconcile, report
+    from kg.reconcile.gazetteer import load_gazetteer
+    from kg.reconcile.links import write_links
+    from kg.reconcile.overrides import read_overrides
+    from kg.sources import parse_path
+
+    documents = args.documents or list(paths.SEED_DOCUMENTS)
+    results = [parse_path(path) for path in documents]
+    gazetteer = load_gazetteer(args.gazetteer, cache_dir=args.cache_dir,
+                               use_cache=not args.no_cache)
+    overrides = read_overrides(args.overrides)
+    client = None
+    if args.online:
+        from kg.reconcile.online import OnlineResolver
+
+        client = OnlineResolver.from_options(api_url=args.api_url, sparql_url=args.sparql_url,
+                                             cache_dir=args.cache_dir, gazetteer=gazetteer)
+    rows = reconcile(results, gazetteer, overrides, client, overrides_path=args.overrides)
+    write_links(rows, args.out)
+    resolved = sum(row.status == "resolved" for row in rows)
+    print(f"kg reconcile: {args.out}: {len(rows)} place references, {resolved} resolved",
+          file=sys.stderr)
+    if args.report:
+        sys.stdout.write(report(rows))
+    return 0

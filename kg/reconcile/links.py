@@ -50,7 +50,9 @@ def _check(row: LinkRow, path: Path, line: int) -> None:
     for name in ("qid", "country_qid"):
         value = getattr(row, name)
         if value and not QID_RE.fullmatch(value):
-            raise LinksError(f"malformed {name} {value!r} (expected Q<digits>)", path=path, line=line)
+            raise LinksError(
+                f"malformed {name} {value!r} (expected Q<digits>)", path=path, line=line
+            )
     if (row.status == "resolved") != bool(row.qid):
         raise LinksError(
             f"status {row.status!r} does not agree with qid {row.qid!r}", path=path, line=line

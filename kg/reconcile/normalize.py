@@ -54,10 +54,10 @@ _JA_TABLE = str.maketrans(_JA_VARIANTS)
 # Longest first, so 自治區 is stripped before 區. Kinds are hints, not facts.
 CJK_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("特别行政区", "region"),
-    ("维吾尔自治区", "province"),
-    ("回族自治区", "province"),
-    ("壮族自治区", "province"),
-    ("自治区", "province"),
+    ("维吾尔自治区", "region"),
+    ("回族自治区", "region"),
+    ("壮族自治区", "region"),
+    ("自治区", "region"),
     ("自治州", "region"),
     ("自治县", "county"),
     ("特别市", "city"),
@@ -100,7 +100,8 @@ LATIN_SUFFIXES: tuple[tuple[str, str], ...] = (
 _LATIN_PREFIXES = ("city of ", "province of ", "county of ", "state of ", "the ")
 _DISAMBIG = re.compile(r"\s*(?:[_ ]\(([^()]*)\)|（([^（）]*)）)\s*$")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
-_PUNCT = re.compile(r"[\s\-‐‑‒–—―_·・･.,'’‘`´ʻʼ\"/]+")
+_PUNCT = re.compile(r"[\s\-‐‑‒–—―_·・･.,\"/]+")
+_APOS = re.compile(r"['’‘`´ʻʼ]")
 _TRANSLIT = (("saint ", "st "), ("sainte ", "ste "), ("sankt ", "st "))
 
 
@@ -151,12 +152,12 @@ def name_key(name: str) -> str:
     text = text.casefold()
     if has_cjk(text):
         text = to_simplified(text)
-        return _PUNCT.sub("", text)
+        return _PUNCT.sub("", _APOS.sub("", text))
     decomposed = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in decomposed if not unicodedata.combining(c))
     text = text.replace("ß", "ss").replace("ı", "i").replace("ø", "o").replace("ł", "l")
     text = text.replace("æ", "ae").replace("œ", "oe").replace("đ", "d")
-    text = _PUNCT.sub(" ", text).strip()
+    text = _PUNCT.sub(" ", _APOS.sub("", text)).strip()
     # Apostrophes join syllables (Xi'an): compare without them, and without spaces around.
     return re.sub(r"\s+", " ", text)
 
