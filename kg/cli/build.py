@@ -1,14 +1,73 @@
-"""``kg build``: placeholder until its stage lands."""
+"""``kg build``: parse, read the links table, emit, validate, write ``dist/`` atomically."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("build", help="(not yet available)")
-    parser.set_defaults(func=lambda args: 2)
+    from kg import paths  # light: paths only
+
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "build",
+        help="build the graph into dist/ (Turtle, N-Triples, JSON-LD, TriG, VoID, report)",
+        description=(
+            "Parse the seed documents, read the links table, emit the graph, validate it with "
+            "the SHACL shapes and write the output folder atomically. Exit 1 on SHACL "
+            "violations (the previous output is kept); warnings are reported."
+        ),
+    )
+    parser.add_argument("--out", type=Path, default=paths.DIST_DIR, help="output folder")
+    parser.add_argument(
+        "--formats",
+        default="ttl,nt,jsonld,trig",
+        help="comma-separated formats among ttl,nt,jsonld,trig (default: all)",
+    )
+    parser.add_argument("--base", default=None, help="base IRI of the data (ends with / or #)")
+    parser.add_argument("--links", type=Path, default=paths.LINKS_TSV, help="links table")
+    parser.add_argument(
+        "--seeds", type=Path, nargs="+", default=list(paths.SEED_DOCUMENTS),
+        metavar="PATH", help="source documents (default: both seeds)",
+    )
+    parser.add_argument(
+        "--sparql-endpoint", default=None, help="SPARQL endpoint announced in void.ttl"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the build; 0 on success, 1 on SHACL violations (KGError -> 2 via kg.cli)."""
+    from kg.build import BuildViolations, build
+    from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
+
+    formats = [f.strip() for f in args.formats.split(",") if f.strip()]
+    try:
+        result = build(
+            out=args.out,
+            formats=formats,
+            base=args.base or DEFAULT_BASE,
+            links_path=args.links,
+            seeds=args.seeds,
+            sparql_endpoint=args.sparql_endpoint or DEFAULT_SPARQL_ENDPOINT,
+        )
+    except BuildViolations as exc:
+        print(exc.report_text, file=sys.stderr)
+        print(f"kg build: {exc}", file=sys.stderr)
+        return 1
+    if not args.quiet:
+        print(
+            f"kg build: {result.triples} triples, {result.twinnings} twinnings, "
+            f"{result.memberships} memberships, {result.places} places "
+            f"({result.resolved_places} resolved); 0 violations, {result.warnings} warnings "
+            f"(see {result.out / 'validation-report.txt'}); {result.seconds:.1f}s"
+        )
+        for name, size in result.files.items():
+            print(f"  {result.out / name}  {size} bytes")
+    return 0

@@ -14,10 +14,20 @@ import re
 from pathlib import Path
 
 import pyoxigraph
+import rdflib
+from rdflib.namespace import XSD
 
 from kg.errors import RdfError
 
-__all__ = ["FORMATS", "RdfSyntaxError", "check_bytes", "check_file", "parse_quads"]
+__all__ = [
+    "FORMATS",
+    "RdfSyntaxError",
+    "check_bytes",
+    "check_file",
+    "parse_quads",
+    "read_graph",
+    "to_rdflib_graph",
+]
 
 #: Format names (and file extensions) the check understands, mapped to pyoxigraph formats.
 FORMATS: dict[str, pyoxigraph.RdfFormat] = {
@@ -36,9 +46,7 @@ FORMATS: dict[str, pyoxigraph.RdfFormat] = {
 }
 
 # pyoxigraph prefixes its messages with the position it also gives as attributes.
-_POSITION_PREFIX = re.compile(
-    r"^Parser error (?:at line \d+ )?(?:between columns \d+ and \d+|at column \d+)?:?\s*"
-)
+_POSITION_PREFIX = re.compile(r"^Parser error\b[^:]*:\s*")
 
 
 class RdfSyntaxError(RdfError):
@@ -84,17 +92,23 @@ def parse_quads(
     *,
     base_iri: str | None = None,
     path: str | Path | None = None,
+    rename_blank_nodes: bool = False,
 ) -> list[pyoxigraph.Quad]:
     """Parse ``data`` strictly and return its quads (triples are quads in the default graph).
 
-    ``path`` only names the source in error messages.
+    ``path`` only names the source in error messages; ``rename_blank_nodes`` gives blank
+    nodes fresh ids, so the quads of two documents can be merged without clashes.
     Raises :class:`RdfSyntaxError` (an :class:`~kg.errors.RdfError`) on invalid data, with
     the line and column pyoxigraph reports, and :class:`~kg.errors.RdfError` for an unknown
     format.
     """
     rdf_format = _format(format, None)
     try:
-        return list(pyoxigraph.parse(data, rdf_format, base_iri=base_iri))
+        return list(
+            pyoxigraph.parse(
+                data, rdf_format, base_iri=base_iri, rename_blank_nodes=rename_blank_nodes
+            )
+        )
     except SyntaxError as exc:
         message = _POSITION_PREFIX.sub("", exc.msg or str(exc)) or "invalid syntax"
         raise RdfSyntaxError(
@@ -144,3 +158,59 @@ def check_file(
         raise RdfError(f"cannot read: {exc.strerror or exc}", path=path) from None
     base = base_iri if base_iri is not None else path.resolve().as_uri()
     return check_bytes(data, rdf_format, base, path=path)
+
+
+def _term(term: object) -> rdflib.term.Node:
+    if isinstance(term, pyoxigraph.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, pyoxigraph.BlankNode):
+        return rdflib.BNode(term.value)
+    if isinstance(term, pyoxigraph.Literal):
+        if term.language is not None:
+            return rdflib.Literal(term.value, lang=term.language)
+        # RDF 1.1: "x" and "x"^^xsd:string are one term; rdflib spells it without datatype.
+        if term.datatype.value == str(XSD.string):
+            return rdflib.Literal(term.value)
+        return rdflib.Literal(term.value, datatype=rdflib.URIRef(term.datatype.value))
+    raise RdfError(f"unsupported RDF term {term!r} (RDF-star is not used here)")
+
+
+def to_rdflib_graph(quads: list[pyoxigraph.Quad]) -> rdflib.Graph:
+    """Merge ``quads`` (every graph name) into one rdflib graph, keeping blank-node labels.
+
+    Raises :class:`~kg.errors.RdfError` for a term rdflib cannot hold (an RDF-star triple).
+    """
+    graph = rdflib.Graph()
+    for quad in quads:
+        graph.add((_term(quad.subject), _term(quad.predicate), _term(quad.object)))
+    return graph
+
+
+def read_graph(
+    path: Path, format: str | pyoxigraph.RdfFormat | None = None, *, base_iri: str | None = None
+) -> rdflib.Graph:
+    """Read the RDF file at ``path`` strictly and return it as one rdflib graph.
+
+    Same checks, defaults and errors as :func:`check_file`; the named graphs of a dataset
+    format are merged and blank nodes get fresh ids (files can be merged safely). The
+    file's ``@prefix`` declarations are bound in the graph when the format is Turtle or TriG.
+    """
+    path = Path(path)
+    rdf_format = _format(format, path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise RdfError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    base = base_iri if base_iri is not None else path.resolve().as_uri()
+    quads = parse_quads(data, rdf_format, base_iri=base, path=path, rename_blank_nodes=True)
+    graph = to_rdflib_graph(quads)
+    if rdf_format in (pyoxigraph.RdfFormat.TURTLE, pyoxigraph.RdfFormat.TRIG):
+        for prefix, namespace in _PREFIX.findall(data.decode("utf-8", errors="replace")):
+            if _ABSOLUTE.match(namespace):
+                graph.bind(prefix, namespace, override=False)
+    return graph
+
+
+# Only used to carry readable prefixes over; the parse above already validated the file.
+_PREFIX = re.compile(r"(?im)^\s*@?prefix\s+([A-Za-z][\w.-]*)?:\s*<([^>\s]*)>")
+_ABSOLUTE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")

@@ -1,0 +1,392 @@
+"""Records + links table -> an RDF dataset with one named graph per source document.
+
+:func:`emit` is pure: the same records and links give the same triples, with IRIs only (no
+blank nodes), so serialisations can be made byte-identical. What each document states goes
+into its own named graph (``<base>graph/lhc``, ``<base>graph/zhwiki``); what reconciliation
+adds (``owl:sameAs``, status, candidates, English labels from Wikidata) goes into
+``<base>graph/links``, the links table being a reviewed source document of its own.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import zhconv
+from rdflib import Dataset, Graph, Literal, URIRef
+
+from kg.model import LinkRow, Membership, ParseResult, Twinning, WikiLink
+from kg.rdf.vocab import (
+    DCTERMS,
+    DEFAULT_BASE,
+    ORG,
+    OWL,
+    PREFIXES,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    SKOS,
+    TIME,
+    TW,
+    WD,
+    XSD,
+    ZHWIKI_PAGE,
+    Iris,
+)
+from kg.reconcile.links import QID_RE, LinksTable
+
+__all__ = [
+    "AGREEMENT_KINDS",
+    "DOC_TITLES",
+    "LINKS_DOC",
+    "NETWORK_NAMES",
+    "PRC_COUNTRY",
+    "EmitStats",
+    "agreement_kind",
+    "emit",
+    "zh_tag",
+]
+
+#: The links table is a source document of its own (graph ``<base>graph/links``).
+LINKS_DOC = "links"
+
+#: Titles of the source documents (``dcterms:title``), by document id.
+DOC_TITLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "lhc": (
+        ("League of Historical Cities: member cities (as of December 2025)", "en"),
+        ("世界歴史都市連盟 加盟都市一覧（令和7年12月現在）", "ja"),
+    ),
+    "zhwiki": (
+        ("List of sister cities of the People's Republic of China (zh.wikipedia)", "en"),
+        ("中華人民共和國友好城市列表", "zh-Hant"),
+    ),
+    LINKS_DOC: (("Wikidata links of the place references (reviewed table)", "en"),),
+}
+
+#: Names of city networks beyond the English one the list gives, by English name.
+NETWORK_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
+    "League of Historical Cities": (("世界歴史都市連盟", "ja"),),
+}
+
+#: Notes of the zh.wikipedia list that name the kind of agreement (Traditional script).
+AGREEMENT_KINDS: dict[str, URIRef] = {
+    "友好協約書": TW.FriendshipCovenant,
+    "友好協議": TW.FriendshipAgreement,
+    "文化備忘錄": TW.CulturalMemorandum,
+}
+
+#: The People's Republic of China, the country of every Chinese side of the zh.wikipedia
+#: list (the page lists the PRC's sister cities) when the links table gives none.
+#: QID from /work/shared/gazetteer/gf_wikidata_countries.tsv line 34
+#: ("Q148	People's Republic of China	中华人民共和国") and dr5hn_countries.tsv line 32.
+PRC_COUNTRY: tuple[str, tuple[tuple[str, str], ...]] = (
+    "Q148",
+    (("People's Republic of China", "en"), ("中华人民共和国", "zh-Hans")),
+)
+
+#: Place kinds of the links table -> schema.org classes.
+_KIND_CLASS: dict[str, URIRef] = {
+    "city": SCHEMA.City,
+    "district": SCHEMA.AdministrativeArea,
+    "county": SCHEMA.AdministrativeArea,
+    "province": SCHEMA.AdministrativeArea,
+    "region": SCHEMA.AdministrativeArea,
+    "country": SCHEMA.Country,
+}
+
+_STATUS: dict[str, URIRef] = {
+    "resolved": TW.Resolved,
+    "ambiguous": TW.Ambiguous,
+    "unresolved": TW.Unresolved,
+}
+
+
+def zh_tag(text: str) -> str:
+    """The BCP 47 tag of a Chinese string: ``zh-Hant``, ``zh-Hans`` or ``zh``.
+
+    A string with Traditional-only forms (it changes under conversion to Simplified) and no
+    Simplified-only forms is ``zh-Hant``; the converse is ``zh-Hans``; a string that reads
+    the same in both scripts, or mixes them, is ``zh``. Hong Kong Traditional is the
+    Traditional reference, so forms both scripts use (台) do not count as Simplified.
+
+    >>> zh_tag("東京"), zh_tag("东京"), zh_tag("北京市"), zh_tag("台灣")
+    ('zh-Hant', 'zh-Hans', 'zh', 'zh-Hant')
+    """
+    traditional = zhconv.convert(text, "zh-hans") != text
+    simplified = zhconv.convert(text, "zh-hk") != text
+    if traditional and not simplified:
+        return "zh-Hant"
+    if simplified and not traditional:
+        return "zh-Hans"
+    return "zh"
+
+
+def agreement_kind(note: str | None) -> URIRef:
+    """The agreement-kind concept a twinning's note names (default: a sister-city relationship)."""
+    if note:
+        key = zhconv.convert(note.strip(), "zh-hk")
+        for text, concept in AGREEMENT_KINDS.items():
+            if zhconv.convert(text, "zh-hk") == key:
+                return concept
+    return TW.SisterCityRelationship
+
+
+def _title_text(title: str) -> str:
+    # An article title as a name: no leading ":" (interwiki-style), spaces for underscores.
+    return title.lstrip(":").replace("_", " ").strip()
+
+
+@dataclass
+class EmitStats:
+    """What :func:`emit` produced, for the build report."""
+
+    twinnings: int = 0
+    memberships: int = 0
+    places: int = 0
+    resolved_places: int = 0
+    unresolved_refs: list[str] = field(default_factory=list)
+
+
+class _Emitter:
+    def __init__(self, links: LinksTable, base: str) -> None:
+        self.links = links
+        self.iris = Iris(base)
+        self.ds = Dataset()
+        for prefix, ns in PREFIXES:
+            self.ds.bind(prefix, ns, override=True, replace=True)
+        self.stats = EmitStats()
+        self.places: set[URIRef] = set()
+        self.resolved: set[URIRef] = set()
+        # English labels of QIDs from the links table, for country nodes known only by QID.
+        self.qid_labels: dict[str, set[str]] = defaultdict(set)
+        for row in links:
+            if row.qid and row.label_en:
+                self.qid_labels[row.qid].add(row.label_en)
+
+    def graph(self, doc: str) -> Graph:
+        return self.ds.graph(self.iris.graph(doc))
+
+    # -- places ---------------------------------------------------------------------------
+
+    def _resolved_node(self, qid: str, row: LinkRow | None, kind_hint: str) -> URIRef:
+        node = self.iris.place_qid(qid)
+        g = self.graph(LINKS_DOC)
+        g.add((node, RDF.type, TW.Place))
+        g.add((node, RDF.type, SCHEMA.Place))
+        g.add((node, OWL.sameAs, WD[qid]))
+        g.add((node, TW.reconciliationStatus, TW.Resolved))
+        kind = row.kind if row is not None and row.kind else kind_hint
+        if kind in _KIND_CLASS:
+            g.add((node, RDF.type, _KIND_CLASS[kind]))
+        for label in sorted(self.qid_labels.get(qid, ())):
+            g.add((node, RDFS.label, Literal(label, lang="en")))
+        self.places.add(node)
+        self.resolved.add(node)
+        return node
+
+    def place(
+        self, doc: str, role: str, key: str, country: str, unresolved: URIRef, kind_hint: str
+    ) -> URIRef:
+        """The node of a place reference: its QID's node if resolved, else ``unresolved``."""
+        row = self.links.get(doc, role, key, country)
+        if row is not None and row.qid:
+            return self._resolved_node(row.qid, row, kind_hint)
+        node = unresolved
+        g = self.graph(LINKS_DOC)
+        g.add((node, RDF.type, TW.Place))
+        g.add((node, RDF.type, SCHEMA.Place))
+        kind = row.kind if row is not None and row.kind else kind_hint
+        if kind in _KIND_CLASS:
+            g.add((node, RDF.type, _KIND_CLASS[kind]))
+        status = _STATUS.get(row.status, TW.Unresolved) if row is not None else TW.Unresolved
+        g.add((node, TW.reconciliationStatus, status))
+        if row is not None:
+            for cell in row.candidates.split():
+                qid = cell.split(":", 1)[0]
+                if QID_RE.fullmatch(qid):
+                    g.add((node, TW.candidate, WD[qid]))
+        if node not in self.places:
+            where = f" ({country})" if country else ""
+            self.stats.unresolved_refs.append(f"{doc}/{role}: {key}{where}")
+        self.places.add(node)
+        return node
+
+    def country_from_qid(self, qid: str) -> URIRef | None:
+        """A country node known only by the QID a links row gives (None if it has no label)."""
+        if qid == PRC_COUNTRY[0]:
+            node = self._resolved_node(qid, None, "country")
+            for text, lang in PRC_COUNTRY[1]:
+                self.graph(LINKS_DOC).add((node, RDFS.label, Literal(text, lang=lang)))
+            return node
+        if not self.qid_labels.get(qid):
+            return None
+        return self._resolved_node(qid, None, "country")
+
+    def names(self, doc: str, node: URIRef, names: Iterable[tuple[str, str]]) -> None:
+        g = self.graph(doc)
+        g.add((node, TW.namedIn, self.iris.source(doc)))
+        for text, lang in names:
+            if text.strip():
+                g.add((node, RDFS.label, Literal(text.strip(), lang=lang)))
+
+    def wiki_names(self, node: URIRef, link: WikiLink) -> None:
+        g = self.graph("zhwiki")
+        label = link.label.strip() or _title_text(link.title)
+        self.names("zhwiki", node, [(label, zh_tag(label))])
+        title = _title_text(link.title)
+        if title and title != label:
+            g.add((node, SKOS.altLabel, Literal(title, lang=zh_tag(title))))
+        page = ZHWIKI_PAGE + quote(link.title.replace(" ", "_"), safe="")
+        g.add((node, SCHEMA.subjectOf, URIRef(page)))
+
+    # -- provenance -------------------------------------------------------------------------
+
+    def source(self, doc: str, file: str) -> URIRef:
+        node = self.iris.source(doc)
+        g = self.graph(doc)
+        g.add((node, RDF.type, TW.SourceDocument))
+        g.add((node, DCTERMS.identifier, Literal(file)))
+        for text, lang in DOC_TITLES.get(doc, ()):
+            g.add((node, DCTERMS.title, Literal(text, lang=lang)))
+            g.add((node, RDFS.label, Literal(text, lang=lang)))
+        return node
+
+    def provenance(self, doc: str, line: int, subject: URIRef) -> None:
+        g = self.graph(doc)
+        line_node = self.iris.source_line(doc, line)
+        g.add((line_node, RDF.type, TW.SourceLine))
+        g.add((line_node, TW.lineNumber, Literal(line, datatype=XSD.positiveInteger)))
+        g.add((line_node, DCTERMS.isPartOf, self.iris.source(doc)))
+        g.add((subject, PROV.wasDerivedFrom, line_node))
+        g.add((subject, PROV.hadPrimarySource, self.iris.source(doc)))
+
+    # -- records ----------------------------------------------------------------------------
+
+    def membership(self, rec: Membership, index: int) -> None:
+        doc = rec.source.doc
+        g = self.graph(doc)
+        country = self.place(
+            doc, "country", rec.country_en, "",
+            self.iris.place_lhc_country(rec.country_en), "country",
+        )
+        self.names(doc, country, [(rec.country_en, "en"), (rec.country_ja, "ja")])
+        city = self.place(
+            doc, "member", rec.city_en, rec.country_en,
+            self.iris.place_lhc_city(rec.country_en, rec.city_en), "city",
+        )
+        self.names(doc, city, [(rec.city_en, "en"), (rec.city_ja, "ja")])
+        g.add((city, TW.country, country))
+
+        network = self.iris.network(rec.network)
+        g.add((network, RDF.type, TW.CityNetwork))
+        g.add((network, RDFS.label, Literal(rec.network, lang="en")))
+        for text, lang in NETWORK_NAMES.get(rec.network, ()):
+            g.add((network, RDFS.label, Literal(text, lang=lang)))
+
+        period = self.iris.period_as_of(rec.as_of)
+        instant = self.iris.instant(rec.as_of)
+        g.add((period, RDF.type, TIME.Interval))
+        g.add((period, RDFS.label, Literal(f"as of {rec.as_of}", lang="en")))
+        g.add((period, TIME.inside, instant))
+        g.add((instant, RDF.type, TIME.Instant))
+        g.add((instant, TIME.inXSDgYearMonth, Literal(rec.as_of, datatype=XSD.gYearMonth)))
+
+        node = self.iris.membership(doc, rec.source.line, index)
+        g.add((node, RDF.type, ORG.Membership))
+        g.add((node, ORG.member, city))
+        g.add((node, ORG.organization, network))
+        g.add((node, ORG.memberDuring, period))
+        for text, lang in ((rec.region_en, "en"), (rec.region_ja, "ja")):
+            if text.strip():
+                g.add((node, TW.listedRegion, Literal(text.strip(), lang=lang)))
+        self.provenance(doc, rec.source.line, node)
+        self.stats.memberships += 1
+
+    def twinning(self, rec: Twinning, index: int) -> None:
+        doc = rec.source.doc
+        g = self.graph(doc)
+        cn_link = rec.cn[-1]
+        cn = self.place(doc, "cn", cn_link.title, "", self.iris.place_zhwiki(cn_link.title), "")
+        self.wiki_names(cn, cn_link)
+        if rec.cn_prefix.strip():
+            text = rec.cn_prefix.strip() + (cn_link.label.strip() or _title_text(cn_link.title))
+            g.add((cn, SKOS.altLabel, Literal(text, lang=zh_tag(text))))
+        cn_row = self.links.get(doc, "cn", cn_link.title, "")
+        cn_country = self.country_from_qid(
+            cn_row.country_qid if cn_row is not None and cn_row.country_qid else PRC_COUNTRY[0]
+        )
+        if cn_country is not None and cn_country != cn:
+            g.add((cn, TW.country, cn_country))
+
+        p_link = rec.partner[-1]
+        country_title = rec.country.title if rec.country is not None else ""
+        partner = self.place(
+            doc, "partner", p_link.title, country_title,
+            self.iris.place_zhwiki(p_link.title), "",
+        )
+        self.wiki_names(partner, p_link)
+        country: URIRef | None = None
+        if rec.country is not None:
+            country = self.place(
+                doc, "country", rec.country.title, "",
+                self.iris.place_zhwiki(rec.country.title), "country",
+            )
+            self.wiki_names(country, rec.country)
+        else:
+            p_row = self.links.get(doc, "partner", p_link.title, country_title)
+            if p_row is not None and p_row.country_qid:
+                country = self.country_from_qid(p_row.country_qid)
+        if country is not None and country != partner:
+            g.add((partner, TW.country, country))
+
+        node = self.iris.twinning(doc, rec.source.line, index)
+        g.add((node, RDF.type, TW.Twinning))
+        g.add((node, TW.place, cn))
+        g.add((node, TW.place, partner))
+        g.add((node, TW.listedPlace, cn))
+        g.add((node, TW.partnerPlace, partner))
+        cn_label = cn_link.label.strip() or _title_text(cn_link.title)
+        p_label = p_link.label.strip() or _title_text(p_link.title)
+        label = f"{cn_label} – {p_label}"
+        g.add((node, RDFS.label, Literal(label, lang=zh_tag(label))))
+        if rec.date is not None:
+            g.add((node, TW.startDate, Literal(rec.date.iso, datatype=XSD[rec.date.xsd_type])))
+        g.add((node, TW.agreementKind, agreement_kind(rec.note)))
+        if rec.note:
+            g.add((node, SKOS.note, Literal(rec.note, lang=zh_tag(rec.note))))
+        self.provenance(doc, rec.source.line, node)
+        # The direct link, both ways: simple queries stay simple.
+        g.add((cn, TW.twinnedWith, partner))
+        g.add((partner, TW.twinnedWith, cn))
+        self.stats.twinnings += 1
+
+
+def emit(
+    results: Sequence[ParseResult], links: LinksTable, *, base: str = DEFAULT_BASE,
+    links_file: str = "wikidata-links.tsv",
+) -> tuple[Dataset, EmitStats]:
+    """The dataset for parsed documents and a links table, with its counts.
+
+    One named graph per source document plus ``<base>graph/links``; no blank nodes; IRIs as
+    :class:`~kg.rdf.vocab.Iris` describes. A place reference the table has no row for, or a
+    row without a QID, becomes an unresolved place node. Never raises for well-typed input.
+    """
+    em = _Emitter(links, base)
+    em.source(LINKS_DOC, links_file)
+    for result in sorted(results, key=lambda r: r.doc):
+        em.source(result.doc, result.file)
+        seen: dict[tuple[str, int], int] = defaultdict(int)
+        for rec in result.records:
+            key = (rec.source.doc, rec.source.line)
+            seen[key] += 1
+            if isinstance(rec, Membership):
+                em.membership(rec, seen[key])
+            else:
+                em.twinning(rec, seen[key])
+    em.stats.places = len(em.places)
+    em.stats.resolved_places = len(em.resolved)
+    em.stats.unresolved_refs.sort()
+    return em.ds, em.stats

@@ -1,0 +1,44 @@
+"""The W3C RDF 1.1 N-Triples suite through the project's strict parsing check
+(:mod:`kg.rdf.syntax`): positive tests parse, negative tests are rejected."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from kg.rdf.syntax import RdfSyntaxError, check_bytes
+from tests.conformance.expected_failures import NTRIPLES_EXPECTED_FAILURES
+from tests.conformance.w3c import RdfSyntaxCase, rdf_syntax_cases
+
+CASES = rdf_syntax_cases("rdf-n-triples")
+
+pytestmark = pytest.mark.skipif(not CASES, reason="W3C N-Triples suite not found (../shared/w3c)")
+
+
+def _params(kind: str) -> Iterator[object]:
+    for case in CASES:
+        if case.kind != kind:
+            continue
+        reason = NTRIPLES_EXPECTED_FAILURES.get(case.name)
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        yield pytest.param(case, id=case.name, marks=marks)
+
+
+@pytest.mark.parametrize("case", _params("positive"))
+def test_positive_syntax(case: RdfSyntaxCase) -> None:
+    # N-Triples has no relative IRIs: no base IRI, so one would be an error.
+    check_bytes(case.action.read_bytes(), "nt")
+
+
+@pytest.mark.parametrize("case", _params("negative"))
+def test_negative_syntax(case: RdfSyntaxCase) -> None:
+    with pytest.raises(RdfSyntaxError) as info:
+        check_bytes(case.action.read_bytes(), "nt", path=case.action.name)
+    assert info.value.line is not None
+
+
+def test_suite_is_complete() -> None:
+    kinds = [case.kind for case in CASES]
+    assert (len(CASES), kinds.count("positive"), kinds.count("negative")) == (70, 41, 29)
+    assert set(NTRIPLES_EXPECTED_FAILURES) <= {case.name for case in CASES}

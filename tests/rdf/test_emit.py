@@ -1,0 +1,77 @@
+"""The emitter: golden graph by isomorphism, merging by QID, unresolved places, tags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rdflib import BNode, Dataset, Literal, URIRef
+from rdflib.compare import isomorphic
+
+from kg.rdf import emit
+from kg.rdf.emit import agreement_kind, zh_tag
+from kg.rdf.serialize import union_graph
+from kg.rdf.vocab import OWL, TW, WD, Iris
+from tests.rdf.fixtures import BEIJING, KYOTO, links, results
+
+GOLDEN = Path(__file__).parent / "golden" / "small.trig"
+
+
+def test_golden_graph_is_isomorphic_per_named_graph() -> None:
+    ds, _ = emit(results(), links())
+    golden = Dataset()
+    golden.parse(GOLDEN, format="trig")
+    names = {g.identifier for g in ds.graphs() if len(g)}
+    assert names == {g.identifier for g in golden.graphs() if len(g)}
+    for name in names:
+        assert isomorphic(ds.graph(name), golden.graph(name)), name
+
+
+def test_same_qid_in_both_documents_is_one_node() -> None:
+    dset, stats = emit(results(), links())
+    ds = union_graph(dset)
+    kyoto = Iris().place_qid(KYOTO)
+    docs = set(ds.objects(kyoto, TW.namedIn))
+    assert docs == {Iris().source("lhc"), Iris().source("zhwiki")}
+    assert (kyoto, OWL.sameAs, WD[KYOTO]) in ds
+    assert stats.twinnings == 3 and stats.memberships == 2
+
+
+def test_unresolved_place_has_node_label_country_and_status() -> None:
+    dset, stats = emit(results(), links())
+    ds = union_graph(dset)
+    masuda = Iris().place_lhc_city("Japan", "Masuda")
+    assert (masuda, TW.reconciliationStatus, TW.Unresolved) in ds
+    assert (masuda, None, Literal("益田", lang="ja")) in ds
+    assert (masuda, TW.country, None) in ds
+    assert not list(ds.objects(masuda, OWL.sameAs))
+    assert "lhc/member: Masuda (Japan)" in stats.unresolved_refs
+
+
+def test_twinning_is_stated_both_ways_with_provenance() -> None:
+    ds = union_graph(emit(results(), links())[0])
+    iris = Iris()
+    beijing = iris.place_qid(BEIJING)
+    t = iris.twinning("zhwiki", 11)
+    assert (beijing, TW.twinnedWith, iris.place_qid(KYOTO)) in ds
+    assert (iris.place_qid(KYOTO), TW.twinnedWith, beijing) in ds
+    assert set(ds.objects(t, TW.place)) == {beijing, iris.place_qid(KYOTO)}
+    line = next(iter(ds.objects(t, URIRef("http://www.w3.org/ns/prov#wasDerivedFrom"))))
+    assert str(line) == "https://w3id.org/twinning-kg/source/zhwiki#L11"
+
+
+def test_no_blank_nodes_and_base_is_configurable() -> None:
+    ds, _ = emit(results(), links(), base="http://example.org/kg/")
+    for s, _, o, _ in ds.quads((None, None, None, None)):
+        assert not isinstance(s, BNode) and not isinstance(o, BNode)
+        assert not (isinstance(s, URIRef) and str(s).startswith("https://w3id.org/twinning-kg/"))
+
+
+def test_zh_tag_and_agreement_kind() -> None:
+    assert zh_tag("東京") == "zh-Hant"
+    assert zh_tag("东京") == "zh-Hans"
+    assert zh_tag("北京市") == "zh"
+    assert zh_tag("台灣") == "zh-Hant"
+    assert agreement_kind("文化備忘錄") == TW.CulturalMemorandum
+    assert agreement_kind("文化备忘录") == TW.CulturalMemorandum
+    assert agreement_kind("友好協約書") == TW.FriendshipCovenant
+    assert agreement_kind(None) == TW.SisterCityRelationship
