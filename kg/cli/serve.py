@@ -1,14 +1,83 @@
-"""``kg serve``: placeholder until its stage lands."""
+"""``kg serve [FILE...]``: the SPARQL endpoint and web page.
+
+Without FILE it serves the built graph (``dist/twinning.trig``, building it first when
+``dist/`` is missing or stale); with FILEs it serves those.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
     """Add the ``serve`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("serve", help="(not yet available)")
-    parser.set_defaults(func=lambda args: 2)
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "serve",
+        help="serve the graph (or given RDF files) over SPARQL 1.1 with a web page",
+        description="Serve the built graph, or the given RDF files (Turtle, N-Triples, "
+        "N-Quads, TriG, JSON-LD, RDF/XML), as a read-only SPARQL 1.1 endpoint at /sparql "
+        "with a web page at /.",
+    )
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+                        help="RDF files to serve (default: the built graph in dist/)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on "
+                        "(default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    parser.add_argument("--store", type=Path, metavar="DIR",
+                        help="keep the store on disk in DIR (reloaded at start) instead of "
+                        "in memory")
+    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="query timeout; past it the answer is 503 (default 30)")
+    parser.add_argument("--max-rows", type=int, default=100_000, metavar="N",
+                        help="cap on result rows/triples, stated in the response when "
+                        "applied (default 100000)")
+    parser.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+                        help="largest request body; larger gets 413 (default 1 MiB)")
+    parser.add_argument("--allow-service", action="append", default=[], metavar="URL",
+                        help="allow federated SERVICE calls to this endpoint (repeatable; "
+                        "none by default)")
+    parser.add_argument("--dist", type=Path, default=None, metavar="DIR",
+                        help="the built graph's folder (default dist/)")
+    parser.add_argument("--no-build", action="store_true",
+                        help="never build dist/, even if missing or stale")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the data and serve until interrupted; returns the exit code."""
+    from kg import paths
+    from kg.errors import ServeError
+    from kg.serve.app import ensure_built, make_server, open_site
+
+    if args.timeout <= 0 or args.max_rows <= 0 or args.max_body <= 0:
+        raise ServeError("--timeout, --max-rows and --max-body must be positive")
+    options: dict[str, Any] = {
+        "store_location": args.store, "timeout": args.timeout, "max_rows": args.max_rows,
+        "allowed_services": args.allow_service, "max_body": args.max_body,
+        "queries_dir": paths.QUERIES_DIR,
+    }
+    if args.files:
+        site = open_site(args.files, dumps=args.files,
+                         title=", ".join(p.name for p in args.files), **options)
+    else:
+        dist = args.dist or paths.DIST_DIR
+        trig = ensure_built(dist, root=paths.PROJECT_ROOT, build=not args.no_build)
+        void = dist / "void.ttl"
+        dumps = sorted(p for p in dist.iterdir() if p.is_file() and not p.name.startswith("."))
+        site = open_site([trig], void=void if void.is_file() else None, dumps=dumps,
+                         title="twinning-kg", **options)
+    server = make_server(site, host=args.host, port=args.port)
+    host, port = server.server_address[:2]
+    print(f"kg serve: {len(site.engine.store)} quads; page http://{host!s}:{port}/ , "
+          f"SPARQL http://{host!s}:{port}/sparql (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        site.engine.close()
+    return 0

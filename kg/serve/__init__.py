@@ -1,0 +1,9 @@
+"""``kg serve``: the SPARQL 1.1 endpoint and web page over an embedded pyoxigraph store.
+
+:mod:`kg.serve.protocol` is the protocol logic (no HTTP framework); :mod:`kg.serve.app`
+is the HTTP server and its routes; ``static/`` is the web page.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
