@@ -1,14 +1,53 @@
-"""``kg bench``: placeholder until its stage lands."""
+"""``kg bench``: the named queries against kg serve, Oxigraph and rdflib-endpoint."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 from typing import Any
 
-__all__ = ["register"]
+__all__ = ["register", "run"]
 
 
 def register(subparsers: Any) -> None:
     """Add the ``bench`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser("bench", help="(not yet available)")
-    parser.set_defaults(func=lambda args: 2)
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "bench",
+        help="benchmark the named queries on kg serve, Oxigraph and rdflib-endpoint",
+        description=(
+            "Start kg serve, oxigraph serve-read-only and rdflib-endpoint on free loopback "
+            "ports over the same Turtle file, send the named queries with a few concurrent "
+            "clients, and print throughput and latency percentiles with ratios to Oxigraph."
+        ),
+    )
+    parser.add_argument("data", nargs="?", type=Path, metavar="FILE",
+                        help="Turtle file to serve (default: dist/twinning.ttl)")
+    parser.add_argument("--requests", type=int, default=20, metavar="N",
+                        help="timed requests per query and endpoint (default 20)")
+    parser.add_argument("--clients", type=int, default=4, metavar="N",
+                        help="concurrent clients (default 4)")
+    parser.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
+                        help="stop an endpoint's run after this long (default 60)")
+    parser.add_argument("--endpoints", default="oxigraph,kg-serve,rdflib-endpoint",
+                        metavar="LIST", help="comma-separated subset, Oxigraph first")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the benchmark and print a Markdown report. Raises :class:`~kg.bench.BenchError`."""
+    from kg.bench import BenchError, format_report, run_bench
+    from kg.paths import DIST_DIR
+
+    if not 1 <= args.clients <= 32 or not 1 <= args.requests <= 10_000:
+        raise BenchError("--clients must be 1..32 and --requests 1..10000")
+    endpoints = tuple(e.strip() for e in args.endpoints.split(",") if e.strip())
+    results = run_bench(
+        args.data or DIST_DIR / "twinning.ttl",
+        requests_per_query=args.requests,
+        clients=args.clients,
+        time_limit=args.time_limit,
+        endpoints=endpoints,
+    )
+    sys.stdout.write(format_report(results))
+    return 0
