@@ -222,7 +222,7 @@ def run_bench(
     clients: int = 4,
     time_limit: float = 60.0,
     queries: Sequence[NamedQuery] | None = None,
-    endpoints: Sequence[str] = ("oxigraph", "kg-serve", "rdflib-endpoint"),
+    endpoints: Sequence[str] = ("oxigraph", "kg-serve", "kg-serve-nocache", "rdflib-endpoint"),
 ) -> list[Measurement]:
     """Start the endpoints on ``data`` (a Turtle file), run the queries on each in turn
     (Oxigraph first, the reference), stop them, and return one :class:`Measurement` each.
@@ -262,9 +262,11 @@ def _start(name: str, data: Path, workdir: Path) -> Iterator[Endpoint]:
         argv = [binary, "serve-read-only", "--location", str(location),
                 "--bind", f"127.0.0.1:{port}"]
         url = f"{base}/query"
-    elif name == "kg-serve":
+    elif name in ("kg-serve", "kg-serve-nocache"):
+        # kg serve caches answers; the nocache run measures query evaluation itself.
         argv = [sys.executable, "-m", "kg", "serve", str(data),
-                "--host", "127.0.0.1", "--port", str(port)]
+                "--host", "127.0.0.1", "--port", str(port),
+                "--cache", "0" if name == "kg-serve-nocache" else "64"]
         url = f"{base}/sparql"
     elif name == "rdflib-endpoint":
         binary = _need("rdflib-endpoint", "pip install rdflib-endpoint uvicorn")

@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
                         help="concurrent clients (default 4)")
     parser.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
                         help="stop an endpoint's run after this long (default 60)")
-    parser.add_argument("--endpoints", default="oxigraph,kg-serve,rdflib-endpoint",
+    parser.add_argument("--endpoints", default="oxigraph,kg-serve,kg-serve-nocache,rdflib-endpoint",
                         metavar="LIST", help="comma-separated subset, Oxigraph first")
     parser.set_defaults(func=run)
 

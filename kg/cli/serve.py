@@ -41,6 +41,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--allow-service", action="append", default=[], metavar="URL",
                         help="allow federated SERVICE calls to this endpoint (repeatable; "
                         "none by default)")
+    parser.add_argument("--cache", type=int, default=64, metavar="MIB",
+                        help="answers kept in memory for repeated queries (default 64 MiB; "
+                        "0: none)")
     parser.add_argument("--dist", type=Path, default=None, metavar="DIR",
                         help="the built graph's folder (default dist/)")
     parser.add_argument("--no-build", action="store_true",
@@ -56,10 +59,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0 or args.max_rows <= 0 or args.max_body <= 0:
         raise ServeError("--timeout, --max-rows and --max-body must be positive")
+    if args.cache < 0:
+        raise ServeError("--cache must be 0 or more (MiB)")
     options: dict[str, Any] = {
         "store_location": args.store, "timeout": args.timeout, "max_rows": args.max_rows,
         "allowed_services": args.allow_service, "max_body": args.max_body,
-        "queries_dir": paths.QUERIES_DIR,
+        "queries_dir": paths.QUERIES_DIR, "cache_bytes": args.cache * 1024 * 1024,
     }
     if args.files:
         site = open_site(args.files, dumps=args.files,

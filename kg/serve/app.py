@@ -206,7 +206,8 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
               void: Path | None = None, dumps: Sequence[Path] = (),
               queries_dir: Path | None = None, timeout: float = 30.0,
               max_rows: int = 100_000, allowed_services: Sequence[str] = (),
-              max_body: int = DEFAULT_MAX_BODY, title: str = "RDF data") -> Site:
+              max_body: int = DEFAULT_MAX_BODY, title: str = "RDF data",
+              cache_bytes: int = 64 * 1024 * 1024) -> Site:
     """Load ``files`` (see :mod:`kg.store`) and prepare what the server serves.
 
     Raises :class:`~kg.errors.StoreError` for bad data and :class:`ServeError` for an
@@ -222,7 +223,7 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
         except OSError as exc:
             raise ServeError(f"cannot read the VoID description: {exc}", path=void) from exc
     engine = Engine(store, timeout=timeout, max_rows=max_rows,
-                    allowed_services=allowed_services)
+                    allowed_services=allowed_services, cache_bytes=cache_bytes)
     site = Site(engine, dumps={p.name: p for p in dumps}, void=void_bytes,
                 queries_dir=queries_dir, max_body=max_body)
     try:

@@ -200,3 +200,16 @@ def test_timeout() -> None:
         engine.run(Operation("SELECT * { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }"), None)
     assert caught.value.status == 503 and "Retry-After" in caught.value.headers
     engine.close()
+
+
+def test_cache_zero_evaluates_every_request() -> None:
+    """``kg serve --cache 0``: no answer is kept, so each request reads the store."""
+    count = Operation("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    extra = ox.Quad(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.Literal("o"))
+    for cache_bytes, counts_extra in ((64 * 1024, False), (0, True)):
+        store = _store()
+        engine = Engine(store, cache_bytes=cache_bytes)
+        before = engine.run(count, None).body
+        store.add(extra)  # the server never writes; the test does, to see what is cached
+        assert (engine.run(count, None).body != before) is counts_extra
+        engine.close()

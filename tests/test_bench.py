@@ -1,0 +1,68 @@
+"""``kg bench``: the report's shape and its errors (behaviour only; no timing is asserted)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kg.bench import Measurement, format_report, percentile
+
+# A tiny graph in the project's vocabulary, so the named queries have something to read.
+SMALL = """\
+@prefix tw: <https://w3id.org/twinning-kg/ontology#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<https://example.org/place/a> a tw:Place ; rdfs:label "A"@en ;
+    tw:twinnedWith <https://example.org/place/b> .
+<https://example.org/place/b> a tw:Place ; rdfs:label "B"@en ;
+    tw:twinnedWith <https://example.org/place/a> .
+"""
+
+
+def kg(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kg", *args], capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def test_percentile() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == pytest.approx(2.5)
+    assert percentile([5.0], 99) == 5.0
+
+
+def test_report_has_ratios_to_the_reference() -> None:
+    results = [
+        Measurement("oxigraph", latencies=[0.010, 0.012], wall=0.1,
+                    per_query={"q": [0.010, 0.012]}),
+        Measurement("kg-serve", latencies=[0.005, 0.006], wall=0.05,
+                    per_query={"q": [0.005, 0.006]}),
+    ]
+    report = format_report(results)
+    assert "| oxigraph |" in report and "| kg-serve |" in report
+    assert "2.00" in report  # kg-serve: twice the reference's throughput
+
+
+@pytest.mark.skipif(shutil.which("oxigraph") is None, reason="needs `pip install oxigraph`")
+def test_bench_runs_the_named_queries_on_two_real_servers(tmp_path: Path) -> None:
+    data = tmp_path / "small.ttl"
+    data.write_text(SMALL, encoding="utf-8")
+    done = kg("bench", str(data), "--requests", "2", "--clients", "1", "--time-limit", "60",
+              "--endpoints", "oxigraph,kg-serve-nocache")
+    assert done.returncode == 0, done.stderr
+    assert "| oxigraph |" in done.stdout and "| kg-serve-nocache |" in done.stdout
+    assert "twins-of-place" in done.stdout  # the per-query table names each query
+
+
+def test_missing_data_is_a_one_line_error(tmp_path: Path) -> None:
+    done = kg("bench", str(tmp_path / "nowhere.ttl"))
+    assert done.returncode == 2
+    assert "nowhere.ttl" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_unknown_endpoint_is_a_one_line_error(tmp_path: Path) -> None:
+    data = tmp_path / "small.ttl"
+    data.write_text(SMALL, encoding="utf-8")
+    done = kg("bench", str(data), "--endpoints", "oxigraph,nonesuch")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
