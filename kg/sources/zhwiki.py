@@ -32,6 +32,8 @@ Decisions (see the tests):
   and its unfinished row is rejected; a pipe row cut mid-line (no closing ``|``) is
   rejected. Complete rows before the cut are kept. A cut that falls exactly between two
   pipe rows cannot be told from a shorter page (the seed itself ends without a newline).
+* A date range (``1998年11月1日－2003年``, ``1998年至今``) gives its start as the date and
+  is kept whole as the note. Full-width digits (``１９８６年``) read as ASCII ones.
 * Text before a link in the Chinese cell (``〖信陽市[溮河區]〗``) goes to ``cn_prefix``; text
   between two links, or before the country link, is not understood and rejects the row.
 """
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -74,8 +77,12 @@ _PIPE_SEPARATOR = re.compile(r"^\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")
 _SMALL_TAGS = re.compile(r"</?small\s*>|<br\s*/?>", re.IGNORECASE)
 _CN_BRACKETS = re.compile(r"^〖(?P<inner>.*)〗\s*-?$")
 _PAREN = re.compile(r"\s*[（(](?P<inner>[^（）()]*)[）)]\s*")
-_DATE = re.compile(r"^(?P<y>\d{4})\s*年(?:\s*(?P<m>\d{1,2})\s*月(?:\s*(?P<d>\d{1,2})\s*日)?)?$")
+_DATE = re.compile(
+    r"^(?P<y>[0-9]{4})\s*年(?:\s*(?P<m>[0-9]{1,2})\s*月(?:\s*(?P<d>[0-9]{1,2})\s*日)?)?$"
+)
 _DATE_LIKE = re.compile(r"\d+\s*年")
+# A range ``1998年11月1日－2003年`` / ``1998年至今``: the start is the date of the twinning.
+_DATE_RANGE = re.compile(r"^(?P<start>[^-–—－~～〜至到]+?)\s*(?:[-–—－~～〜]|至|到)\s*\S")
 _TAG = re.compile(r"<(?P<close>/?)(?P<name>[A-Za-z][A-Za-z0-9]*)\b[^<>]*?(?P<self>/?)>")
 _TR_OPEN = re.compile(r"<tr\b[^>]*>", re.IGNORECASE)
 _TR_CLOSE = re.compile(r"</tr\s*>", re.IGNORECASE)
@@ -121,7 +128,9 @@ def parse_date(text: str) -> PartialDate | None:
     Returns None when ``text`` is not of that shape; raises :class:`ValueError` when it is
     but names no real date (month 13, 30 February).
     """
-    m = _DATE.match(text.strip())
+    # NFKC turns full-width digits (１９８６年) into ASCII ones; other scripts' digits
+    # do not match, so the ISO string is always ASCII.
+    m = _DATE.match(unicodedata.normalize("NFKC", text).strip())
     if m is None:
         return None
     year, month, day = m.group("y"), m.group("m"), m.group("d")
@@ -247,11 +256,27 @@ class _Dated:
             self.problems.append(f"unreadable date {text!r}; kept without a date")
             return
         if date is None:
+            # A range keeps its start as the date and the whole text as the note (the end
+            # of the range is not lost); anything else is a note.
+            date = self._range_start(text)
             self.notes.append(text)
-        elif self.date is not None:
+            if date is None:
+                return
+        if self.date is not None:
             raise _RowError(f"two dates in one row: {self.date.iso} and {text!r}")
-        else:
-            self.date = date
+        self.date = date
+
+    def _range_start(self, text: str) -> PartialDate | None:
+        """The start of a date range (``1998年11月1日－2003年``, ``1998年至今``), or None
+        when ``text`` does not start with a date followed by a range sign."""
+        m = _DATE_RANGE.match(text)
+        if m is None:
+            return None
+        try:
+            return parse_date(m.group("start"))
+        except ValueError as exc:
+            self.problems.append(f"invalid start date in the range {text!r} ({exc})")
+            return None
 
 
 def _read_parenthesised(text: str, dated: _Dated, what: str) -> None:

@@ -422,6 +422,39 @@ SAMPLES: list[
         _day("1999-08-22"),
         None,
     ),
+    # HTML continuation row after a three-cell row, multi-link partner (通州區 row at 182)
+    (
+        187,
+        "北京",
+        _links("通州區"),
+        "",
+        _links("首爾", "九老區"),
+        None,
+        _day("2002-04-08"),
+        None,
+    ),
+    # the label names a district (中區), the link targets the city: the title is kept
+    (
+        801,
+        "青海",
+        _links("西寧市"),
+        "",
+        _links("大田廣域市=大田廣域市中區"),
+        _links("韓國")[0],
+        _day("1997-10-31"),
+        None,
+    ),
+    # the country label differs from its title (蘇丹 -> 苏丹共和国)
+    (
+        597,
+        "湖北",
+        _links("武漢市"),
+        "",
+        _links("喀土穆"),
+        _links("苏丹共和国=蘇丹")[0],
+        _day("1995-09-27"),
+        None,
+    ),
 ]
 
 
@@ -518,6 +551,12 @@ def test_looks_like() -> None:
         ("2013年12月", PartialDate("2013-12", DatePrecision.MONTH)),
         ("1985年9月12日", PartialDate("1985-09-12", DatePrecision.DAY)),
         ("2000年2月29日", PartialDate("2000-02-29", DatePrecision.DAY)),
+        # full-width digits give an ASCII ISO string (the year was kept full-width before)
+        ("１９８６年", PartialDate("1986", DatePrecision.YEAR)),
+        ("２０１３年１２月", PartialDate("2013-12", DatePrecision.MONTH)),
+        ("１９８５年９月１２日", PartialDate("1985-09-12", DatePrecision.DAY)),
+        # digits of other scripts are not read as a date
+        ("١٩٨٦年", None),
         ("友好協約書", None),
         ("", None),
     ],
@@ -540,6 +579,57 @@ def test_invalid_date_is_a_warning_and_no_date() -> None:
     assert result.records[0].note is None  # type: ignore[union-attr]
     assert [(w.source.line, "invalid date" in w.reason) for w in result.warnings] == [(5, True)]
     assert not result.rejections
+
+
+@pytest.mark.parametrize(
+    ("inner", "date"),
+    [
+        ("1998年11月1日－2003年", PartialDate("1998-11-01", DatePrecision.DAY)),
+        ("1998年11月-2003年", PartialDate("1998-11", DatePrecision.MONTH)),
+        ("1998年 ～ 2003年", PartialDate("1998", DatePrecision.YEAR)),
+        ("1998年至今", PartialDate("1998", DatePrecision.YEAR)),
+    ],
+)
+def test_date_range_gives_its_start_and_keeps_the_text(inner: str, date: PartialDate) -> None:
+    # A range used to become a note only, losing the start date.
+    doc = PIPE_HEAD + f"| 〖{_md('A')}〗- | | <small>{_md('C')}{_md('P')}（{inner}） |\n"
+    result = _parse(doc)
+    (record,) = result.records
+    assert isinstance(record, Twinning)
+    assert (record.date, record.note) == (date, inner)
+    assert not result.rejections and not result.warnings
+
+
+def test_date_range_in_an_html_date_cell() -> None:
+    doc = (
+        "## 北京\n\n<table>\n"
+        f"<tr><td>{_a('A')}</td><td>{_a('B')}</td><td><p>1979年3月14日</p></td></tr>\n"
+        f"<tr><td>{_a('C')}</td><td><p>1980年2月－1990年</p></td><td></td></tr>\n"
+        "</table>\n"
+    )
+    result = _parse(doc)
+    assert [(r.source.line, r.date, r.note) for r in result.records] == [  # type: ignore[union-attr]
+        (4, _day("1979-03-14"), None),
+        (5, PartialDate("1980-02", DatePrecision.MONTH), "1980年2月－1990年"),
+    ]
+
+
+def test_date_range_with_an_invalid_start_is_a_warning() -> None:
+    doc = PIPE_HEAD + f"| 〖{_md('A')}〗- | | <small>{_md('C')}{_md('P')}（1998年13月－2003年） |\n"
+    result = _parse(doc)
+    (record,) = result.records
+    assert isinstance(record, Twinning)
+    assert (record.date, record.note) == (None, "1998年13月－2003年")
+    assert [(w.source.line, "invalid start date" in w.reason) for w in result.warnings] == [
+        (5, True)
+    ]
+
+
+def test_text_with_a_dash_but_no_leading_date_is_a_note() -> None:
+    doc = PIPE_HEAD + f"| 〖{_md('A')}〗- | | <small>{_md('C')}{_md('P')}（友好協議-1998年） |\n"
+    (record,) = _parse(doc).records
+    assert isinstance(record, Twinning)
+    assert (record.date, record.note) == (None, "友好協議-1998年")
 
 
 def test_pipe_note_and_escaped_titles() -> None:
