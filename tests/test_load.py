@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -18,138 +13,10 @@ import requests
 from kg.cli import main
 from kg.errors import LoadError
 from kg.load import Auth, batches, count_triples, guess_query_endpoint, load, read_triples
+from tests.stores import Store, free_port
 
 GRAPH = "http://example.org/twinning-kg/test-graph"
 EX = "http://example.org/t/"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float, log: Path) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if requests.get(url, params={"query": "ASK {}"}, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.2)
-    process.terminate()
-    pytest.fail(f"server at {url} not up after {seconds} s: {log.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-@dataclass(frozen=True)
-class Store:
-    gsp: str
-    query: str
-    auth: Auth | None = None
-
-
-@pytest.fixture(scope="module")
-def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    binary = shutil.which("oxigraph")
-    if binary is None:
-        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
-    folder = tmp_path_factory.mktemp("oxigraph")
-    port = free_port()
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base}/query", process, 30, log)
-        yield Store(gsp=f"{base}/store", query=f"{base}/query")
-    finally:
-        stop(process)
-
-
-VIRTUOSO_INI = """\
-[Database]
-DatabaseFile = {d}/virtuoso.db
-ErrorLogFile = {d}/virtuoso.log
-LockFile = {d}/virtuoso.lck
-TransactionFile = {d}/virtuoso.trx
-xa_persistent_file = {d}/virtuoso.pxa
-ErrorLogLevel = 7
-FileExtend = 200
-Striping = 0
-TempStorage = TempDatabase
-[TempDatabase]
-DatabaseFile = {d}/virtuoso-temp.db
-TransactionFile = {d}/virtuoso-temp.trx
-Striping = 0
-[Parameters]
-ServerPort = 127.0.0.1:{sql_port}
-DisableUnixSocket = 1
-MaxClientConnections = 10
-CheckpointInterval = 60
-CaseMode = 2
-DirsAllowed = ., {d}
-NumberOfBuffers = 10000
-MaxDirtyBuffers = 6000
-ThreadsPerQuery = 2
-[HTTPServer]
-ServerPort = 127.0.0.1:{http_port}
-ServerRoot = {d}
-MaxClientConnections = 5
-ServerThreads = 5
-Charset = UTF-8
-[SPARQL]
-ResultSetMaxRows = 100000
-MaxQueryExecutionTime = 60
-"""
-
-
-@pytest.fixture(scope="module")
-def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    """A fresh Virtuoso with its own database folder; its authenticated Graph Store endpoint
-    takes digest credentials dba/dba out of the box (no GRANT needed)."""
-    binary = shutil.which("virtuoso-t")
-    if binary is None:
-        pytest.skip("virtuoso-t is not installed (Debian virtuoso-opensource; .ci/run installs it)")
-    folder = tmp_path_factory.mktemp("virtuoso")
-    http_port = free_port()
-    sql_port = free_port()
-    ini = folder / "virtuoso.ini"
-    ini.write_text(VIRTUOSO_INI.format(d=folder, sql_port=sql_port, http_port=http_port))
-    log = folder / "stdout.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "+foreground", "+configfile", str(ini)],
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{http_port}"
-    try:
-        wait_until_up(f"{base}/sparql", process, 90, log)
-        yield Store(
-            gsp=f"{base}/sparql-graph-crud-auth",
-            query=f"{base}/sparql",
-            auth=Auth("dba", "dba", "digest"),
-        )
-    finally:
-        stop(process)
 
 
 SAMPLE = f"""\

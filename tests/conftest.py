@@ -1,0 +1,66 @@
+"""Session fixtures shared by several test modules: real stores started on 127.0.0.1."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from kg.load import Auth
+from tests.stores import VIRTUOSO_INI, Store, free_port, stop, wait_until_up
+
+
+@pytest.fixture(scope="session")
+def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
+    folder = tmp_path_factory.mktemp("oxigraph")
+    port = free_port()
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base}/query", process, 30, log)
+        yield Store(gsp=f"{base}/store", query=f"{base}/query")
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A fresh Virtuoso with its own database folder; its authenticated Graph Store endpoint
+    takes digest credentials dba/dba out of the box (no GRANT needed)."""
+    binary = shutil.which("virtuoso-t")
+    if binary is None:
+        pytest.skip("virtuoso-t is not installed (Debian virtuoso-opensource; .ci/run installs it)")
+    folder = tmp_path_factory.mktemp("virtuoso")
+    http_port = free_port()
+    sql_port = free_port()
+    ini = folder / "virtuoso.ini"
+    ini.write_text(VIRTUOSO_INI.format(d=folder, sql_port=sql_port, http_port=http_port))
+    log = folder / "stdout.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, "+foreground", "+configfile", str(ini)],
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_until_up(f"{base}/sparql", process, 90, log)
+        yield Store(
+            gsp=f"{base}/sparql-graph-crud-auth",
+            query=f"{base}/sparql",
+            auth=Auth("dba", "dba", "digest"),
+        )
+    finally:
+        stop(process)
