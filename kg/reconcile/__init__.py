@@ -3,7 +3,9 @@
 Entry point :func:`reconcile` (records + gazetteer + overrides → :class:`~kg.model.LinkRow`
 list); :func:`report` renders coverage and the unresolved/ambiguous places. Countries are
 resolved first (:mod:`kg.reconcile.countries`) and are a hard filter for their places;
-places are scored by :mod:`kg.reconcile.score`. The optional ``client`` (a
+places are scored by :mod:`kg.reconcile.score`. What the page says a place lies in (the
+earlier links of a multi-link cell, a title's disambiguator) is resolved first and gives a
+missing country and a parent to check candidates against. The optional ``client`` (a
 :class:`kg.reconcile.online.OnlineResolver`) is asked about what the gazetteer leaves open.
 """
 
@@ -15,10 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from kg.model import LinkRow, Membership, ParseResult, Twinning
+from kg.model import LinkRow, Membership, ParseResult, Twinning, WikiLink
 from kg.reconcile.countries import CountryMatch, resolve_country
 from kg.reconcile.gazetteer import Gazetteer
-from kg.reconcile.normalize import kind_hint
+from kg.reconcile.normalize import (
+    has_cjk,
+    kind_hint,
+    name_key,
+    strip_disambiguator,
+    suffix_kind,
+)
 from kg.reconcile.overrides import Override, check_evidence
 from kg.reconcile.score import Query, decide, score_candidates
 
@@ -35,6 +43,10 @@ class PlaceRef:
     country: str
     names: list[tuple[str, str]] = field(default_factory=list)
     kind: str = ""
+    #: What the document says the place lies in: the titles of the earlier links of a
+    #: multi-link cell (東京都 before 新宿區), then a disambiguator (加利福尼亞州 in
+    #: 帕薩迪納_(加利福尼亞州)). Resolved in turn to a country or a parent place.
+    context: list[str] = field(default_factory=list)
 
 
 class Resolver(Protocol):
@@ -51,12 +63,15 @@ def collect_refs(results: Iterable[ParseResult]) -> list[PlaceRef]:
     refs: dict[tuple[str, str, str, str], PlaceRef] = {}
 
     def add(doc: str, role: str, key: str, country: str, names: list[tuple[str, str]],
-            kind: str) -> None:
+            kind: str, context: tuple[str, ...] = ()) -> None:
         ref = refs.setdefault((doc, role, key, country), PlaceRef(doc, role, key, country,
                                                                     kind=kind))
         for name in names:
             if name[1] and name not in ref.names:
                 ref.names.append(name)
+        for item in context:
+            if item and item not in ref.context:
+                ref.context.append(item)
 
     for result in results:
         for rec in result.records:
@@ -71,11 +86,30 @@ def collect_refs(results: Iterable[ParseResult]) -> list[PlaceRef]:
                     add("zhwiki", "country", country, "", [("zh", country)], "country")
                 cn = rec.cn[-1]
                 add("zhwiki", "cn", cn.title, "", [("zh", cn.title), ("zh", cn.label)],
-                    kind_hint(cn.title))
+                    _link_kind(cn), _context(rec.cn))
                 part = rec.partner[-1]
                 add("zhwiki", "partner", part.title, country,
-                    [("zh", part.title), ("zh", part.label)], kind_hint(part.title))
+                    [("zh", part.title), ("zh", part.label)], _link_kind(part),
+                    _context(rec.partner))
     return list(refs.values())
+
+
+def _link_kind(link: WikiLink) -> str:
+    """The kind hint of a link: its title's suffix, else its label's (坎帕尼亞 shown as
+    坎帕尼亞大區 is the region), else a disambiguator that is itself a kind word
+    (中央_(大區))."""
+    hint = kind_hint(link.title) or kind_hint(link.label)
+    if not hint:
+        disamb = strip_disambiguator(link.title)[1]
+        hint = suffix_kind(disamb)
+    return hint
+
+
+def _context(links: tuple[WikiLink, ...]) -> tuple[str, ...]:
+    """The parents the document gives for the last link: earlier links, then its title's
+    disambiguator."""
+    disamb = strip_disambiguator(links[-1].title)[1]
+    return (*(link.title for link in links[:-1]), disamb)
 
 
 def _fmt_candidates(cands: Iterable[object], limit: int = 5) -> str:
@@ -122,17 +156,23 @@ def reconcile(results: Iterable[ParseResult], gazetteer: Gazetteer,
         else:
             cmatch = countries.get((ref.doc, ref.country)) if ref.country else None
         country_qid = cmatch.qid if cmatch else ""
-        query = Query(tuple(ref.names), country_qid, ref.kind, strict=not country_qid)
+        country_qid, parent_keys, context_note = _resolve_context(ref.context, country_qid,
+                                                                  gazetteer)
+        query = Query(tuple(ref.names), country_qid, ref.kind, strict=not country_qid,
+                      parent_keys=parent_keys)
         cands = score_candidates(query, gazetteer)
         decision = decide(query, cands)
         chosen = decision.chosen
         if chosen is not None:
             best = chosen.best
+            evidence = chosen.evidence()
+            if context_note and (chosen.parent_agrees > 0 or not cmatch):
+                evidence += f"; {context_note}"
             rows[ident] = LinkRow(
                 ref.doc, ref.role, ref.key, ref.country, chosen.qid, "resolved",  # type: ignore[arg-type]
                 "gazetteer-" + ("exact" if chosen.name_score >= 0.9 else "variant"),
                 f"{chosen.score:.2f}", chosen.kind, best.label_en,
-                country_qid or best.country_qid, chosen.evidence(),
+                country_qid or best.country_qid, evidence,
                 _fmt_candidates(cands), "")
         else:
             rows[ident] = LinkRow(
@@ -147,6 +187,43 @@ def reconcile(results: Iterable[ParseResult], gazetteer: Gazetteer,
         rows.update(client.resolve(open_refs, cq))
     _apply_overrides(rows, overrides, gazetteer, overrides_path or Path("overrides.tsv"))
     return sorted(rows.values(), key=lambda r: r.ref)
+
+
+def _resolve_context(context: list[str], country_qid: str,
+                     gaz: Gazetteer) -> tuple[str, frozenset[str], str]:
+    """``(country QID, parent name keys, evidence note)`` from what the document says a place
+    lies in.
+
+    Each item is tried as a country (``日本`` in ``南陽市_(日本)``), then as a place
+    resolved with the same rules as any other (so only a confident parent counts): its
+    country fills in an unknown country, and its English names become the parent keys a
+    candidate's gazetteer parent column is compared with. A country the document gives is
+    never replaced. Never raises.
+    """
+    keys: set[str] = set()
+    notes: list[str] = []
+    for item in context:
+        if not name_key(item):
+            continue
+        cmatch = resolve_country(item, gaz)
+        if cmatch is not None:
+            if not country_qid:
+                country_qid = cmatch.qid
+                notes.append(f"country from {item!r}: {cmatch.evidence}")
+            continue
+        query = Query(((("zh" if has_cjk(item) else "en"), item),), country_qid,
+                      kind_hint(item), strict=not country_qid)
+        chosen = decide(query, score_candidates(query, gaz)).chosen
+        if chosen is None:
+            continue
+        entries = gaz.entries_of(chosen.qid)
+        countries = {e.country_qid for e in entries if e.country_qid}
+        if not country_qid and len(countries) == 1:
+            country_qid = countries.pop()
+        keys.update(name_key(name) for e in entries for lang, name, _ in e.names
+                    if lang in ("en", "xx"))
+        notes.append(f"parent {item!r} = {chosen.qid} ({chosen.best.where})")
+    return country_qid, frozenset(k for k in keys if k), "; ".join(notes)
 
 
 def _apply_overrides(rows: dict[tuple[str, str, str, str], LinkRow],

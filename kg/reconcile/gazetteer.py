@@ -36,7 +36,7 @@ __all__ = [
 
 _QID = re.compile(r"Q[1-9][0-9]*")
 # Bump when the Entry layout or the indexing rules change: old caches are then ignored.
-_INDEX_VERSION = "6"
+_INDEX_VERSION = "7"
 
 #: The expected files and their (leading) header columns.
 FILES: dict[str, tuple[str, ...]] = {

@@ -6,7 +6,8 @@ shinjitai mapped to the forms zhconv knows (浜 → 濱 → 滨), Latin diacriti
 dropped (``Fès`` → ``fes``, ``Xi'an`` → ``xian``). On top of the key, :func:`variants` gives
 weaker keys: the administrative suffix stripped (市 縣 州 省 區 … City, County, Province …),
 a Wikipedia disambiguator stripped (``南陽市_(日本)`` → ``南陽市``), a few transliteration
-variants (``st`` ↔ ``saint``). Each variant carries a name saying how it was derived, so the
+variants (``st`` ↔ ``saint``), and the county suffixes 郡 ↔ 县 swapped (Taiwan writes 洛杉磯郡 where
+the mainland writes 洛杉矶县). Each variant carries a name saying how it was derived, so the
 scorer can trust an exact key more than a stripped one.
 
 >>> name_key("濱松市") == name_key("浜松市") == name_key("滨松市")
@@ -35,6 +36,7 @@ __all__ = [
     "name_key",
     "strip_disambiguator",
     "strip_suffix",
+    "suffix_kind",
     "to_simplified",
     "to_traditional",
     "variants",
@@ -57,6 +59,8 @@ CJK_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("维吾尔自治区", "region"),
     ("回族自治区", "region"),
     ("壮族自治区", "region"),
+    ("自治共和国", "region"),
+    ("边疆区", "region"),
     ("自治区", "region"),
     ("自治州", "region"),
     ("自治县", "county"),
@@ -103,6 +107,8 @@ _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _PUNCT = re.compile(r"[\s\-‐‑‒–—―_·・･.,\"/]+")
 _APOS = re.compile(r"['’‘`´ʻʼ]")
 _TRANSLIT = (("saint ", "st "), ("sainte ", "ste "), ("sankt ", "st "))
+# The same kind of division under two names: a county is 郡 in Taiwan, 县 on the mainland.
+_SUFFIX_SWAPS = (("郡", "县"), ("县", "郡"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +185,14 @@ def strip_suffix(key: str) -> tuple[str, str] | None:
     return None
 
 
+def suffix_kind(word: str) -> str:
+    """The kind an administrative suffix standing alone names (``大區`` → ``region``, as in
+    the disambiguator of ``中央_(大區)``), else ``""``."""
+    key = name_key(word)
+    table = CJK_SUFFIXES if has_cjk(key) else tuple((s.strip(), k) for s, k in LATIN_SUFFIXES)
+    return next((kind for suffix, kind in table if key == suffix), "")
+
+
 def kind_hint(name: str) -> str:
     """The place kind a name's administrative suffix suggests (``city``, ``county``,
     ``district``, ``region``) or ``""``."""
@@ -191,7 +205,11 @@ def variants(name: str) -> tuple[Variant, ...]:
     """Every key a name may match under, the exact key first, without duplicates.
 
     Derivations: ``exact``; ``disambig`` (a trailing ``(…)`` dropped); ``suffix`` (an
-    administrative suffix dropped; its kind recorded); ``translit`` (saint ↔ st …).
+    administrative suffix dropped; its kind recorded); ``swap`` (郡 ↔ 县, the same kind
+    of division; kind ``county``); ``translit`` (saint ↔ st …).
+
+    >>> [(v.key, v.how) for v in variants("洛杉磯郡")][:2]
+    [('洛杉矶郡', 'exact'), ('洛杉矶县', 'swap')]
     """
     out: dict[str, Variant] = {}
 
@@ -204,6 +222,11 @@ def variants(name: str) -> tuple[Variant, ...]:
     add(exact, "exact")
     if disamb:
         add(name_key(base), "disambig")
+    for key, how in list((v.key, v.how) for v in out.values()):
+        for old, new in _SUFFIX_SWAPS:
+            if key.endswith(old) and len(key) > len(old) + 1:
+                add(key[: -len(old)] + new, f"{how}+swap" if how != "exact" else "swap",
+                    "county")
     for key, how in list((v.key, v.how) for v in out.values()):
         stripped = strip_suffix(key)
         if stripped:
