@@ -7,6 +7,7 @@ Without FILE it serves the built graph (``dist/twinning.trig``, building it firs
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -80,9 +81,23 @@ def run(args: argparse.Namespace) -> int:
     host, port = server.server_address[:2]
     print(f"kg serve: {len(site.engine.store)} quads; page http://{host!s}:{port}/ , "
           f"SPARQL http://{host!s}:{port}/sparql (Ctrl-C stops)", file=sys.stderr, flush=True)
+    # Ctrl-C stops the server even when the shell started it in the background with SIGINT
+    # ignored; SIGTERM (service managers, `kill`) is a clean stop with exit code 0.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()
+    except _Stopped:
+        print("kg serve: stopped", file=sys.stderr)
     finally:
         server.server_close()
         site.engine.close()
     return 0
+
+
+class _Stopped(Exception):
+    """Raised by the SIGTERM handler to leave ``serve_forever``."""
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise _Stopped
