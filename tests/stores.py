@@ -5,9 +5,12 @@ with the tests (the :class:`Store` endpoints, free ports, waiting for a server).
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import requests
 
 from kg.load import Auth
 
-__all__ = ["VIRTUOSO_INI", "Store", "free_port", "stop", "wait_until_up"]
+__all__ = ["VIRTUOSO_INI", "Store", "free_port", "oxigraph_read_only", "stop", "wait_until_up"]
 
 
 def free_port() -> int:
@@ -92,3 +95,28 @@ Charset = UTF-8
 ResultSetMaxRows = 100000
 MaxQueryExecutionTime = 60
 """
+
+
+@contextmanager
+def oxigraph_read_only(folder: Path, data: Path) -> Iterator[str]:
+    """A real ``oxigraph serve-read-only`` on 127.0.0.1 over ``data`` (loaded into a store in
+    ``folder``); yields its query URL. Skips the test if the oxigraph binary is missing."""
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
+    subprocess.run([binary, "load", "--location", str(folder / "db"), "--file", str(data)],
+                   check=True, capture_output=True)
+    port = free_port()
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, "serve-read-only", "--location", str(folder / "db"),
+             "--bind", f"127.0.0.1:{port}"],
+            stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/query"
+    try:
+        wait_until_up(url, process, 30, log)
+        yield url
+    finally:
+        stop(process)

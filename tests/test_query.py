@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +27,7 @@ from kg.query import (
     run_local,
     run_remote,
 )
+from tests.stores import free_port, oxigraph_read_only
 
 EX = "http://example.org/t/"
 DATA = f"""\
@@ -278,41 +274,13 @@ def test_render_table_counts_wide_characters() -> None:
     assert lines[2] == "京都  x" and lines[3] == "ab    y"  # both x and y in display column 6
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def oxigraph_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Oxigraph server holding DATA, for run_remote."""
-    binary = shutil.which("oxigraph")
-    if binary is None:
-        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
     folder = tmp_path_factory.mktemp("oxigraph-query")
     (folder / "data.ttl").write_text(DATA, encoding="utf-8")
-    subprocess.run([binary, "load", "--location", str(folder / "db"), "--file",
-                    str(folder / "data.ttl")], check=True, capture_output=True)
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "serve-read-only", "--location", str(folder / "db"),
-         "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/query"
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(url, params={"query": "ASK {}"}, timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+    with oxigraph_read_only(folder, folder / "data.ttl") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_run_remote(oxigraph_endpoint: str, twins: NamedQuery) -> None:
@@ -329,7 +297,7 @@ def test_run_remote(oxigraph_endpoint: str, twins: NamedQuery) -> None:
 def test_run_remote_errors(oxigraph_endpoint: str) -> None:
     with pytest.raises(QueryError, match="refused the query"):
         run_remote("SELECT * WHERE { ?s ?p }", oxigraph_endpoint)
-    port = _free_port()
+    port = free_port()
     with pytest.raises(QueryError, match=f"cannot reach http://127.0.0.1:{port}/sparql"):
         run_remote("ASK {}", f"http://127.0.0.1:{port}/sparql")
 

@@ -7,10 +7,6 @@ numbers; a few exact values come from the seed documents and the gazetteer (cite
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +19,7 @@ from kg.model import Membership, Twinning
 from kg.paths import SEED_DOCUMENTS
 from kg.query import bind, list_named, load_named
 from kg.sources import parse_path
+from tests.stores import oxigraph_read_only
 
 TW = "https://w3id.org/twinning-kg/ontology#"
 OWL_SAMEAS = ox.NamedNode("http://www.w3.org/2002/07/owl#sameAs")
@@ -150,46 +147,18 @@ def test_twinnings_without_date(store: ox.Store, twinnings: list[Twinning]) -> N
 # --- the federated query -------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def fake_wikidata(tmp_path: Path, store: ox.Store) -> Iterator[tuple[str, set[tuple[str, str]]]]:
     """A local Oxigraph server standing in for Wikidata's query service: it states P190 for
     every second twinned pair of items in the built graph (items read from the graph itself,
     so no QID is invented here)."""
-    binary = shutil.which("oxigraph")
-    if binary is None:
-        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
     pairs = sorted({(r["wdA"], r["wdB"]) for r in _pairs(store)})
     stated = set(pairs[::2])
     data = tmp_path / "p190.nt"
     data.write_text("".join(f"<{a}> <http://www.wikidata.org/prop/direct/P190> <{b}> .\n"
                             for a, b in stated), encoding="utf-8")
-    subprocess.run([binary, "load", "--location", str(tmp_path / "db"), "--file", str(data)],
-                   check=True, capture_output=True)
-    port = _free_port()
-    process = subprocess.Popen(
-        [binary, "serve-read-only", "--location", str(tmp_path / "db"),
-         "--bind", f"127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/query"
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(url, params={"query": "ASK {}"}, timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.1)
+    with oxigraph_read_only(tmp_path, data) as url:
         yield url, stated
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def _pairs(store: ox.Store) -> list[dict[str, str]]:
