@@ -43,6 +43,9 @@ def register(subparsers: Any) -> None:
                         help="ask the live Wikidata API about what the gazetteer leaves open")
     parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php")
     parser.add_argument("--sparql-url", default="https://query.wikidata.org/sparql")
+    parser.add_argument("--user-agent", default=os.environ.get("KG_USER_AGENT"),
+                        help="User-Agent for Wikidata, with your contact as Wikimedia's policy "
+                        "asks (env KG_USER_AGENT; default names the project)")
     parser.set_defaults(func=run)
 
 
@@ -65,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         from kg.reconcile.online import OnlineResolver
 
         client = OnlineResolver.from_options(api_url=args.api_url, sparql_url=args.sparql_url,
-                                             cache_dir=args.cache_dir, gazetteer=gazetteer)
+                                             cache_dir=args.cache_dir, gazetteer=gazetteer,
+                                             user_agent=args.user_agent)
     rows = reconcile(results, gazetteer, overrides, client, overrides_path=args.overrides)
     write_links(rows, args.out)
     resolved = sum(row.status == "resolved" for row in rows)

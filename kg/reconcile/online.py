@@ -50,12 +50,17 @@ class OnlineResolver:
 
     @classmethod
     def from_options(cls, *, api_url: str, sparql_url: str, cache_dir: Path | None,
-                     gazetteer: Gazetteer | None = None) -> OnlineResolver:
-        """Build the live client (lazy import) and wrap it."""
-        from kg.reconcile.wikidata import WikidataClient
+                     gazetteer: Gazetteer | None = None,
+                     user_agent: str | None = None) -> OnlineResolver:
+        """Build the live client (lazy import) and wrap it. Answers are cached under
+        ``cache_dir/wikidata`` (default: the user's cache folder), so a rerun asks nothing
+        twice; ``user_agent`` replaces the default User-Agent (Wikimedia asks for a contact)."""
+        from kg.reconcile.gazetteer import default_cache_dir
+        from kg.reconcile.wikidata import DEFAULT_USER_AGENT, WikidataClient
 
         client = WikidataClient(api_url=api_url, sparql_url=sparql_url,
-                                cache_dir=cache_dir / "wikidata" if cache_dir else None)
+                                cache_dir=(cache_dir or default_cache_dir()) / "wikidata",
+                                user_agent=user_agent or DEFAULT_USER_AGENT)
         return cls(client, gazetteer)
 
     def resolve(self, refs: list[PlaceRef], country_qids: dict[str, str]) -> dict[

@@ -39,3 +39,25 @@ def test_league_name_through_search(fake_wikidata: Any, tmp_path: Path) -> None:
     row = rows[("lhc", "member", "Kyoto", "Japan")]
     assert row.qid == "Q34600" and row.method == "wikidata-search"
     assert "wbsearchentities" in row.evidence
+
+
+def test_user_agent_and_default_cache(fake_wikidata: Any, tmp_path: Path,
+                                      monkeypatch: Any) -> None:
+    """``kg reconcile --online --user-agent UA`` sends UA; answers are cached in the user's
+    cache folder when no ``--cache-dir`` is given, so a second run asks nothing."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    ref = PlaceRef("zhwiki", "partner", "西安", "中國", [("zh", "西安")], "")
+    agent = "twinning-kg-test/1 (test@example.org)"
+
+    def resolve() -> None:
+        resolver = OnlineResolver.from_options(api_url=fake_wikidata.url,
+                                               sparql_url=fake_wikidata.url + "/sparql",
+                                               cache_dir=None, user_agent=agent)
+        resolver.resolve([ref], {"zhwiki\t中國": "Q148"})
+
+    resolve()
+    asked = len(fake_wikidata.requests)
+    assert asked and all(r["headers"].get("User-Agent") == agent for r in fake_wikidata.requests)
+    assert list((tmp_path / "xdg" / "twinning-kg" / "wikidata").iterdir())
+    resolve()
+    assert len(fake_wikidata.requests) == asked
