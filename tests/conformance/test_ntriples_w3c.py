@@ -3,35 +3,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from kg.rdf.syntax import RdfSyntaxError, check_bytes
 from tests.conformance.expected_failures import NTRIPLES_EXPECTED_FAILURES
-from tests.conformance.w3c import RdfSyntaxCase, rdf_syntax_cases
+from tests.conformance.w3c import RdfSyntaxCase, params, rdf_syntax_cases
 
 CASES = rdf_syntax_cases("rdf-n-triples")
 
 pytestmark = pytest.mark.skipif(not CASES, reason="W3C N-Triples suite not found (../shared/w3c)")
 
 
-def _params(kind: str) -> Iterator[object]:
-    for case in CASES:
-        if case.kind != kind:
-            continue
-        reason = NTRIPLES_EXPECTED_FAILURES.get(case.name)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        yield pytest.param(case, id=case.name, marks=marks)
 
 
-@pytest.mark.parametrize("case", _params("positive"))
+@pytest.mark.parametrize("case", params(CASES, NTRIPLES_EXPECTED_FAILURES, "positive"))
 def test_positive_syntax(case: RdfSyntaxCase) -> None:
     # N-Triples has no relative IRIs: no base IRI, so one would be an error.
     check_bytes(case.action.read_bytes(), "nt")
 
 
-@pytest.mark.parametrize("case", _params("negative"))
+@pytest.mark.parametrize("case", params(CASES, NTRIPLES_EXPECTED_FAILURES, "negative"))
 def test_negative_syntax(case: RdfSyntaxCase) -> None:
     with pytest.raises(RdfSyntaxError) as info:
         check_bytes(case.action.read_bytes(), "nt", path=case.action.name)

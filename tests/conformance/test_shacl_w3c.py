@@ -13,7 +13,6 @@ value. Tests expecting ``sht:Failure`` must raise :class:`~kg.errors.ValidationE
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import pytest
 from rdflib import RDF, BNode, Graph, Literal
@@ -24,7 +23,7 @@ from rdflib.term import Node
 from kg.errors import ValidationError
 from kg.validate import top_results, validate_with_shapes
 from tests.conformance.expected_failures import SHACL_EXPECTED_FAILURES, SHACL_NOT_IN_MANIFESTS
-from tests.conformance.w3c import MF, ShaclCase, shacl_cases, shacl_graph, shacl_included
+from tests.conformance.w3c import MF, ShaclCase, params, shacl_cases, shacl_graph, shacl_included
 
 CASES = shacl_cases()
 IGNORED = (SH.resultMessage, SH.detail)
@@ -63,14 +62,9 @@ def report_tree(start: Node, *graphs: Graph) -> Graph:
     return tree
 
 
-def _params() -> Iterator[object]:
-    for case in CASES:
-        reason = SHACL_EXPECTED_FAILURES.get(case.name)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        yield pytest.param(case, id=case.name, marks=marks)
 
 
-@pytest.mark.parametrize("case", _params())
+@pytest.mark.parametrize("case", params(CASES, SHACL_EXPECTED_FAILURES))
 def test_shacl(case: ShaclCase) -> None:
     logging.disable(logging.CRITICAL)  # rdflib logs every ill-typed literal the suite holds
     try:

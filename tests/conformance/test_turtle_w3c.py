@@ -6,15 +6,13 @@ Base IRI: the suite's ``mf:assumedTestBase``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from rdflib import Graph, Literal
 from rdflib.compare import isomorphic
 
 from kg.rdf.syntax import RdfSyntaxError, check_bytes, parse_quads, to_rdflib_graph
 from tests.conformance.expected_failures import TURTLE_EXPECTED_FAILURES
-from tests.conformance.w3c import RdfSyntaxCase, rdf_syntax_cases
+from tests.conformance.w3c import RdfSyntaxCase, params, rdf_syntax_cases
 
 CASES = rdf_syntax_cases("rdf-turtle")
 
@@ -31,16 +29,9 @@ def lowercase_language_tags(graph: Graph) -> Graph:
     return out
 
 
-def _params(kind: str) -> Iterator[object]:
-    for case in CASES:
-        if case.kind != kind:
-            continue
-        reason = TURTLE_EXPECTED_FAILURES.get(case.name)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        yield pytest.param(case, id=case.name, marks=marks)
 
 
-@pytest.mark.parametrize("case", _params("eval"))
+@pytest.mark.parametrize("case", params(CASES, TURTLE_EXPECTED_FAILURES, "eval"))
 def test_eval(case: RdfSyntaxCase) -> None:
     assert case.result is not None
     quads = parse_quads(case.action.read_bytes(), "ttl", base_iri=case.action_iri)
@@ -50,12 +41,12 @@ def test_eval(case: RdfSyntaxCase) -> None:
     assert isomorphic(lowercase_language_tags(actual), lowercase_language_tags(expected))
 
 
-@pytest.mark.parametrize("case", _params("positive"))
+@pytest.mark.parametrize("case", params(CASES, TURTLE_EXPECTED_FAILURES, "positive"))
 def test_positive_syntax(case: RdfSyntaxCase) -> None:
     check_bytes(case.action.read_bytes(), "ttl", case.action_iri)
 
 
-@pytest.mark.parametrize("case", _params("negative"))
+@pytest.mark.parametrize("case", params(CASES, TURTLE_EXPECTED_FAILURES, "negative"))
 def test_negative_syntax(case: RdfSyntaxCase) -> None:
     with pytest.raises(RdfSyntaxError) as info:
         check_bytes(case.action.read_bytes(), "ttl", case.action_iri, path=case.action.name)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from rdflib import RDF, Graph, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.term import Node
@@ -26,6 +28,7 @@ __all__ = [
     "W3C_DIR",
     "RdfSyntaxCase",
     "ShaclCase",
+    "params",
     "rdf_syntax_cases",
     "shacl_cases",
     "shacl_graph",
@@ -172,3 +175,17 @@ def shacl_graph(path: Path) -> Graph:
         # The suite holds ill-typed literals on purpose; rdflib warns when it reads them.
         warnings.filterwarnings("ignore", "Parsing weird boolean", UserWarning)
         return read_graph(path, base_iri=_url(path, DATA_SHAPES, DATA_SHAPES_BASE))
+
+
+def params(cases: Iterable[RdfSyntaxCase | ShaclCase], expected_failures: Mapping[str, str],
+           kind: str | None = None) -> list[object]:
+    """One ``pytest.param`` per case (of ``kind``, if given), named by the case; those listed
+    in ``expected_failures`` are strict xfails with their reason."""
+    out: list[object] = []
+    for case in cases:
+        if kind is not None and getattr(case, "kind", None) != kind:
+            continue
+        reason = expected_failures.get(case.name)
+        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+        out.append(pytest.param(case, id=case.name, marks=marks))
+    return out
