@@ -151,13 +151,20 @@ def check_file(
     :class:`~kg.errors.RdfError` when the file cannot be read or its format is unknown.
     """
     path = Path(path)
+    data, rdf_format, base = _read(path, format, base_iri)
+    return check_bytes(data, rdf_format, base, path=path)
+
+
+def _read(path: Path, format: str | pyoxigraph.RdfFormat | None,
+          base_iri: str | None) -> tuple[bytes, pyoxigraph.RdfFormat, str]:
+    """The file's bytes, its format (given or from the extension) and its base IRI (given,
+    or the file's ``file:`` URI). Raises :class:`~kg.errors.RdfError` as :func:`check_file`."""
     rdf_format = _format(format, path)
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise RdfError(f"cannot read: {exc.strerror or exc}", path=path) from None
-    base = base_iri if base_iri is not None else path.resolve().as_uri()
-    return check_bytes(data, rdf_format, base, path=path)
+    return data, rdf_format, base_iri if base_iri is not None else path.resolve().as_uri()
 
 
 def _term(term: object) -> rdflib.term.Node:
@@ -196,12 +203,7 @@ def read_graph(
     file's ``@prefix`` declarations are bound in the graph when the format is Turtle or TriG.
     """
     path = Path(path)
-    rdf_format = _format(format, path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise RdfError(f"cannot read: {exc.strerror or exc}", path=path) from None
-    base = base_iri if base_iri is not None else path.resolve().as_uri()
+    data, rdf_format, base = _read(path, format, base_iri)
     quads = parse_quads(data, rdf_format, base_iri=base, path=path, rename_blank_nodes=True)
     graph = to_rdflib_graph(quads)
     if rdf_format in (pyoxigraph.RdfFormat.TURTLE, pyoxigraph.RdfFormat.TRIG):

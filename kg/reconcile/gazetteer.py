@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg.errors import GazetteerError
-from kg.fsutil import atomic_write_bytes
+from kg.fsutil import atomic_write_bytes, read_lines
 from kg.reconcile.normalize import variants
 
 __all__ = [
@@ -106,15 +106,7 @@ class Gazetteer:
 
 
 def _rows(path: Path, header: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise GazetteerError("gazetteer file not found", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise GazetteerError(f"cannot read gazetteer file: {exc}", path=path) from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = read_lines(path, GazetteerError, "gazetteer file")
     if not lines:
         raise GazetteerError("empty gazetteer file", path=path, line=1)
     columns = lines[0].split("\t")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import get_args
 
 from kg.errors import LinksError
-from kg.fsutil import atomic_write_text
+from kg.fsutil import atomic_write_text, read_lines
 from kg.model import DOCS, LINK_COLUMNS, LinkRow, Role
 
 __all__ = ["QID_RE", "LinksTable", "read_links", "write_links"]
@@ -68,15 +68,7 @@ def read_links(path: Path) -> LinksTable:
     with the wrong number of cells, a malformed QID, a QID without evidence, or a
     duplicated place reference.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LinksError("links table not found (run `kg reconcile`)", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LinksError(f"cannot read links table: {exc}", path=path) from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = read_lines(path, LinksError, "links table", " (run `kg reconcile`)")
     if not lines or tuple(lines[0].split("\t")) != LINK_COLUMNS:
         raise LinksError(f"header must be: {' '.join(LINK_COLUMNS)}", path=path, line=1)
     rows: list[LinkRow] = []

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kg.errors import LinksError
+from kg.fsutil import read_lines
 from kg.model import DOCS
 from kg.reconcile.links import QID_RE
 
@@ -47,12 +48,7 @@ def read_overrides(path: Path) -> dict[tuple[str, str, str, str], Override]:
     """The overrides in ``path`` by place reference; a missing file means none."""
     if not path.exists():
         return {}
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LinksError(f"cannot read overrides: {exc}", path=path) from None
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = read_lines(path, LinksError, "overrides")
     if not lines or tuple(lines[0].split("\t")) != OVERRIDE_COLUMNS:
         raise LinksError(f"header must be: {' '.join(OVERRIDE_COLUMNS)}", path=path, line=1)
     out: dict[tuple[str, str, str, str], Override] = {}
