@@ -184,39 +184,39 @@ class _Retry(Exception):
         self.retry_after = retry_after
 
 
-def _item_ids(statements: Any) -> tuple[str, ...]:
-    """Item QIDs of a formatversion-2 statement list: non-deprecated, preferred first."""
-    preferred: list[str] = []
-    normal: list[str] = []
+def _values(statements: Any) -> Iterator[tuple[bool, Any]]:
+    """``(preferred, value)`` of each non-deprecated value statement of a formatversion-2
+    statement list, in order; anything malformed is skipped."""
     for statement in statements if isinstance(statements, list) else []:
         if not isinstance(statement, dict) or statement.get("rank") == "deprecated":
             continue
         snak = statement.get("mainsnak")
         if not isinstance(snak, dict) or snak.get("snaktype") != "value":
             continue
-        value = (snak.get("datavalue") or {}).get("value")
+        yield statement.get("rank") == "preferred", (snak.get("datavalue") or {}).get("value")
+
+
+def _item_ids(statements: Any) -> tuple[str, ...]:
+    """Item QIDs of a formatversion-2 statement list: non-deprecated, preferred first."""
+    preferred: list[str] = []
+    normal: list[str] = []
+    for is_preferred, value in _values(statements):
         qid = value.get("id") if isinstance(value, dict) else None
         if isinstance(qid, str) and _QID.fullmatch(qid):
-            (preferred if statement.get("rank") == "preferred" else normal).append(qid)
+            (preferred if is_preferred else normal).append(qid)
     return tuple(dict.fromkeys(preferred + normal))
 
 
 def _coordinate(statements: Any) -> tuple[float, float] | None:
     """``(lat, lon)`` of the best non-deprecated P625 value statement, or ``None``."""
     best: tuple[float, float] | None = None
-    for statement in statements if isinstance(statements, list) else []:
-        if not isinstance(statement, dict) or statement.get("rank") == "deprecated":
-            continue
-        snak = statement.get("mainsnak")
-        if not isinstance(snak, dict) or snak.get("snaktype") != "value":
-            continue
-        value = (snak.get("datavalue") or {}).get("value")
+    for is_preferred, value in _values(statements):
         if not isinstance(value, dict):
             continue
         lat, lon = value.get("latitude"), value.get("longitude")
         if not isinstance(lat, int | float) or not isinstance(lon, int | float):
             continue
-        if statement.get("rank") == "preferred":
+        if is_preferred:
             return (float(lat), float(lon))
         if best is None:
             best = (float(lat), float(lon))
