@@ -20,6 +20,7 @@ __all__ = [
     "SEEDS_DIR",
     "SEED_DOCUMENTS",
     "SHAPES_DIR",
+    "SHARED_DIR",
 ]
 
 PROJECT_ROOT = Path(os.environ.get("KG_PROJECT_ROOT", Path(__file__).resolve().parent.parent))
@@ -34,5 +35,7 @@ ONTOLOGY = PROJECT_ROOT / "ontology.ttl"
 SHAPES_DIR = PROJECT_ROOT / "shapes"
 QUERIES_DIR = PROJECT_ROOT / "queries"
 DIST_DIR = PROJECT_ROOT / "dist"
-# The gazetteer is shared data beside the checkout; KG_GAZETTEER overrides it.
-GAZETTEER_DIR = Path(os.environ.get("KG_GAZETTEER", PROJECT_ROOT.parent / "shared" / "gazetteer"))
+# Shared data (gazetteer, W3C suites) sits beside the checkout; KG_SHARED points elsewhere
+# (a clone in another folder), KG_GAZETTEER at the gazetteer alone.
+SHARED_DIR = Path(os.environ.get("KG_SHARED", PROJECT_ROOT.parent / "shared"))
+GAZETTEER_DIR = Path(os.environ.get("KG_GAZETTEER", SHARED_DIR / "gazetteer"))

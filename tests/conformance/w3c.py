@@ -35,7 +35,7 @@ __all__ = [
     "shacl_included",
 ]
 
-W3C_DIR = Path(os.environ.get("KG_W3C_DIR", paths.PROJECT_ROOT.parent / "shared" / "w3c"))
+W3C_DIR = Path(os.environ.get("KG_W3C_DIR", paths.SHARED_DIR / "w3c"))
 RDF_TESTS = W3C_DIR / "rdf-tests"
 RDF_TESTS_BASE = "https://w3c.github.io/rdf-tests/"
 DATA_SHAPES = W3C_DIR / "data-shapes"
