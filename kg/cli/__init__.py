@@ -20,7 +20,8 @@ from kg.errors import KGError
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
 #: Subcommand modules, in the order of the data flow.
-SUBCOMMANDS = ("parse", "reconcile", "build", "validate", "serve", "query", "load", "bench")
+SUBCOMMANDS = ("parse", "reconcile", "build", "validate", "serve", "query", "load", "wikidata",
+               "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:
