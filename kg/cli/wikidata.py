@@ -21,9 +21,6 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--graph", type=Path, metavar="FILE",
                         help="the built graph (default dist/twinning.trig, built if missing "
                         "or older than its inputs)")
-    parser.add_argument("--links", type=Path, metavar="TSV",
-                        help="links table, for the evidence of each QID "
-                        "(default seeds/wikidata-links.tsv)")
     parser.add_argument("--evidence", type=Path, metavar="TSV",
                         help="give-back evidence file: source page URLs and network QIDs "
                         "(default seeds/wikidata-giveback.tsv)")
@@ -65,6 +62,9 @@ def register(subparsers: Any) -> None:
                     help="write the commands to FILE (default: stdout)")
     qs.add_argument("--review", type=Path, metavar="FILE",
                     help="write a CSV for the reviewer: pairs, labels, evidence, commands")
+    qs.add_argument("--links", type=Path, metavar="TSV",
+                    help="links table, for the evidence of each QID in --review "
+                    "(default seeds/wikidata-links.tsv)")
     qs.add_argument("--force", action="store_true",
                     help="overwrite --out and --review files that exist")
     qs.set_defaults(func=run_quickstatements)
@@ -74,11 +74,12 @@ def _compare(args: argparse.Namespace) -> Any:
     from kg import paths
     from kg.errors import GiveBackError
     from kg.wikidata import compare, make_client
+    from kg.wikidata.ours import is_page_url
 
     urls: dict[str, str] = {}
     for item in args.source_url:
         doc, sep, url = item.partition("=")
-        if not sep or not doc or not url.startswith(("http://", "https://")) or '"' in url:
+        if not sep or not doc or not is_page_url(url):
             raise GiveBackError(f"--source-url wants DOC=http(s)://..., not {item!r}")
         urls[doc] = url
     graph = args.graph or _built(paths.DIST_DIR, paths.PROJECT_ROOT)

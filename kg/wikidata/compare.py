@@ -128,6 +128,12 @@ class Batch:
         return "".join(c.text + "\n" for c in self.commands)
 
 
+def _cell(text: str) -> str:
+    # A spreadsheet runs a cell that starts with = + - @ as a formula: labels come from
+    # documents and services we do not control, so such a cell is quoted with a '.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def _country(ours: OurData, place: Place) -> str:
     if not place.country:
         return ""
@@ -261,7 +267,7 @@ def render_diff(result: Diff, fmt: str) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(PAIR_COLUMNS)
-        writer.writerows(r.cells() for r in result.rows)
+        writer.writerows([_cell(c) for c in r.cells()] for r in result.rows)
         return out.getvalue()
     from kg.query import render_table
 
@@ -424,10 +430,10 @@ def review_csv(batch: Batch, ours: OurData, qid_evidence: dict[str, str],
         subject = by_qid.get(command.subject) or Place("", command.subject)
         obj = by_qid.get(command.obj) or Place("", command.obj)
         obj_evidence = qid_evidence.get(command.obj) or network_evidence.get(command.obj, "")
-        writer.writerow([
-            command.text, command.prop, command.subject, subject.en, subject.zh,
+        writer.writerow([command.text] + [_cell(c) for c in [
+            command.prop, command.subject, subject.en, subject.zh,
             qid_evidence.get(command.subject, ""), command.obj, obj.en, obj.zh, obj_evidence,
             command.source, command.source_url, command.our_start, command.wikidata,
             command.note,
-        ])
+        ]])
     return out.getvalue()

@@ -34,6 +34,7 @@ __all__ = [
     "Place",
     "StartDate",
     "Twinning",
+    "is_page_url",
     "qid_evidence",
     "read_evidence",
     "read_graph",
@@ -254,6 +255,12 @@ def read_graph(path: Path) -> OurData:
     return data
 
 
+def is_page_url(url: str) -> bool:
+    """Whether ``url`` can be a reference URL in a command: http(s), no space, tab or quote
+    (a QuickStatements string has no escape for a double quote)."""
+    return bool(re.fullmatch(r"https?://[^\s\"]+", url))
+
+
 def qid_evidence(links: Path) -> dict[str, str]:
     """The evidence of each QID of the links table (``evidence`` column of every row with
     that QID, distinct, joined with `` | ``). Raises :class:`~kg.errors.LinksError`."""
@@ -302,7 +309,7 @@ def read_evidence(path: Path) -> GiveBackEvidence:
                                 line=number)
         if kind == "network" and not QID_RE.fullmatch(value):
             raise GiveBackError(f"malformed QID {value!r}", path=path, line=number)
-        if kind == "source-page" and (not re.fullmatch(r"https?://\S+", value) or '"' in value):
+        if kind == "source-page" and not is_page_url(value):
             raise GiveBackError(f"malformed URL {value!r}", path=path, line=number)
         (networks if kind == "network" else pages)[key] = (value, evidence)
     return GiveBackEvidence(pages, networks, notes)

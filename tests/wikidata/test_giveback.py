@@ -366,6 +366,28 @@ def test_service_error_is_one_line(graph: Path, wikidata: str, evidence_file: Pa
     assert "no-such-service" in err
 
 
+def test_bad_source_url_is_one_line(graph: Path, evidence_file: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "wikidata", "quickstatements", "--graph", str(graph),
+                       "--evidence", str(evidence_file), "--sparql-url", "http://127.0.0.1:9/",
+                       "--source-url", 'zhwiki=https://example.org/a"b')
+    assert code == 2 and "--source-url wants" in err and len(err.strip().splitlines()) == 1
+
+
+def test_csv_cells_are_not_formulas() -> None:
+    """A label from a document is data: a spreadsheet must not run it as a formula."""
+    from kg.wikidata.compare import Diff, PairRow, render_diff
+
+    row = PairRow(status="none", which="", forward="absent", reverse="absent", qid_a="Q1",
+                  label_en_a="=HYPERLINK(\"x\")", label_zh_a="+1", qid_b="Q2", label_en_b="@a",
+                  label_zh_b="-b", country_a="", country_b="", our_start="", our_precision="",
+                  source="", wikidata_p580="", start_differs="", note="")
+    result = Diff([row], {"none": 1}, [], 0, 0, 0, "")
+    cells = next(csv.DictReader(io.StringIO(render_diff(result, "csv"))))
+    assert cells["label_en_a"] == "'=HYPERLINK(\"x\")" and cells["label_zh_a"] == "'+1"
+    assert cells["label_en_b"] == "'@a" and cells["label_zh_b"] == "'-b"
+
+
 @pytest.mark.parametrize(("row", "message"), [
     ("network\tLeague\tQ1\t\t", "has no evidence"),
     ("network\tLeague\tX1\tsomething\t", "malformed QID"),
