@@ -340,6 +340,10 @@ def quickstatements(result: Diff, ours: OurData, view: WikidataView,
                 skipped.append(Command(text="", note=f"no page URL of {row.doc} with evidence: "
                                        "not written", **base))
                 continue
+            if not view.retrieved.get(subject):
+                skipped.append(Command(text="", note="no Wikidata answer about the subject: "
+                                       "not written", **base))
+                continue
             parts = [subject, "P190", obj]
             if start:
                 parts += ["P580", start]
@@ -396,6 +400,10 @@ def _memberships(ours: OurData, view: WikidataView, evidence: GiveBackEvidence,
             no_page[membership.doc] += 1
             skipped.append(Command(text="", note=f"no page URL of {membership.doc} with "
                                    "evidence: not written", **base))
+            continue
+        if not view.retrieved.get(member.qid):
+            skipped.append(Command(text="", note="no Wikidata answer about the member: "
+                                   "not written", **base))
             continue
         text = "\t".join([member.qid, "P463", league, "S854", f'"{url}"', "S813",
                           _date_value(view.retrieved.get(member.qid, ""))])

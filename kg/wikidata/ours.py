@@ -48,6 +48,8 @@ _DATE = {11: re.compile(r"\d{4}-\d{2}-\d{2}"), 10: re.compile(r"\d{4}-\d{2}"),
          9: re.compile(r"\d{4}")}
 EVIDENCE_COLUMNS = ("kind", "key", "value", "evidence", "note")
 _KINDS = ("source-page", "network")
+# A live answer as the Wikidata client records it: "wikidata URL retrieved 2026-11-23T12:00:00Z".
+_LIVE_ANSWER = re.compile(r"https?://\S+.*\bretrieved \d{4}-\d{2}-\d{2}")
 
 _PREFIXES = """\
 PREFIX tw: <https://w3id.org/twinning-kg/ontology#>
@@ -275,7 +277,8 @@ def read_evidence(path: Path) -> GiveBackEvidence:
     """Read the give-back evidence file (TSV, header ``kind key value evidence note``).
 
     ``kind`` is ``source-page`` (``key`` a document id, ``value`` an http(s) URL) or
-    ``network`` (``key`` the network's English name, ``value`` a QID). Raises
+    ``network`` (``key`` the network's English name, ``value`` a QID whose evidence is a live
+    answer: its URL and ``retrieved`` time, as the Wikidata client writes it). Raises
     :class:`~kg.errors.GiveBackError` (``file:line``) for a missing file, a wrong header or
     cell count, an unknown kind, a malformed value, a value without evidence, or a key given
     twice.
@@ -309,6 +312,9 @@ def read_evidence(path: Path) -> GiveBackEvidence:
                                 line=number)
         if kind == "network" and not QID_RE.fullmatch(value):
             raise GiveBackError(f"malformed QID {value!r}", path=path, line=number)
+        if kind == "network" and not _LIVE_ANSWER.search(evidence):
+            raise GiveBackError(f"{kind} {key!r}: the evidence of {value} must be a live answer "
+                                "(its URL and 'retrieved' time)", path=path, line=number)
         if kind == "source-page" and not is_page_url(value):
             raise GiveBackError(f"malformed URL {value!r}", path=path, line=number)
         (networks if kind == "network" else pages)[key] = (value, evidence)

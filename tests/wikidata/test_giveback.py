@@ -46,6 +46,7 @@ LEAGUE = "Q999999901"  # synthetic: an item of the local test store only
 ZHWIKI_URL = "https://example.org/zhwiki-list"  # a test fixture, not the page's address
 LHC_URL = "https://example.org/league-list"
 RETRIEVED = "2026-11-28T09:30:00Z"
+LEAGUE_EVIDENCE = f"wikidata http://127.0.0.1/test-store?item={LEAGUE} retrieved {RETRIEVED}"
 S813 = "+2026-11-28T00:00:00Z/11"
 
 WIKIDATA_MODEL = f"""\
@@ -120,7 +121,7 @@ def evidence_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path.write_text(
         "kind\tkey\tvalue\tevidence\tnote\n"
         f"source-page\tlhc\t{LHC_URL}\ttest fixture\t\n"
-        f"network\tLeague of Historical Cities\t{LEAGUE}\tthe local test store's item\t\n",
+        f"network\tLeague of Historical Cities\t{LEAGUE}\t{LEAGUE_EVIDENCE}\t\n",
         encoding="utf-8")
     return path
 
@@ -325,7 +326,7 @@ def test_quickstatements(graph: Path, evidence_file: Path, tmp_path: Path,
     assert tokyo["source"] == "zhwiki-prc-sister-cities.md:7"
     assert tokyo["source_url"] == ZHWIKI_URL
     league = by_command[golden[-1]]
-    assert league["object_evidence"] == "the local test store's item"
+    assert league["object_evidence"] == LEAGUE_EVIDENCE
     skipped = [r for r in rows if not r["command"]]
     assert any(r["subject"] == "Q956" and r["object"] == "Q2868" and "deprecated" in r["note"]
                for r in skipped)
@@ -391,6 +392,7 @@ def test_csv_cells_are_not_formulas() -> None:
 @pytest.mark.parametrize(("row", "message"), [
     ("network\tLeague\tQ1\t\t", "has no evidence"),
     ("network\tLeague\tX1\tsomething\t", "malformed QID"),
+    ("network\tLeague\tQ1\tremembered\t", "must be a live answer"),
     ("source-page\tzhwiki\tftp://x\tsomething\t", "malformed URL"),
     ("page\tzhwiki\t\t\t", "unknown kind"),
     ("network\tLeague", "expected 5 cells"),
