@@ -329,7 +329,8 @@ def quickstatements(result: Diff, ours: OurData, view: WikidataView,
             start = row.date.quickstatements() if row.date else ""
             base = dict(prop="P190", subject=subject, obj=obj, source=row.source,
                         source_url=url, our_start=row.our_start,
-                        wikidata=f"{row.forward} / {row.reverse}")
+                        wikidata=f"{row.qid_a}→{row.qid_b} {row.forward}; "
+                        f"{row.qid_b}→{row.qid_a} {row.reverse}")
             if state == "deprecated":
                 deprecated += 1
                 skipped.append(Command(text="", note="Wikidata deprecated this statement: "
@@ -390,7 +391,7 @@ def _memberships(ours: OurData, view: WikidataView, evidence: GiveBackEvidence,
         found = evidence.pages.get(membership.doc)
         url = found[0] if found else ""
         base = dict(prop="P463", subject=member.qid, obj=league, source=membership.source,
-                    source_url=url, our_start="", wikidata=state)
+                    source_url=url, our_start="", wikidata=f"{member.qid}→{league} {state}")
         if state == "deprecated":
             deprecated += 1
             skipped.append(Command(text="", note="Wikidata deprecated this statement: "

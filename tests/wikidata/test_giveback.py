@@ -325,6 +325,8 @@ def test_quickstatements(graph: Path, evidence_file: Path, tmp_path: Path,
     assert "Q1490" in tokyo["object_evidence"]
     assert tokyo["source"] == "zhwiki-prc-sister-cities.md:7"
     assert tokyo["source_url"] == ZHWIKI_URL
+    assert tokyo["wikidata"] == "Q956→Q1490 absent; Q1490→Q956 stated"
+    assert tokyo["our_start"] == "1979-03-14"
     league = by_command[golden[-1]]
     assert league["object_evidence"] == LEAGUE_EVIDENCE
     skipped = [r for r in rows if not r["command"]]
