@@ -393,14 +393,17 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_one_request(self) -> None:
         self._reader.arm()
         self._body_left = 0
+        self.path = self.requestline = ""
         super().handle_one_request()
 
     def parse_request(self) -> bool:
+        words = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n").split()
+        if len(words) == 2:  # HTTP/0.9: no version, no headers; refused before any read
+            self.command, self.request_version = None, "HTTP/1.1"
+            self._refuse(400, "HTTP/0.9 requests are not served")
+            return False
         if not super().parse_request():
             self.close_connection = True
-            return False
-        if self.request_version == "HTTP/0.9":  # no headers, no status line: not HTTP/1.x
-            self._refuse(400, "HTTP/0.9 requests are not served")
             return False
         problem = _header_problem(self.headers, self.request_version)
         if problem is not None:
@@ -454,6 +457,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # no access log: it would cost throughput; errors are logged in _dispatch
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
     def _base(self) -> str:
         # The configured public URL, never the Host header (client-controlled).
