@@ -397,9 +397,10 @@ class _Handler(BaseHTTPRequestHandler):
         super().handle_one_request()
 
     def parse_request(self) -> bool:
-        words = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n").split()
+        line: bytes = getattr(self, "raw_requestline", b"")
+        words = str(line, "iso-8859-1").rstrip("\r\n").split()
         if len(words) == 2:  # HTTP/0.9: no version, no headers; refused before any read
-            self.command, self.request_version = None, "HTTP/1.1"
+            self.command, self.request_version = "", "HTTP/1.1"
             self._refuse(400, "HTTP/0.9 requests are not served")
             return False
         if not super().parse_request():
