@@ -310,7 +310,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _report(results: Results, samples: list[tuple[float, int, int, int]], seconds: float,
             clients: int) -> str:
-    lines = [f"{clients} clients, {seconds:g} s", "",
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    lines = [f"{clients} clients, {seconds:g} s; load average at the end {load} on "
+             f"{os.cpu_count()} CPUs", "",
              "| requests | count | unexpected | statuses | p50 ms | p99 ms |",
              "|---|---:|---:|---|---:|---:|"]
     for kind, record in sorted(results.kinds.items()):
@@ -320,9 +322,11 @@ def _report(results: Results, samples: list[tuple[float, int, int, int]], second
                      f"{_percentile(record.latencies, 99) * 1000:.1f} |")
     lines += ["", "| t (s) | RSS MiB | threads | processes | requests in the last 10 s | "
               "unexpected |", "|---:|---:|---:|---:|---:|---:|"]
+    shown = -1
     for t, rss, threads, processes in samples:
-        if int(t) % 10 and t != samples[-1][0]:
-            continue
+        if int(t) // 10 == shown and t != samples[-1][0]:
+            continue  # one row per 10 s, and the last
+        shown = int(t) // 10
         window = range(max(0, int(t) - 10), int(t))
         done = sum(results.per_second[s] for s in window)
         bad = sum(results.errors_per_second[s] for s in window)
