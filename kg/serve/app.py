@@ -203,7 +203,7 @@ def _void_triples(site: Site, base: str) -> list[ox.Triple]:
         ox.Triple(dataset, rdf_type, ox.NamedNode(void + "Dataset")),
         ox.Triple(dataset, ox.NamedNode(void + "sparqlEndpoint"), ox.NamedNode(base + "/sparql")),
         ox.Triple(dataset, ox.NamedNode(void + "triples"),
-                  ox.Literal(str(len(site.engine.store)), datatype=integer)),
+                  ox.Literal(str(_triple_count(site)), datatype=integer)),
     ]
     for name in sorted(site.dumps):
         out.append(ox.Triple(dataset, ox.NamedNode(void + "dataDump"),
@@ -385,7 +385,7 @@ def _header_problem(headers: Message, version: str) -> tuple[int, str] | None:
         return 400, "more than one Host header"
     if not hosts and version != "HTTP/1.0":
         return 400, "missing Host header (required in HTTP/1.1)"
-    if hosts and not _HOST.fullmatch(hosts[0].strip()):
+    if hosts and hosts[0].strip() and not _HOST.fullmatch(hosts[0].strip()):
         return 400, "malformed Host header"
     return None
 
@@ -437,8 +437,10 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def handle_expect_100(self) -> bool:
-        # Only a request that will be read gets "100 Continue".
-        if _header_problem(self.headers, self.request_version) is not None:
+        # Only a request whose body will be read gets "100 Continue".
+        length = (self.headers.get("Content-Length") or "0").strip()
+        if (_header_problem(self.headers, self.request_version) is not None
+                or not length.isdigit() or int(length) > self.site.max_body):
             return True
         return super().handle_expect_100()
 

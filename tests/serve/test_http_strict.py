@@ -187,6 +187,17 @@ def test_malformed_request_is_refused_and_closed(server: Server, raw: bytes,
     _still_answers(server)
 
 
+def test_expect_continue_only_for_a_body_that_will_be_read(server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(_post("Content-Length: 6", "Expect: 100-continue", body=b""))
+        buffer = bytearray()
+        assert _read_answer(sock, buffer)[0] == 100
+        sock.sendall(b"ASK {}")
+        assert _read_answer(sock, buffer)[0] == 200
+    big = _exchange(server, _post("Content-Length: 999999", "Expect: 100-continue", body=b""))
+    assert big.status == 413 and big.closed
+
+
 def test_body_on_get_closes_the_connection(server: Server) -> None:
     # A GET body is not read; the connection is closed rather than parse it as a request.
     raw = b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\nContent-Length: " \
