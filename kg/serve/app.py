@@ -6,8 +6,9 @@ refused (411/501), header names that are tokens and values without folding or co
 characters, one valid ``Host`` in HTTP/1.1, HTTP/0.9 refused; after any refusal, and
 whenever a request body is left unread, the connection is closed, so no byte of one request
 can be read as another (request smuggling). At most ``max_connections`` connections get a
-thread; past it a connection gets 503 and is closed by the accepting thread, so idle sockets
-cannot make threads without bound. Each request must arrive whole within ``idle_timeout``
+thread; past it a new connection takes the slot of the oldest idle one (closed), or, with
+none idle, gets 503 and is closed by the accepting thread, so idle sockets can neither make
+threads without bound nor keep other clients out. Each request must arrive whole within ``idle_timeout``
 of its first byte, and its first byte within ``idle_timeout`` of the previous answer
 (slowloris); writes time out per 64 KiB chunk. Every answer carries ``nosniff``, a
 Content-Security-Policy (``default-src 'self'; frame-ancestors 'none'``…) and
@@ -38,6 +39,7 @@ Routes:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import mimetypes
@@ -321,19 +323,52 @@ _HOST = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~!$&'()*+,;=%]+)(:[0-9]{0
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
+class _IdleConnections:
+    """The connections waiting for a request's first byte, oldest first: when a new
+    connection finds every slot taken, the oldest of them is closed to make room, so idle
+    sockets (fresh or kept alive) can hold slots only while nobody else needs them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[socket.socket, None] = {}
+
+    def add(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._waiting[sock] = None
+
+    def discard(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._waiting.pop(sock, None)
+
+    def evict(self) -> bool:
+        """Close the oldest idle connection (its blocked read returns end-of-file); False
+        if there is none."""
+        with self._lock:
+            if not self._waiting:
+                return False
+            sock = next(iter(self._waiting))
+            del self._waiting[sock]
+            with contextlib.suppress(OSError):  # already closed by its client
+                sock.shutdown(socket.SHUT_RDWR)
+            return True
+
+
 class _DeadlineReader(io.RawIOBase):
     """The socket's bytes, each request's within ``timeout`` seconds.
 
     :meth:`arm` starts a request: its first byte must come within ``timeout`` (the
     keep-alive idle time) and, from then on, the whole request (line, headers, body) within
     ``timeout`` again, so a client trickling bytes (slowloris) is cut off rather than holding
-    a thread for ever. A late read raises :class:`TimeoutError`.
+    a thread for ever. A late read raises :class:`TimeoutError`. While it waits for a
+    request's first byte the connection is listed in ``idle``, to be closed if a new
+    connection needs its slot.
     """
 
-    def __init__(self, sock: socket.socket, timeout: float) -> None:
+    def __init__(self, sock: socket.socket, timeout: float, idle: _IdleConnections) -> None:
         super().__init__()
         self._sock = sock
         self._timeout = timeout
+        self._idle = idle
         self._deadline = time.monotonic() + timeout
         self._waiting = True
 
@@ -350,8 +385,14 @@ class _DeadlineReader(io.RawIOBase):
         if left <= 0:
             raise TimeoutError("request not received in time")
         self._sock.settimeout(left)
-        count = self._sock.recv_into(buffer)
-        if self._waiting and count:
+        if not self._waiting:
+            return self._sock.recv_into(buffer)
+        self._idle.add(self._sock)
+        try:
+            count = self._sock.recv_into(buffer)
+        finally:
+            self._idle.discard(self._sock)
+        if count:
             self._waiting = False
             self._deadline = time.monotonic() + self._timeout
         return count
@@ -404,7 +445,8 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         # Reads go through the request deadline, not the socket's plain timeout.
         self.rfile.close()
-        self._reader = _DeadlineReader(self.connection, self.server.idle_timeout)
+        self._reader = _DeadlineReader(self.connection, self.server.idle_timeout,
+                                       self.server.idle_connections)
         self.rfile = io.BufferedReader(self._reader)
 
     def version_string(self) -> str:
@@ -680,8 +722,10 @@ def _static(name: str) -> Response:
 class _Server(ThreadingHTTPServer):
     """One thread per connection, at most ``max_connections`` of them.
 
-    A connection past the cap gets a canned 503 and is closed at once, in the accepting
-    thread, so idle or slow clients can never make the thread count grow without bound."""
+    A connection past the cap takes the slot of the oldest idle one (waiting for a request's
+    first byte), which is closed; with none idle it gets a canned 503 and is closed at once,
+    in the accepting thread. So idle or slow clients can never make the thread count grow
+    without bound, and idle ones cannot keep others out."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -695,6 +739,7 @@ class _Server(ThreadingHTTPServer):
         self.idle_timeout = idle_timeout
         self.site = site
         self._slots = threading.BoundedSemaphore(max_connections)
+        self.idle_connections = _IdleConnections()
         self.public_url = public_url or _listening_url(self.server_address)
         self._void: bytes | None = None
         self._void_lock = threading.Lock()
@@ -707,7 +752,10 @@ class _Server(ThreadingHTTPServer):
             return self._void
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
+        # Every slot taken: close the oldest idle connection and take its slot (it frees
+        # within milliseconds); with none idle, turn the newcomer away with 503.
+        if not self._slots.acquire(blocking=False) and not (
+                self.idle_connections.evict() and self._slots.acquire(timeout=2.0)):
             _turn_away(request)
             self.shutdown_request(request)
             return
