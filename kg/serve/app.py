@@ -8,10 +8,10 @@ whenever a request body is left unread, the connection is closed, so no byte of 
 can be read as another (request smuggling). At most ``max_connections`` connections get a
 thread; past it a new connection takes the slot of the oldest idle one (closed), or, with
 none idle, gets 503 and is closed by the accepting thread, so idle sockets can neither make
-threads without bound nor keep other clients out. Each request must arrive whole within ``idle_timeout``
-of its first byte, and its first byte within ``idle_timeout`` of the previous answer
-(slowloris); writes time out per 64 KiB chunk. Every answer carries ``nosniff``, a
-Content-Security-Policy (``default-src 'self'; frame-ancestors 'none'``…) and
+threads without bound nor keep other clients out. Each request must arrive whole within
+``idle_timeout`` of its first byte, and its first byte within ``idle_timeout`` of the
+previous answer (slowloris); writes time out per 64 KiB chunk. Every answer carries
+``nosniff``, a Content-Security-Policy (``default-src 'self'; frame-ancestors 'none'``…) and
 ``Server: kg-serve`` (no Python version). The public URL (``--public-url``, default the
 listening address) names the endpoint in VoID, the service description and base IRIs; the
 ``Host`` header is only checked, never used.
