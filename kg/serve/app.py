@@ -301,7 +301,8 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
 
 # --- the request handler ----------------------------------------------------------------
 
-#: Concurrent connections served; past it a new connection gets 503 and is closed.
+#: Concurrent connections served (one thread each); past it the oldest idle one is closed
+#: to make room, or, with none idle, the new one gets 503 and is closed.
 DEFAULT_MAX_CONNECTIONS = 256
 #: Seconds a connection may wait between requests, and may take to send one request.
 DEFAULT_IDLE_TIMEOUT = 20.0
