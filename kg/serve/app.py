@@ -17,13 +17,13 @@ listening address) names the endpoint in VoID, the service description and base 
 ``Host`` header is only checked, never used.
 
 Why not an ASGI server: measured by ``bench/http_base.py`` (keep-alive GETs of a static
-file, 4 clients, 10 s, 2 shared cores, 2026-11-29) this server answered 806 and 966 req/s in
-two runs against 456 and 470 for uvicorn 0.54 with h11 and a bare ASGI app (httptools is
-not installed), and uvicorn would still need most of the checks above: h11 accepts two equal
-``Content-Length`` headers, does not check ``Host``, and uvicorn sets no deadline on a
-request's head once its first bytes arrived (only a keep-alive timer), while every query
-would cross from the event loop to a thread. So the standard library stays, with about 150
-lines of checks that the tests in ``tests/serve/test_http_strict.py`` hold it to.
+file, 4 clients, 10 s, 2 shared cores, 2026-11-29) this server answered 806, 966 and 835
+req/s in three runs against 456, 470 and 559 for uvicorn 0.54 with h11 and a bare ASGI app
+(httptools is not installed), and uvicorn would still need most of the checks above: h11
+accepts two equal ``Content-Length`` headers, does not check ``Host``, and uvicorn sets no
+deadline on a request's head once its first bytes arrived (only a keep-alive timer), while
+every query would cross from the event loop to a thread. So the standard library stays, with
+about 150 lines of checks that the tests in ``tests/serve/test_http_strict.py`` hold it to.
 Query work runs in :class:`~kg.serve.protocol.Engine`.
 
 Routes:
