@@ -18,7 +18,12 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// Only http(s) URLs and this server's own paths become links: an IRI such as
+// javascript:alert(1) or data:… in a result is shown as text, never made clickable.
+const SAFE_HREF = /^(https?:\/\/|\/(?![\/\\]))/i;
+
 function link(href, text) {
+  if (!SAFE_HREF.test(href)) return document.createTextNode(String(text));
   return el("a", { href, rel: "noopener" }, text);
 }
 
@@ -108,7 +113,8 @@ function cell(term) {
   if (!term) return td;
   if (term.type === "uri") {
     if (term.value.startsWith(WD)) td.append(wikidataLink(term.value.slice(WD.length)));
-    else td.append(link(term.value, term.value));
+    else if (/^https?:\/\//i.test(term.value)) td.append(link(term.value, term.value));
+    else td.append(term.value);
   } else if (term.type === "bnode") {
     td.append("_:" + term.value);
   } else if (term.type === "literal") {
