@@ -90,7 +90,13 @@ def test_formats_and_base_options(tmp_path: Path) -> None:
     assert code == 0
     assert {p.name for p in out.iterdir()} == {
         "twinning.ttl", "void.ttl", "validation-report.ttl", "validation-report.txt",
+        "manifest.json",
     }
+    manifest = read_manifest(out)
+    assert manifest is not None
+    assert manifest.options["formats"] == ["ttl"]
+    assert manifest.options["base"] == "http://example.org/kg/"
+    assert not is_current(out)  # not the default options
     assert "<http://example.org/kg/place/" in (out / "twinning.ttl").read_text()
 
 
