@@ -220,6 +220,9 @@ def test_virtuoso_refusals_are_one_line_errors(virtuoso: Store, sample: Path) ->
         load(virtuoso.gsp, sample, GRAPH, replace=True)
     # Virtuoso's Graph Store endpoint has no default graph: its own message is passed on.
     with pytest.raises(LoadError, match="not configured to have default graph"):
+        load(virtuoso.gsp, sample, None, auth=virtuoso.auth)
+    with pytest.raises(LoadError, match=r"MOVE.*default graph.*; the target graph is "
+                       "unchanged; the staging graph was dropped"):
         load(virtuoso.gsp, sample, None, replace=True, auth=virtuoso.auth)
 
 
