@@ -235,6 +235,21 @@ def _swap_in(tmp: Path, out: Path, found: frozenset[str] | None) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _prepare(out: Path) -> None:
+    """Before the build: remove leftovers of interrupted builds into ``out`` and check that
+    ``out`` may be replaced, so a refusal comes at once. Raises :class:`RdfError`."""
+    if not out.parent.is_dir():
+        check_output_folder(out)
+        return
+    try:
+        with _locked(out.parent):
+            _remove_leftovers(out)
+            check_output_folder(out)
+    except OSError as exc:
+        msg = f"cannot prepare the output folder: {exc.strerror or exc}"
+        raise RdfError(msg, path=out) from None
+
+
 def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> None:
     """Write ``outputs`` and the manifest into a temporary sibling folder of ``out``, then
     swap it in (see :func:`_swap_in`), under the lock, after removing leftovers of
@@ -242,31 +257,25 @@ def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> None
     folder cannot be written; ``out`` is then unchanged."""
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        msg = f"cannot create the output folder: {exc.strerror or exc}"
-        raise RdfError(msg, path=out) from None
-    with _locked(out.parent):
-        _remove_leftovers(out)
-        found = check_output_folder(out)
-        try:
+        with _locked(out.parent):
+            _remove_leftovers(out)
+            found = check_output_folder(out)
+            # Temporary folders exist only while the lock is held, unless a build is killed:
+            # so any seen under the lock are leftovers.
             tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-        except OSError as exc:
-            msg = f"cannot create the output folder: {exc.strerror or exc}"
-            raise RdfError(msg, path=out) from None
-        try:
-            for name, data in sorted(outputs.items()):
-                (tmp / name).write_bytes(data)
-            # The manifest last: a temporary folder holding one is complete.
-            (tmp / MANIFEST_NAME).write_bytes(manifest)
-            tmp.chmod(0o755)
-            _swap_in(tmp, out, found)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            msg = f"cannot write the output folder: {exc.strerror or exc}"
-            raise RdfError(msg, path=out) from None
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+            try:
+                for name, data in sorted(outputs.items()):
+                    (tmp / name).write_bytes(data)
+                # The manifest last: a temporary folder holding one is complete.
+                (tmp / MANIFEST_NAME).write_bytes(manifest)
+                tmp.chmod(0o755)
+                _swap_in(tmp, out, found)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+    except OSError as exc:
+        msg = f"cannot write the output folder: {exc.strerror or exc}"
+        raise RdfError(msg, path=out) from None
 
 
 def build(
@@ -301,7 +310,7 @@ def build(
     started = time.perf_counter()
     out = Path(out)
     target = _absolute(out)
-    check_output_folder(target)  # refuse at once, not after the whole build (checked again)
+    _prepare(target)  # refuse at once, not after the whole build (checked again at the end)
     inputs = BuildInputs(
         seeds=tuple(Path(p) for p in seeds), links=Path(links_path), ontology=Path(ontology),
         shapes_dir=Path(shapes_dir), formats=tuple(dict.fromkeys(formats)), base=base,

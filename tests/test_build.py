@@ -50,9 +50,13 @@ def test_failed_build_leaves_previous_output(built: Path, tmp_path: Path) -> Non
     before = _snapshot(out)
     bad_links = tmp_path / "links.tsv"
     bad_links.write_text("not a links table\n", encoding="utf-8")
+    leftover = tmp_path / ".dist.old-abcdefgh"  # of a build killed earlier
+    leftover.mkdir()
+    (leftover / "void.ttl").write_text("old", encoding="utf-8")
     with pytest.raises(LinksError):
         build(out=out, links_path=bad_links)
     assert _snapshot(out) == before
+    assert not leftover.exists()  # removed even by a build that fails
     assert main(["build", "--out", str(out), "--links", str(bad_links)]) == 2
     assert _snapshot(out) == before
 
