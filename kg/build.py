@@ -345,7 +345,10 @@ def build(
         if fmt != "txt":
             check_bytes(data, fmt, path=out / name)
 
-    digests = input_digests(inputs)  # every input was read above: readable
+    try:
+        digests = input_digests(inputs)  # read above already; a race can still remove one
+    except OSError as exc:
+        raise RdfError(f"cannot read an input again for the build manifest: {exc}") from None
     outputs_manifest = manifest_bytes(outputs, inputs, digests)
     _write_output(target, outputs, outputs_manifest)
     outputs[MANIFEST_NAME] = outputs_manifest
