@@ -115,13 +115,16 @@ class LoadResult:
     before: int | None
     after: int | None
     seconds: float
+    mode: Literal["append", "atomic", "non-atomic"] = "append"
 
     def summary(self) -> str:
         """One line for people."""
         target = f"<{self.graph}>" if self.graph else "the default graph"
         checked = "" if self.after is None else f"; the store now holds {self.after} there"
+        how = {"append": "", "atomic": " (replaced in one step: staging graph, then MOVE)",
+               "non-atomic": " (replaced: PUT, then POST)"}[self.mode]
         return (
-            f"loaded {self.triples} triples into {target} at {self.endpoint} "
+            f"loaded {self.triples} triples into {target} at {self.endpoint}{how} "
             f"in {self.requests} request(s), {self.seconds:.1f} s{checked}"
         )
 
@@ -517,6 +520,7 @@ def load(
         before=before,
         after=after,
         seconds=time.monotonic() - started,
+        mode="append" if not replace else "atomic" if atomic else "non-atomic",
     )
 
 

@@ -185,7 +185,8 @@ def test_cli_load_into_oxigraph(
                  "--batch-size", "4", str(sample)])
     assert code == 0
     out = capsys.readouterr().out
-    assert f"loaded {SAMPLE_TRIPLES} triples into <{graph}>" in out
+    assert f"loaded {SAMPLE_TRIPLES} triples into <{graph}> at {oxigraph.gsp} (replaced in " \
+        "one step" in out
     assert f"the store now holds {SAMPLE_TRIPLES} there" in out
     # A bad file is one line on stderr and exit code 2, not a traceback.
     bad = sample.with_name("bad.ttl")
