@@ -102,37 +102,31 @@ _DUMP_TYPES = {".ttl": "text/turtle; charset=utf-8", ".nt": "application/n-tripl
                ".md": "text/markdown; charset=utf-8", ".html": "text/html; charset=utf-8"}
 _WIKIDATA = "http://www.wikidata.org/entity/"
 
-#: Inputs of the build: dist/ older than any of them is rebuilt before serving.
-_BUILD_INPUTS_GLOBS = ("seeds/*", "ontology.ttl", "shapes/*")
-
 
 # --- preparing what to serve ----------------------------------------------------------------
 
-def _newest_input(root: Path) -> float:
-    newest = 0.0
-    for pattern in _BUILD_INPUTS_GLOBS:
-        for path in root.glob(pattern):
-            if path.is_file():
-                newest = max(newest, path.stat().st_mtime)
-    return newest
-
-
 def ensure_built(dist: Path, *, root: Path, build: bool = True) -> Path:
     """The built graph ``dist/twinning.trig``, building ``dist`` first (with
-    :mod:`kg.build`) if it is missing or older than the seeds, links table, ontology or
-    shapes under ``root``.
+    :mod:`kg.build`) unless its build manifest says it was built, complete, from the
+    current seeds, corrections, links table, ontology and shapes under ``root``
+    (:func:`kg.manifest.is_current`).
 
     Raises :class:`ServeError` if the graph is missing and ``build`` is false, and whatever
-    the build raises (a :class:`~kg.errors.KGError`) if building fails.
+    the build raises (a :class:`~kg.errors.KGError`) if building fails, e.g. when ``dist``
+    holds files no build wrote (the build replaces only a previous build).
     """
+    from kg.manifest import BuildInputs, is_current
+
     trig = dist / "twinning.trig"
-    stale = not trig.is_file() or trig.stat().st_mtime < _newest_input(root)
-    if stale and build:
+    inputs = BuildInputs.under(root)
+    if build and not (trig.is_file() and is_current(dist, inputs)):
         # Lazily: serving given files needs none of the build.
         from kg.build import build as build_graph
 
-        print(f"kg serve: building {dist} (missing or older than its inputs)", file=sys.stderr)
-        build_graph(out=dist)
+        print(f"kg serve: building {dist} (missing, or not built from the current inputs)",
+              file=sys.stderr)
+        build_graph(out=dist, seeds=inputs.seeds, links_path=inputs.links,
+                    ontology=inputs.ontology, shapes_dir=inputs.shapes_dir)
     if not trig.is_file():
         raise ServeError("no built graph (run `kg build`, or drop --no-build)", path=trig)
     return trig

@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from kg.errors import ServeError
+from kg.errors import KGError, ServeError
 from kg.serve.app import Site, ensure_built
 from tests.serve.conftest import serve_site
 
@@ -330,7 +330,11 @@ def test_ensure_built_without_build(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "twinning.trig").write_text("", encoding="utf-8")
-    assert ensure_built(dist, root=tmp_path, build=True) == dist / "twinning.trig"
+    assert ensure_built(dist, root=tmp_path, build=False) == dist / "twinning.trig"
+    # Not built by kg build (no manifest): rebuilding it would destroy what it holds.
+    with pytest.raises(KGError, match=r"holds no manifest\.json"):
+        ensure_built(dist, root=tmp_path, build=True)
+    assert [p.name for p in dist.iterdir()] == ["twinning.trig"]
 
 
 def _kg(*args: str, cwd: Path) -> subprocess.Popen[str]:
