@@ -33,6 +33,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pyoxigraph as ox
 
 from kg.errors import KGError, QueryError, ServeError
+from kg.serve import resources
 from kg.serve.protocol import (
     CORS_HEADERS,
     GRAPH_TYPES,
@@ -343,6 +344,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._dump(path.removeprefix("/dumps/"))
         if path == "/.well-known/void":
             return self._void()
+        if path == "/favicon.ico":
+            return _static("favicon.svg")
+        linked = resources.respond(self.site.engine.store, parts.path, parts.query,
+                                   accept=self.headers.get("Accept"),
+                                   accept_language=self.headers.get("Accept-Language"),
+                                   void=self.site.void)
+        if linked is not None:
+            return linked
         raise ProtocolError(404, f"nothing at {path}")
 
     def _description(self) -> Response:
