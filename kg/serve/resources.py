@@ -313,7 +313,9 @@ def _node_iri(base: str, rel: str) -> str | None:
 
 
 def _languages(query: str, accept_language: str | None) -> list[str]:
-    chosen = [v for k, v in parse_qsl(query) if k == "lang" and v in LANGUAGES]
+    # Tags in lower case: Oxigraph normalises language tags so (zh-Hant -> zh-hant).
+    chosen = [v for k, v in parse_qsl(query)
+              if k == "lang" and v.lower() in {t.lower() for t in LANGUAGES}]
     ranked: list[tuple[float, str]] = []
     for item in (accept_language or "").split(","):
         tag, _, params = item.strip().partition(";")
@@ -330,9 +332,8 @@ def _languages(query: str, accept_language: str | None) -> list[str]:
     for tag in [*wanted, *LANGUAGES, "zh"]:
         low = tag.lower()
         # zh-TW/zh-HK read Traditional, zh-CN/zh-SG Simplified.
-        tag = {"zh-tw": "zh-Hant", "zh-hk": "zh-Hant", "zh-mo": "zh-Hant",
-               "zh-cn": "zh-Hans", "zh-sg": "zh-Hans", "zh-hant": "zh-Hant",
-               "zh-hans": "zh-Hans"}.get(low, tag)
+        tag = {"zh-tw": "zh-hant", "zh-hk": "zh-hant", "zh-mo": "zh-hant",
+               "zh-cn": "zh-hans", "zh-sg": "zh-hans"}.get(low, low)
         if tag not in out:
             out.append(tag)
     return out
@@ -450,6 +451,13 @@ def _ontology(rel: str, accept: str | None, langs: list[str]) -> Response:
 
 # --- HTML -------------------------------------------------------------------------------------
 
+def _tag(lang: str) -> str:
+    # A language tag as BCP 47 writes it (Oxigraph gives them in lower case).
+    parts = lang.split("-")
+    return "-".join([parts[0], *(p.title() if len(p) == 4 else p.upper() if len(p) == 2
+                                 else p for p in parts[1:])]) if lang else ""
+
+
 def _e(text: str) -> str:
     return html.escape(text, quote=True)
 
@@ -516,7 +524,7 @@ class _Page:
         if isinstance(term, ox.Literal):
             out = _e(term.value)
             if term.language:
-                out += f' <span class="lang">@{_e(term.language)}</span>'
+                out += f' <span class="lang">@{_e(_tag(term.language))}</span>'
             elif term.datatype.value not in ("http://www.w3.org/2001/XMLSchema#string",):
                 out += f' <span class="dt">{_e(curie(term.datatype.value))}</span>'
             return out
@@ -533,7 +541,7 @@ class _Page:
     # -- page frame --------------------------------------------------------------------------
 
     def frame(self, title: str, body: str, *, alternates: str = "") -> str:
-        lang = self.langs[0] if self.langs else "en"
+        lang = _tag(self.langs[0]) if self.langs else "en"
         return (
             "<!DOCTYPE html>\n"
             f'<html lang="{_e(lang)}">\n<head>\n<meta charset="utf-8">\n'
@@ -596,7 +604,8 @@ class _Page:
             return ""
         order = {lang: i for i, lang in enumerate(self.langs)}
         rows.sort(key=lambda r: (order.get(r[0], len(order)), r[0], r[2], r[1]))
-        body = "".join(f'<tr><td lang="{_e(lang)}">{_e(text)}</td><td>{_e(lang) or "—"}</td>'
+        body = "".join(f'<tr><td lang="{_e(_tag(lang))}">{_e(text)}</td>'
+                       f'<td>{_e(_tag(lang)) or "—"}</td>'
                        f"<td>{_e(kind)}</td></tr>\n" for lang, text, kind in rows)
         return ('<section id="names"><h2>Names</h2>\n<table><thead><tr><th>name</th>'
                 '<th>language</th><th>as</th></tr></thead><tbody>\n' + body
@@ -850,8 +859,9 @@ class _Page:
             kind = "definition" if predicate in _DEFINITIONS else "label"
             by_lang.setdefault(lang, {}).setdefault(kind, text)
         rows = "".join(
-            f'<tr><td>{_e(lang) or "—"}</td><td lang="{_e(lang)}">{_e(v.get("label", ""))}</td>'
-            f'<td lang="{_e(lang)}">{_e(v.get("definition", ""))}</td></tr>\n'
+            f'<tr><td>{_e(_tag(lang)) or "—"}</td>'
+            f'<td lang="{_e(_tag(lang))}">{_e(v.get("label", ""))}</td>'
+            f'<td lang="{_e(_tag(lang))}">{_e(v.get("definition", ""))}</td></tr>\n'
             for lang, v in by_lang.items())
         other = "".join(
             f"<dt>{self.link(t.predicate.value, curie(t.predicate.value))}</dt>"
