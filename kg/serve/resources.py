@@ -331,11 +331,16 @@ def _languages(query: str, accept_language: str | None) -> list[str]:
     out: list[str] = []
     for tag in [*wanted, *LANGUAGES, "zh"]:
         low = tag.lower()
-        # zh-TW/zh-HK read Traditional, zh-CN/zh-SG Simplified.
-        tag = {"zh-tw": "zh-hant", "zh-hk": "zh-hant", "zh-mo": "zh-hant",
+        # zh-TW/zh-HK read Traditional, zh-CN/zh-SG Simplified; a reader of one script
+        # reads script-neutral Chinese (zh) and the other script before any other language.
+        low = {"zh-tw": "zh-hant", "zh-hk": "zh-hant", "zh-mo": "zh-hant",
                "zh-cn": "zh-hans", "zh-sg": "zh-hans"}.get(low, low)
-        if tag not in out:
-            out.append(tag)
+        related = {"zh-hant": ["zh-hant", "zh", "zh-hans"],
+                   "zh-hans": ["zh-hans", "zh", "zh-hant"],
+                   "zh": ["zh", "zh-hant", "zh-hans"]}.get(low, [low])
+        for item in related:
+            if item not in out:
+                out.append(item)
     return out
 
 
@@ -364,7 +369,7 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
     for candidate in dict.fromkeys((rel, _canonical(rel))):
         iri = _node_iri(base, candidate)
         if iri is not None and "#" not in candidate and _exists(stores, iri):
-            return _see_other(candidate, accept)
+            return _see_other(candidate, accept, query)
     stem, dot, suffix = rel.rpartition(".")
     if dot and "." + suffix in DOCUMENT_SUFFIXES and "/" not in suffix:
         for candidate in dict.fromkeys((stem, _canonical(stem))):
@@ -375,12 +380,13 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
     return Response(404, f"nothing is known about {base}{rel}\n".encode())
 
 
-def _see_other(rel: str, accept: str | None) -> Response:
+def _see_other(rel: str, accept: str | None, query: str = "") -> Response:
     media = negotiate(accept, _OFFERS)
     if media is None:
         offered = ", ".join(DOCUMENT_SUFFIXES.values())
         return Response(406, f"this resource is described as {offered}\n".encode())
-    target = f"/{rel}{_MEDIA_SUFFIX.get(media, '.html')}"
+    # The query (?lang=) goes along: it is about the page, not the thing.
+    target = f"/{rel}{_MEDIA_SUFFIX.get(media, '.html')}" + (f"?{query}" if query else "")
     body = f"See Other: {target}\n".encode()
     return Response(303, body, headers={"Location": target, "Vary": "Accept"})
 
