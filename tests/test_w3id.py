@@ -113,6 +113,10 @@ def _escape(url: str) -> str:
     return f"{scheme}://{host}/" + quote(path, safe="$-_.+!*'(),:@&=/~")
 
 
+def _substitute(target: str, groups: tuple[str | None, ...]) -> str:
+    return re.sub(r"\$(\d)", lambda m: groups[int(m.group(1)) - 1] or "", target)
+
+
 def resolve(rules: list[Rule], path: str, accept: str | None = None) -> tuple[int, str] | None:
     """(status, Location) for a request of ``https://w3id.org/twinning-kg/<path>``, or None
     when no rule applies (w3id.org then answers 404)."""
@@ -123,8 +127,7 @@ def resolve(rules: list[Rule], path: str, accept: str | None = None) -> tuple[in
         if match is None or not _conds_hold(rule.conds, env):
             continue
         assert "L" in rule.flags and "R" in rule.flags, rule
-        groups = match.groups()
-        target = re.sub(r"\$(\d)", lambda m: groups[int(m.group(1)) - 1] or "", rule.target)
+        target = _substitute(rule.target, match.groups())
         return int(rule.flags["R"]), _escape(target)
     return None
 
