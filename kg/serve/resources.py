@@ -7,7 +7,8 @@ The graph names things under a base (``https://w3id.org/twinning-kg/`` unless th
 **Things: 303 See Other to a document (W3C "Cool URIs for the Semantic Web", §4.3).**
 ``place/…``, ``twinning/…``, ``membership/…``, ``source/…``, ``network/…``, ``period/…``,
 ``graph/…`` and ``dataset…`` name places, agreements, memberships, documents, datasets:
-things, not web pages. A request for one is answered ``303 See Other`` with ``Location``
+things, not web pages (as is any other IRI under the base the graph uses, should the
+graph mint new kinds). A request for one is answered ``303 See Other`` with ``Location``
 the document that describes it in the format the ``Accept`` header prefers (q-values
 honoured, HTML for browsers and for ``*/*``): ``/place/Q956.html``, ``.ttl``, ``.nt``,
 ``.jsonld`` or ``.rdf``. We chose 303 over a direct description with ``Content-Location``
@@ -75,7 +76,8 @@ __all__ = [
     "uri_space",
 ]
 
-#: Path prefixes under which the graph mints IRIs of things (answered with a 303).
+#: Path prefixes under which the graph mints IRIs of things: an unknown one there is a 404
+#: from here (any other IRI under the base that the graph uses dereferences as well).
 RESOURCE_PREFIXES = ("place", "twinning", "membership", "source", "network", "period",
                      "graph", "dataset")
 #: Document suffix -> media type; the order is the server's preference.
@@ -348,7 +350,9 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
             accept: str | None = None, accept_language: str | None = None,
             void: bytes | None = None) -> Response | None:
     """The answer to a GET of ``raw_path`` (the request's path, still percent-encoded) if it
-    is a Linked Data path (``/ontology…`` or under :data:`RESOURCE_PREFIXES`), else None.
+    is a Linked Data path: ``/ontology…``, a path under :data:`RESOURCE_PREFIXES`, or any
+    other path whose IRI the graph uses (so IRI kinds added later dereference too); else
+    None. Call it after the server's own routes.
 
     ``store`` holds the graph, ``void`` the VoID description (Turtle; its ``uriSpace`` gives
     the IRI base and its triples describe graphs and the dataset). Answers 303 to a
@@ -362,8 +366,6 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
     langs = _languages(query, accept_language)
     if head == "ontology":
         return _ontology(rel, accept, langs)
-    if head not in RESOURCE_PREFIXES:
-        return None
     base = uri_space(void)
     stores = [store] if void is None else [store, _void_store(void)]
     for candidate in dict.fromkeys((rel, _canonical(rel))):
@@ -377,6 +379,8 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
             if iri is not None and "#" not in candidate and _exists(stores, iri):
                 media = DOCUMENT_SUFFIXES["." + suffix]
                 return _document(stores, iri, base, media, langs)
+    if head not in RESOURCE_PREFIXES:
+        return None  # not a path of ours: the router's own 404
     return Response(404, f"nothing is known about {base}{rel}\n".encode())
 
 

@@ -16,7 +16,7 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pyoxigraph as ox
 import pytest
@@ -121,6 +121,33 @@ def test_things_redirect_to_their_description(server: str, graph: ox.Store, kind
     assert incoming <= triples
     assert triples, "a description is never empty"
     assert document.headers.get("X-Description-Truncated") is None
+
+
+def test_every_iri_the_graph_mints_dereferences(server: str, graph: ox.Store) -> None:
+    """Each IRI under the base in the built graph (subject, object or named graph; a hash
+    IRI through its document) is answered with a 303 to a description that names it, and
+    the w3id.org rules send it to the same document."""
+    from tests.test_w3id import DEPLOY, parse_rules, resolve
+
+    rules = parse_rules((paths.PROJECT_ROOT / "w3id" / "twinning-kg" / ".htaccess")
+                        .read_text(encoding="utf-8"))
+    iris = {term.value for q in graph for term in (q.subject, q.object, q.graph_name)
+            if isinstance(term, ox.NamedNode) and term.value.startswith(BASE)
+            and not term.value.startswith(ONTOLOGY_NS)}
+    documents = {iri.split("#")[0] for iri in iris}
+    assert len(documents) > 1000
+    session = requests.Session()
+    for iri in sorted(documents):
+        path = iri[len(BASE):]
+        answer = session.get(f"{server}/{path}", headers={"Accept": "application/n-triples"},
+                             allow_redirects=False, timeout=60)
+        assert answer.status_code == 303, (iri, answer.status_code)
+        assert answer.headers["Location"] == f"/{path}.nt"
+        body = session.get(server + answer.headers["Location"], timeout=60)
+        assert body.status_code == 200 and f"<{iri}>".encode() in body.content, iri
+        status, location = resolve(rules, path, "application/n-triples") or (0, "")
+        # Apache re-escapes in lower-case hex: the same IRI to the server.
+        assert (status, unquote(location)) == (303, unquote(f"{DEPLOY}/{path}.nt")), iri
 
 
 def test_place_description_carries_labels_of_linked_nodes(server: str, graph: ox.Store) -> None:
