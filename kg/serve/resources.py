@@ -280,6 +280,7 @@ def _void_store(void: bytes) -> ox.Store:
     return store
 
 
+@functools.lru_cache(maxsize=4)
 def uri_space(void: bytes | None) -> str:
     """The base of the data IRIs: the ``void:uriSpace`` of the VoID's main dataset (no
     other's subset, the most ``void:triples``), else :data:`~kg.rdf.vocab.DEFAULT_BASE`."""
@@ -827,6 +828,7 @@ class _Page:
             (_OWL + "DatatypeProperty", "Datatype properties"),
             (_OWL + "AnnotationProperty", "Annotation properties"),
             (_SKOS + "ConceptScheme", "Concept schemes"), (_SKOS + "Concept", "Concepts"),
+            (_RDFS + "Datatype", "Datatypes"),
         ]
         for iri in terms:
             kinds = {_text(t.object) for t in _triples([onto], ox.NamedNode(iri), _TYPE)}
