@@ -27,10 +27,11 @@ zh-Hans and zh-Hant, one anchor per term (``/ontology#Place``).
 
 **The bounded description** (what ``.ttl`` & co. contain) of a resource ``r``: every
 triple with subject ``r`` (at most :data:`MAX_OUT`); every triple with object ``r`` (at
-most :data:`MAX_IN`, in IRI order; the ``X-Description-Truncated`` header says when the cap
-cut them); the triples of ``r``'s hash IRIs (``source/zhwiki#L612`` comes with
-``source/zhwiki``); and the ``rdfs:label``, ``skos:prefLabel`` and ``rdf:type`` of every
-other IRI these name (at most :data:`MAX_LINKED` nodes). Each triple once, whatever
+most :data:`MAX_IN`, the first in the store's index order, sorted; the
+``X-Description-Truncated`` header says when a cap cut something); the triples of
+``r``'s hash IRIs (``source/zhwiki#L612`` comes with ``source/zhwiki``); and the
+``rdfs:label``, ``skos:prefLabel`` and ``rdf:type`` of every other IRI these name (at
+most :data:`MAX_LINKED` nodes). Each triple once, whatever
 named graphs hold it. The VoID description (when the server has one) is read as well, so
 ``graph/lhc`` and ``dataset`` dereference. A path under these prefixes that names nothing
 is a ``404``.
@@ -230,11 +231,13 @@ def describe(stores: Iterable[ox.Store], iri: str) -> Description:
     for triple in _triples(stores, subject=node):
         if not add(triple, out, MAX_OUT):
             break
-    incoming = sorted(set(_triples(stores, obj=node)), key=_key)
+    # The first MAX_IN in the store's index order (deterministic for a given store), then
+    # sorted: memory stays bounded however many triples point to a hub.
     inc: list[ox.Triple] = []
-    for triple in incoming:
+    for triple in _triples(stores, obj=node):
         if not add(triple, inc, MAX_IN):
             break
+    inc.sort(key=_key)
     # Hash IRIs of the document (source/zhwiki#L612) come with it.
     children = sorted({t.subject.value for t in inc if isinstance(t.subject, ox.NamedNode)
                        and t.subject.value.startswith(iri + "#")})
