@@ -736,7 +736,8 @@ class _Page:
         for rec in sorted(set(nodes), key=str):
             rows = sorted(_triples(self.stores, rec), key=_key)
             blocks.append('<dl class="facts reconciliation">\n' + "".join(
-                f"<dt>{self.link(t.predicate.value)}</dt><dd>{self._deep(t.object)}</dd>\n"
+                f"<dt>{self.link(t.predicate.value)}</dt>"
+                f"<dd>{self._deep(t.object, str(rec.value))}</dd>\n"
                 for t in rows if t.predicate != _TYPE) + "</dl>\n")
         if not facts and not blocks:
             return ""
@@ -746,13 +747,19 @@ class _Page:
                    if facts else "")
                 + "".join(blocks) + "</section>\n")
 
-    def _deep(self, term: Any) -> str:
-        # A blank node (a candidate with its score, say) is shown by its own statements.
-        if isinstance(term, ox.BlankNode):
-            inner = sorted(_triples(self.stores, term), key=_key)
-            return "; ".join(f"{self.link(t.predicate.value)} {self.term(t.object)}"
-                             for t in inner if t.predicate != _TYPE)
-        return self.term(term)
+    def _deep(self, term: Any, parent: str, depth: int = 2) -> str:
+        # A part of the reconciliation (a candidate with its score, say: a blank node or an
+        # IRI under the reconciliation node's own) is shown by its own statements.
+        part = isinstance(term, ox.BlankNode) or (
+            isinstance(term, ox.NamedNode) and term.value.startswith((parent + "/", parent + "#")))
+        if not part or depth == 0:
+            return self.term(term)
+        inner = sorted(_triples(self.stores, term), key=_key)
+        shown = "; ".join(f"{self.link(t.predicate.value, curie(t.predicate.value))} "
+                          f"{self._deep(t.object, parent, depth - 1)}"
+                          for t in inner if t.predicate != _TYPE)
+        return f'<span class="part">{shown or self.term(term)}</span>'
+
 
     def _source_lines(self, iri: str, desc: Description) -> str:
         lines: dict[str, list[str]] = {}

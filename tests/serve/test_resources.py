@@ -343,6 +343,27 @@ HOSTILE_TTL = """\
 """
 
 
+# A place with a reconciliation node as the graph may describe it (whatever its properties
+# are called, the page shows them). Q34600 Kyoto: gazetteer gf_wikidata_cities.tsv:1735;
+# Q956 (Beijing, see above) stands in as a losing candidate.
+RECONCILIATION_TTL = """\
+@prefix tw: <https://w3id.org/twinning-kg/ontology#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix wd: <http://www.wikidata.org/entity/> .
+@prefix r: <https://w3id.org/twinning-kg/reconciliation/lhc/Kyoto> .
+<https://w3id.org/twinning-kg/place/Q34600> a tw:Place ; rdfs:label "Kyoto"@en ;
+  tw:reconciliation <https://w3id.org/twinning-kg/reconciliation/lhc/Kyoto> .
+<https://w3id.org/twinning-kg/reconciliation/lhc/Kyoto> a tw:Reconciliation ;
+  tw:method "gazetteer-exact" ; tw:score 1.4 ; tw:reconciliationStatus tw:Resolved ;
+  tw:evidenceText "gf_wikidata_cities.tsv:1735 Q34600 'Kyoto'" ;
+  prov:wasDerivedFrom <https://w3id.org/twinning-kg/source/links#L134> ;
+  tw:hasCandidate <https://w3id.org/twinning-kg/reconciliation/lhc/Kyoto/c1> ,
+    [ tw:item wd:Q956 ; tw:score 0.25 ] .
+<https://w3id.org/twinning-kg/reconciliation/lhc/Kyoto/c1> tw:item wd:Q34600 ; tw:score 1.4 .
+"""
+
+
 @pytest.fixture(scope="module")
 def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Site]:
     folder = tmp_path_factory.mktemp("hostile")
@@ -352,7 +373,8 @@ def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Callable[[], Site]
     hub += [f"<https://w3id.org/twinning-kg/twinning/t/L{i}> tw:place "
             "<https://w3id.org/twinning-kg/place/hub> ." for i in range(40)]
     (folder / "hub.ttl").write_text("\n".join(hub) + "\n", encoding="utf-8")
-    return lambda: open_site([data, folder / "hub.ttl"], title="hostile")
+    (folder / "recon.ttl").write_text(RECONCILIATION_TTL, encoding="utf-8")
+    return lambda: open_site([data, folder / "hub.ttl", folder / "recon.ttl"], title="hostile")
 
 
 def test_values_are_escaped_and_only_http_iris_are_links(hostile_site: Callable[[], Site]) -> None:
@@ -362,6 +384,20 @@ def test_values_are_escaped_and_only_http_iris_are_links(hostile_site: Callable[
     assert '" onmouseover="' not in page
     assert 'href="javascript:' not in page and "javascript:alert(3)" in page
     assert 'href="https://example.org/a?b=1&amp;c=%3C2%3E"' in page
+
+
+def test_reconciliation_nodes_are_shown(hostile_site: Callable[[], Site]) -> None:
+    with serve_site(hostile_site()) as url:
+        page = get(f"{url}/place/Q34600.html").text
+        node = get(f"{url}/reconciliation/lhc/Kyoto", "text/turtle")
+    section = page.split('id="reconciliation"', 1)[1].split("</section>", 1)[0]
+    assert "gazetteer-exact" in section and "gf_wikidata_cities.tsv:1735" in section
+    assert 'href="/source/links#L134"' in section
+    # Both candidates with their scores: one an IRI under the node, one a blank node.
+    assert 'href="https://www.wikidata.org/wiki/Q34600"' in section and "1.4" in section
+    assert 'href="https://www.wikidata.org/wiki/Q956"' in section and "0.25" in section
+    # A kind of IRI the server has no rule for still dereferences.
+    assert node.status_code == 303 and node.headers["Location"] == "/reconciliation/lhc/Kyoto.ttl"
 
 
 def test_incoming_cap_is_stated(hostile_site: Callable[[], Site],
