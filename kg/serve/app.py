@@ -14,6 +14,9 @@ Routes:
 ``/dumps/``, ``/dumps/NAME``   the data files for download (JSON list, then each file)
 ``/.well-known/void``    the VoID description (``dist/void.ttl``, or generated)
 ``/api/info``            what the page shows about the dataset, as JSON
+``/favicon.ico``         the page's icon (``static/favicon.svg``)
+``/place/Q956`` & co.    every IRI the graph mints, and ``/ontology``: Linked Data,
+                         :mod:`kg.serve.resources` (303 to ``.html``/``.ttl``/… documents)
 """
 
 from __future__ import annotations
