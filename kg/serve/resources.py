@@ -120,6 +120,7 @@ _PREFIX_MAP: dict[str, str] = {
     "sd": "http://www.w3.org/ns/sparql-service-description#",
 }
 _QID = re.compile(r"^Q[1-9][0-9]*$")
+_DUMP = re.compile(r"[\w.-]+\.(?:ttl|nt|nq|jsonld|trig|rdf|txt)")
 
 
 # --- the ontology -----------------------------------------------------------------------------
@@ -490,7 +491,10 @@ class _Page:
     def href(self, iri: str) -> str | None:
         """Where a link to ``iri`` goes (None: not a link)."""
         if iri.startswith(self.base):
-            return "/" + iri[len(self.base):]
+            rest = iri[len(self.base):]
+            if _DUMP.fullmatch(rest):
+                return "/dumps/" + rest  # a dump's w3id IRI, as the w3id rules send it
+            return "/" + rest
         if iri.startswith(ONTOLOGY_NS):
             return "/ontology#" + iri[len(ONTOLOGY_NS):]
         if iri == _ONTOLOGY_IRI:

@@ -485,7 +485,7 @@ def test_language_switch_and_local_links(browser: Any, server: str, tmp_path: Pa
     Select(browser.find_element(By.ID, "lang-select")).select_by_value("ja")
     wait.until(lambda d: d.find_element(By.ID, "title").text == "姉妹都市ナレッジグラフ")
     assert "場所" in browser.find_element(By.ID, "classes").text
-    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "ja"
+    assert browser.find_element(By.ID, "title").get_attribute("lang") == "ja"
     Select(browser.find_element(By.ID, "lang-select")).select_by_value("zh-Hant")
     wait.until(lambda d: "地點" in d.find_element(By.ID, "classes").text)
 

@@ -31,16 +31,22 @@ function initialLanguage() {
   return "en";
 }
 
-// The text of a {tag: text} map in the chosen language, else the nearest one.
-function pickLabel(map, fallback) {
+// [text, tag] from a {tag: text} map: the chosen language, else the nearest one.
+function pickTagged(map, fallback) {
   const byTag = {};
-  for (const [tag, text] of Object.entries(map || {})) byTag[tag.toLowerCase()] = text;
+  for (const [tag, text] of Object.entries(map || {})) byTag[tag.toLowerCase()] = [text, tag];
   const want = lang.toLowerCase();
   const order = [want, ...(want.startsWith("zh") ? ["zh", "zh-hant", "zh-hans"] : []),
                  "en", "", ...LANGUAGES.map((t) => t.toLowerCase())];
   for (const tag of order) if (byTag[tag]) return byTag[tag];
   const any = Object.values(byTag);
-  return any.length ? any[0] : fallback;
+  return any.length ? any[0] : [fallback, ""];
+}
+
+// The element's text in a language, with the matching lang attribute (screen readers, fonts).
+function setText(node, [text, tag]) {
+  node.textContent = text;
+  if (tag) node.setAttribute("lang", tag); else node.removeAttribute("lang");
 }
 
 function el(tag, attrs, ...children) {
@@ -96,8 +102,9 @@ async function loadInfo() {
 }
 
 function sourceItem(s) {
-  const title = pickLabel(s.titles, s.iri);
+  const [title, tag] = pickTagged(s.titles, s.iri);
   const item = el("span", { class: "source" }, link(localHref(s.iri) || s.iri, title));
+  if (tag) item.firstChild.setAttribute("lang", tag);
   if (s.file) item.append(" (", el("code", {}, s.file), ")");
   return item;
 }
@@ -105,10 +112,10 @@ function sourceItem(s) {
 // The dataset facts in the chosen language (labels only: the interface stays English).
 function showInfo() {
   if (!info) return;
-  const title = pickLabel(info.titles, info.title);
-  document.title = title + " — SPARQL endpoint";
-  $("title").textContent = title;
-  $("description").textContent = pickLabel(info.descriptions, info.description);
+  const title = pickTagged(info.titles, info.title);
+  document.title = title[0] + " — SPARQL endpoint";
+  setText($("title"), title);
+  setText($("description"), pickTagged(info.descriptions, info.description));
   const dl = $("facts");
   dl.replaceChildren();
   fact(dl, "Triples", Number(info.triples).toLocaleString("en"));
@@ -126,11 +133,11 @@ function showInfo() {
     for (const c of info.classes) {
       // The prefixed name tells tw:Place from schema:Place; the label is the ontology's.
       const name = c.curie || c.class;
-      const label = pickLabel(c.labels, "");
+      const [label, tag] = pickTagged(c.labels, "");
       const href = localHref(c.class) || (/^https?:\/\//.test(c.class) ? c.class : null);
       const item = el("li", { "data-class": c.class });
       item.append(href ? link(href, name) : name);
-      if (label) item.append(" ", el("span", { class: "term-label", lang }, label));
+      if (label) item.append(" ", el("span", { class: "term-label", lang: tag || null }, label));
       item.append(": " + c.count);
       ul.append(item);
     }
@@ -142,7 +149,6 @@ function setLanguage(value) {
   lang = LANGUAGES.includes(value) ? value : "en";
   langChosen = true;
   try { localStorage.setItem("kg-lang", lang); } catch (e) { /* private mode */ }
-  document.documentElement.lang = lang;
   showInfo();
 }
 
@@ -299,7 +305,6 @@ async function run() {
 }
 
 $("lang-select").value = lang;
-document.documentElement.lang = lang;
 $("lang-select").addEventListener("change", (e) => setLanguage(e.target.value));
 $("run").addEventListener("click", run);
 $("editor").addEventListener("keydown", (e) => {
