@@ -312,6 +312,11 @@ def _canonical(rel: str) -> str:
     return "/".join(quote(unquote(seg), safe="") for seg in rel.split("/"))
 
 
+def _spellings(rel: str) -> list[str]:
+    # As sent, as the emitter encodes it, and decoded (an IRI may hold non-ASCII as is).
+    return list(dict.fromkeys((rel, _canonical(rel), unquote(rel))))
+
+
 def _node_iri(base: str, rel: str) -> str | None:
     try:
         return ox.NamedNode(base + rel).value
@@ -373,13 +378,13 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
         return _ontology(rel, accept, langs)
     base = uri_space(void)
     stores = [store] if void is None else [store, _void_store(void)]
-    for candidate in dict.fromkeys((rel, _canonical(rel))):
+    for candidate in _spellings(rel):
         iri = _node_iri(base, candidate)
         if iri is not None and "#" not in candidate and _exists(stores, iri):
             return _see_other(candidate, accept, query)
     stem, dot, suffix = rel.rpartition(".")
     if dot and "." + suffix in DOCUMENT_SUFFIXES and "/" not in suffix:
-        for candidate in dict.fromkeys((stem, _canonical(stem))):
+        for candidate in _spellings(stem):
             iri = _node_iri(base, candidate)
             if iri is not None and "#" not in candidate and _exists(stores, iri):
                 media = DOCUMENT_SUFFIXES["." + suffix]
@@ -395,9 +400,16 @@ def _see_other(rel: str, accept: str | None, query: str = "") -> Response:
         offered = ", ".join(DOCUMENT_SUFFIXES.values())
         return Response(406, f"this resource is described as {offered}\n".encode())
     # The query (?lang=) goes along: it is about the page, not the thing.
-    target = f"/{rel}{_MEDIA_SUFFIX.get(media, '.html')}" + (f"?{query}" if query else "")
+    target = _header_uri(f"/{rel}{_MEDIA_SUFFIX.get(media, '.html')}"
+                         + (f"?{query}" if query else ""))
     body = f"See Other: {target}\n".encode()
     return Response(303, body, headers={"Location": target, "Vary": "Accept"})
+
+
+def _header_uri(text: str) -> str:
+    # Headers are Latin-1 on the wire: an IRI with non-ASCII characters (data served with
+    # `kg serve FILE` may have them) goes as its URI, percent-encoded.
+    return quote(text, safe="!#$%&'()*+,/:;=?@[]~-._")
 
 
 def _with_curie(label: str, iri: str) -> str:
@@ -421,7 +433,7 @@ def _rdf(triples: list[ox.Triple], media: str) -> bytes:
 def _document(stores: list[ox.Store], iri: str, base: str, media: str,
               langs: list[str]) -> Response:
     desc = describe(stores, iri)
-    headers = {"Link": f'<{iri}>; rel="describes"'}
+    headers = {"Link": f'<{_header_uri(iri)}>; rel="describes"'}
     if desc.truncated:
         headers["X-Description-Truncated"] = "true"
     if media == "text/html":

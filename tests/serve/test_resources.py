@@ -337,6 +337,7 @@ def test_ontology_version_iri_dereferences(server: str) -> None:
 HOSTILE_TTL = """\
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
 @prefix tw: <https://w3id.org/twinning-kg/ontology#> .
+<https://w3id.org/twinning-kg/place/京都> a tw:Place ; rdfs:label "raw IRI"@en .
 <https://w3id.org/twinning-kg/place/x> a tw:Place ;
   rdfs:label "<script>alert(1)</script>"@en , "\\" onmouseover=\\"alert(2)"@ja ;
   rdfs:seeAlso <javascript:alert(3)> , <https://example.org/a?b=1&c=<2>> .
@@ -384,6 +385,19 @@ def test_values_are_escaped_and_only_http_iris_are_links(hostile_site: Callable[
     assert '" onmouseover="' not in page
     assert 'href="javascript:' not in page and "javascript:alert(3)" in page
     assert 'href="https://example.org/a?b=1&amp;c=%3C2%3E"' in page
+
+
+def test_non_ascii_iri_goes_percent_encoded_in_headers(
+        hostile_site: Callable[[], Site]) -> None:
+    with serve_site(hostile_site()) as url:
+        answer = get(f"{url}/place/京都", "text/turtle")  # requests sends it percent-encoded
+        assert answer.status_code == 303
+        assert answer.headers["Location"] == "/place/%E4%BA%AC%E9%83%BD.ttl"
+        document = get(url + answer.headers["Location"])
+        assert document.status_code == 200
+        assert document.headers["Link"] == (
+            '<https://w3id.org/twinning-kg/place/%E4%BA%AC%E9%83%BD>; rel="describes"')
+        assert "<https://w3id.org/twinning-kg/place/京都>" in document.text
 
 
 def test_reconciliation_nodes_are_shown(hostile_site: Callable[[], Site]) -> None:
