@@ -31,7 +31,8 @@ most :data:`MAX_IN`, the first in the store's index order, sorted; the
 ``X-Description-Truncated`` header says when a cap cut something); the triples of
 ``r``'s hash IRIs (``source/zhwiki#L612`` comes with ``source/zhwiki``); and the
 ``rdfs:label``, ``skos:prefLabel`` and ``rdf:type`` of every other IRI these name (at
-most :data:`MAX_LINKED` nodes). Each triple once, whatever
+most :data:`MAX_LINKED` nodes); for a named graph, its ``void:triples`` if nothing else
+gives it. Each triple once, whatever
 named graphs hold it. The VoID description (when the server has one) is read as well, so
 ``graph/lhc`` and ``dataset`` dereference. A path under these prefixes that names nothing
 is a ``404``.
@@ -110,6 +111,7 @@ _PROV = "http://www.w3.org/ns/prov#"
 _ORG = "http://www.w3.org/ns/org#"
 _VOID = "http://rdfs.org/ns/void#"
 _WD = "http://www.wikidata.org/entity/"
+_XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 _TYPE = ox.NamedNode(_RDF + "type")
 _LABELS = (ox.NamedNode(_RDFS + "label"), ox.NamedNode(_SKOS + "prefLabel"))
 _LABEL_PREDICATES = {p.value for p in _LABELS} | {_SKOS + "altLabel", _DCTERMS + "title"}
@@ -257,6 +259,14 @@ def describe(stores: Iterable[ox.Store], iri: str) -> Description:
         for predicate in (*_LABELS, _TYPE):
             for triple in _triples(stores, subject=other, predicate=predicate):
                 add(triple, linked, MAX_LINKED * 8)
+    # A named graph: its size, as the store holds it (VoID may say more).
+    size = sum(sum(1 for _ in store.quads_for_pattern(None, None, None, node))
+               for store in stores if node in set(store.named_graphs()))
+    if size:
+        counted = ox.Triple(node, ox.NamedNode(_VOID + "triples"),
+                            ox.Literal(str(size), datatype=ox.NamedNode(_XSD_INTEGER)))
+        if counted not in seen and not any(t.predicate.value == _VOID + "triples" for t in out):
+            out.append(counted)
     desc.triples = sorted(out, key=_key) + inc + sorted(linked, key=_key)
     return desc
 

@@ -400,6 +400,19 @@ def test_non_ascii_iri_goes_percent_encoded_in_headers(
         assert "<https://w3id.org/twinning-kg/place/京都>" in document.text
 
 
+def test_named_graph_without_void_gets_its_size(tmp_path: Path) -> None:
+    data = tmp_path / "g.trig"
+    data.write_text("<https://w3id.org/twinning-kg/graph/a> {\n"
+                    "  <https://w3id.org/twinning-kg/place/p> a <http://example.org/C> .\n"
+                    "  <https://w3id.org/twinning-kg/place/q> a <http://example.org/C> . }\n",
+                    encoding="utf-8")
+    with serve_site(open_site([data], title="graphs")) as url:
+        answer = get(f"{url}/graph/a.nt")
+    assert answer.status_code == 200
+    assert ('<https://w3id.org/twinning-kg/graph/a> <http://rdfs.org/ns/void#triples> '
+            '"2"^^<http://www.w3.org/2001/XMLSchema#integer> .') in answer.text
+
+
 def test_reconciliation_nodes_are_shown(hostile_site: Callable[[], Site]) -> None:
     with serve_site(hostile_site()) as url:
         page = get(f"{url}/place/Q34600.html").text
