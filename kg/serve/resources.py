@@ -40,8 +40,10 @@ is a ``404``.
 The HTML is made here on the server, every value escaped, with no script; only ``http``
 and ``https`` IRIs become links, IRIs under the base link to their local page, Wikidata
 items to Wikidata. The page's language follows ``?lang=`` or ``Accept-Language``.
-Lookups go through pyoxigraph's pattern index (:meth:`pyoxigraph.Store.quads_for_pattern`),
-so no text from the request is ever parsed as SPARQL.
+Documents once made are kept for repeated requests (up to :data:`CACHE_BYTES`; the store
+is read-only). Lookups go through pyoxigraph's pattern index
+(:meth:`pyoxigraph.Store.quads_for_pattern`), so no text from the request is ever parsed
+as SPARQL.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import functools
 import html
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +65,7 @@ from kg.rdf.vocab import DEFAULT_BASE, PREFIXES
 from kg.serve.protocol import GRAPH_TYPES, Response, negotiate
 
 __all__ = [
+    "CACHE_BYTES",
     "DOCUMENT_SUFFIXES",
     "LANGUAGES",
     "MAX_IN",
@@ -398,10 +402,43 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
             iri = _node_iri(base, candidate)
             if iri is not None and "#" not in candidate and _exists(stores, iri):
                 media = DOCUMENT_SUFFIXES["." + suffix]
-                return _document(stores, iri, base, media, langs)
+                return _cached_document(store, void, iri, base, media, langs)
     if head not in RESOURCE_PREFIXES:
         return None  # not a path of ours: the router's own 404
     return Response(404, f"nothing is known about {base}{rel}\n".encode())
+
+
+#: Rendered documents kept for repeated requests (the store is read-only, so they never go
+#: stale): at most this many bytes of bodies.
+CACHE_BYTES = 32 * 1024 * 1024
+_CACHE: OrderedDict[tuple[Any, ...], Response] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+_cache_size = 0
+
+
+def _cached_document(store: ox.Store, void: bytes | None, iri: str, base: str, media: str,
+                     langs: list[str]) -> Response:
+    # A large page costs tens of milliseconds of the interpreter's lock: asked again, it is
+    # answered from memory. The key holds the store itself, so it cannot be confused with
+    # another store that reuses its id.
+    global _cache_size
+    key = (store, void, iri, media, tuple(langs[:4]) if media == "text/html" else ())
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return Response(hit.status, hit.body, hit.content_type, dict(hit.headers))
+    stores = [store] if void is None else [store, _void_store(void)]
+    answer = _document(stores, iri, base, media, langs)
+    if len(answer.body) <= CACHE_BYTES // 8:
+        with _CACHE_LOCK:
+            if key not in _CACHE:
+                _CACHE[key] = answer
+                _cache_size += len(answer.body)
+            while _cache_size > CACHE_BYTES and _CACHE:
+                _, old = _CACHE.popitem(last=False)
+                _cache_size -= len(old.body)
+    return Response(answer.status, answer.body, answer.content_type, dict(answer.headers))
 
 
 def _see_other(rel: str, accept: str | None, query: str = "") -> Response:
