@@ -413,6 +413,18 @@ def test_named_graph_without_void_gets_its_size(tmp_path: Path) -> None:
             '"2"^^<http://www.w3.org/2001/XMLSchema#integer> .') in answer.text
 
 
+def test_document_cache_stays_within_its_bound(hostile_site: Callable[[], Site],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resources, "CACHE_BYTES", 4096)
+    with serve_site(hostile_site()) as url:
+        first = get(f"{url}/place/x.html").text
+        for path in ("place/x.ttl", "place/x.nt", "place/hub.nt", "place/hub.html",
+                     "place/Q34600.html", "place/Q34600.jsonld", "place/x.rdf"):
+            assert get(f"{url}/{path}").status_code == 200
+        assert get(f"{url}/place/x.html").text == first
+    assert resources._cache_size <= 4096
+
+
 def test_reconciliation_nodes_are_shown(hostile_site: Callable[[], Site]) -> None:
     with serve_site(hostile_site()) as url:
         page = get(f"{url}/place/Q34600.html").text
