@@ -35,6 +35,9 @@ Routes:
 ``/dumps/``, ``/dumps/NAME``   the data files for download (JSON list, then each file)
 ``/.well-known/void``    the VoID description (``dist/void.ttl``, or generated)
 ``/api/info``            what the page shows about the dataset, as JSON
+``/favicon.ico``         the page's icon (``static/favicon.svg``)
+``/place/Q956`` & co.    every IRI the graph mints, and ``/ontology``: Linked Data,
+                         :mod:`kg.serve.resources` (303 to ``.html``/``.ttl``/… documents)
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -60,6 +64,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pyoxigraph as ox
 
 from kg.errors import KGError, QueryError, ServeError
+from kg.serve import resources
 from kg.serve.protocol import (
     CORS_HEADERS,
     GRAPH_TYPES,
@@ -216,22 +221,36 @@ def _values(store: ox.Store, query: str, **kwargs: Any) -> list[dict[str, str]]:
     return rows
 
 
-def dataset_info(store: ox.Store, void: bytes | None, *, title: str) -> dict[str, Any]:
-    """What the web page says about the data: title, description, licence, sources and
-    dates from the VoID description (when there is one) and counts from the store."""
+def dataset_info(store: ox.Store, void: bytes | None, *, title: str,
+                 built: str = "") -> dict[str, Any]:
+    """What the web page says about the data, from the VoID description (when there is
+    one) and the store: title and description in every language the VoID gives
+    (``titles``, ``descriptions``; ``title``/``description`` the English or untagged
+    ones), licence, the sources of the dataset and of its subsets (``sources``, IRIs, and
+    ``source_details`` with their titles and files from the store), ``modified``/``created``
+    from the VoID, ``built`` (given: the build's file time) for a VoID without dates,
+    ``uri_space`` (the base of the data IRIs), counts, and the classes with their prefixed
+    names and labels."""
     info: dict[str, Any] = {"title": title, "description": "", "license": "", "sources": [],
-                            "modified": "", "created": "", "classes": []}
+                            "modified": "", "created": "", "built": built, "classes": [],
+                            "titles": {}, "descriptions": {}, "source_details": [],
+                            "uri_space": resources.uri_space(void)}
     if void is not None:
         meta = ox.Store()
         meta.load(void, format=ox.RdfFormat.TURTLE)
+        # The main dataset: no other's subset, the most triples (not the Wikidata target).
         rows = _values(meta, """
             PREFIX void: <http://rdfs.org/ns/void#>
             PREFIX dcterms: <http://purl.org/dc/terms/>
-            SELECT ?p ?o WHERE {
-              { SELECT ?d WHERE { ?d a void:Dataset . FILTER NOT EXISTS { ?x void:subset ?d } }
-                LIMIT 1 }
-              ?d ?p ?o
-              FILTER(!isLiteral(?o) || lang(?o) = "" || langMatches(lang(?o), "en"))
+            PREFIX prov: <http://www.w3.org/ns/prov#>
+            SELECT ?p ?o ?lang WHERE {
+              { SELECT ?d WHERE { ?d a void:Dataset . FILTER NOT EXISTS { ?x void:subset ?d }
+                                  OPTIONAL { ?d void:triples ?t } }
+                ORDER BY DESC(COALESCE(?t, -1)) ?d LIMIT 1 }
+              { ?d ?p ?o } UNION {
+                ?d void:subset+ ?sub . ?sub ?p ?o
+                FILTER(?p IN (dcterms:source, prov:wasDerivedFrom)) }
+              BIND(LANG(?o) AS ?lang)
             }""")
         names = {"http://purl.org/dc/terms/title": "title",
                  "http://purl.org/dc/terms/description": "description",
@@ -239,14 +258,25 @@ def dataset_info(store: ox.Store, void: bytes | None, *, title: str) -> dict[str
                  "http://purl.org/dc/terms/modified": "modified",
                  "http://purl.org/dc/terms/created": "created",
                  "http://purl.org/dc/terms/issued": "created"}
+        sources: set[str] = set()
         for row in rows:
             key = names.get(row["p"])
-            if key:
+            lang = row.get("lang", "")
+            if key in ("title", "description"):
+                info[key + "s"].setdefault(lang, row["o"])
+                if lang in ("", "en"):
+                    info[key] = row["o"]
+            elif key:
                 info[key] = row["o"]
             elif row["p"] in ("http://purl.org/dc/terms/source",
                               "http://www.w3.org/ns/prov#wasDerivedFrom"):
-                info["sources"].append(row["o"])
-        info["sources"].sort()
+                sources.add(row["o"])
+        info["sources"] = sorted(sources)
+        for key in ("title", "description"):
+            if not info[key] and info[key + "s"]:
+                info[key] = next(iter(sorted(info[key + "s"].items())))[1]
+    info["source_details"] = [_source_detail(store, iri, info["uri_space"])
+                              for iri in info["sources"]]
     info["triples"] = len(store)
     info["graphs"] = sum(1 for _ in store.named_graphs())
     counted = _values(store, f"""SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE {{
@@ -254,12 +284,31 @@ def dataset_info(store: ox.Store, void: bytes | None, *, title: str) -> dict[str
                       use_default_graph_as_union=True)
     info["wikidata_entities"] = int(counted[0]["n"]) if counted else 0
     info["classes"] = [
-        {"class": row["c"], "count": int(row["n"])}
+        {"class": row["c"], "count": int(row["n"]), "curie": resources.curie(row["c"]),
+         "labels": resources.term_labels(row["c"], store)}
         for row in _values(store, """SELECT ?c (COUNT(DISTINCT ?s) AS ?n)
             WHERE { ?s a ?c } GROUP BY ?c ORDER BY DESC(?n) ?c LIMIT 12""",
                            use_default_graph_as_union=True)
     ]
     return info
+
+
+def _source_detail(store: ox.Store, iri: str, base: str) -> dict[str, Any]:
+    # A source's titles and file name from the graph; its local page if it is ours.
+    titles: dict[str, str] = {}
+    files: list[str] = []
+    if iri.startswith(("http://", "https://")):
+        node = ox.NamedNode(iri)
+        for quad in store.quads_for_pattern(node, None, None, None):
+            obj = quad.object
+            if not isinstance(obj, ox.Literal):
+                continue
+            if quad.predicate.value == "http://purl.org/dc/terms/title":
+                titles.setdefault(obj.language or "", obj.value)
+            elif quad.predicate.value == "http://purl.org/dc/terms/identifier":
+                files.append(obj.value)
+    href = "/" + iri[len(base):] if iri.startswith(base) else iri
+    return {"iri": iri, "href": href, "titles": titles, "file": min(files, default="")}
 
 
 def open_site(files: Sequence[Path], *, store_location: Path | None = None,
@@ -286,8 +335,11 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
                     allowed_services=allowed_services, cache_bytes=cache_bytes)
     site = Site(engine, dumps={p.name: p for p in dumps}, void=void_bytes,
                 queries_dir=queries_dir, max_body=max_body)
+    built = max((p.stat().st_mtime for p in [*files, *([void] if void else [])]
+                 if p.is_file()), default=None)
     try:
-        site.info = dataset_info(store, void_bytes, title=title)
+        site.info = dataset_info(store, void_bytes, title=title, built="" if built is None
+                                 else _iso_time(built))
     except SyntaxError as exc:
         raise ServeError(f"bad VoID description: {exc}", path=void) from exc
     return site
@@ -586,6 +638,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._dump(path.removeprefix("/dumps/"))
         if path == "/.well-known/void":
             return self._void()
+        if path == "/favicon.ico":
+            return _static("favicon.svg")
+        linked = resources.respond(self.site.engine.store, parts.path, parts.query,
+                                   accept=self.headers.get("Accept"),
+                                   accept_language=self.headers.get("Accept-Language"),
+                                   void=self.site.void)
+        if linked is not None:
+            return linked
         raise ProtocolError(404, f"nothing at {path}")
 
     def _description(self) -> Response:
@@ -679,6 +739,12 @@ class _Handler(BaseHTTPRequestHandler):
 def _triple_count(site: Site) -> int:
     count = site.info.get("triples")
     return count if isinstance(count, int) else len(site.engine.store)
+
+
+def _iso_time(seconds: float) -> str:
+    from datetime import datetime
+
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _with_charset(media: str) -> str:

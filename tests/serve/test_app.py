@@ -239,7 +239,8 @@ def test_page_data(base_url: str) -> None:
     info = requests.get(base_url + "/api/info", timeout=30).json()
     assert info["triples"] == 13 and info["graphs"] == 2
     assert info["wikidata_entities"] == 2
-    assert {"class": "http://example.org/City", "count": 3} in info["classes"]
+    assert {"class": "http://example.org/City", "count": 3, "curie": "http://example.org/City",
+            "labels": {}} in info["classes"]
     assert [d["name"] for d in info["dumps"]] == ["graphs.trig", "places.ttl"]
     page = requests.get(base_url + "/", timeout=30)
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
