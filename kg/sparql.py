@@ -1,8 +1,8 @@
 """One linear-time SPARQL lexer, and the outline of a query that the rest of ``kg`` needs.
 
 :func:`tokenize` splits a query into tokens — comments, strings (long ``'''``/``\"\"\"``
-strings too), IRIs, variables, prefixed names, blank node labels, numbers, words and single
-punctuation characters — so that a keyword, brace or bracket inside a string, an IRI or a
+strings too), IRIs, variables, prefixed names, blank node labels, numbers, words and
+punctuation (brackets one by one, other punctuation in runs) — so that a keyword, brace or bracket inside a string, an IRI or a
 comment never counts. :func:`outline` reads the tokens once and reports what
 :mod:`kg.query` (where to bind parameters, the query form) and :mod:`kg.serve.protocol`
 (``SERVICE`` targets, dataset clauses, nesting depth, the top-level ``LIMIT``) need.

@@ -4,8 +4,10 @@
   :class:`Operation` (query text and protocol dataset) or raises :class:`ProtocolError`
   carrying the HTTP status to answer.
 * :func:`negotiate` picks a media type from an ``Accept`` header with q-values.
-* :class:`Engine` runs a query on a read-only pyoxigraph store with a timeout, a row cap,
-  a ``SERVICE`` allow-list and a response cache, and returns a :class:`Response`.
+* :class:`Engine` runs a query in a worker process (:mod:`kg.serve.workers`) on a read-only
+  on-disk pyoxigraph store, with a timeout that kills the worker, guards on length and
+  nesting depth, a row cap, a ``SERVICE`` allow-list and a byte-capped answer cache, and
+  returns a :class:`Response`. :func:`execute` is what a worker runs.
 
 Statuses (also in the README):
 
@@ -13,21 +15,27 @@ Statuses (also in the README):
 200    a result (``X-Result-Truncated: true`` if the row cap cut it)
 400    bad query syntax, missing query, ``query`` given twice, query *and* update,
        bad ``default-graph-uri``/``named-graph-uri``, body not UTF-8, a ``SERVICE``
-       to an endpoint that is not allowed
+       to an endpoint that is not allowed, a query longer than ``--max-query-length``
+       or nested deeper than ``--max-depth`` (the message names the limit)
 403    SPARQL Update in any form (``update=``, ``application/sparql-update``): read-only
 405    a method other than GET, HEAD, POST, OPTIONS (``Allow`` header given)
 406    no result format the ``Accept`` header allows
 413    request body larger than the limit
 415    POST with a ``Content-Type`` other than form or ``application/sparql-query``, or a
        charset other than UTF-8
+500    the query's worker crashed ("query worker crashed"; it is replaced)
 502    an allowed ``SERVICE`` endpoint failed
-503    the query ran past the timeout (``Retry-After`` given)
+503    the query ran past the timeout (its worker killed), or the server is busy: the
+       queue is full, or a query on the reserved worker ran past ``--express-timeout``
+       (``Retry-After`` given)
 =====  ==========================================================================
 
 The default graph: unless the request names a dataset (``default-graph-uri``,
 ``named-graph-uri``) or the query does (``FROM``, ``FROM NAMED``), the default graph is the
-union of the store's default graph and all its named graphs (Oxigraph's
-``use_default_graph_as_union``), and ``GRAPH ?g`` ranges over the named graphs. A
+store's default graph, which :func:`kg.store.prepare_store` makes the *set* union of all
+graphs (a triple in two named graphs counts once; Oxigraph's
+``use_default_graph_as_union`` would repeat it), and ``GRAPH ?g`` ranges over the named
+graphs. A
 protocol dataset replaces the query's, as the protocol requires; a dataset that names only
 default graphs has no named graphs, and one that names only named graphs has an empty
 default graph.
