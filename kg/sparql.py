@@ -2,10 +2,11 @@
 
 :func:`tokenize` splits a query into tokens — comments, strings (long ``'''``/``\"\"\"``
 strings too), IRIs, variables, prefixed names, blank node labels, numbers, words and
-punctuation (brackets one by one, other punctuation in runs) — so that a keyword, brace or bracket inside a string, an IRI or a
-comment never counts. :func:`outline` reads the tokens once and reports what
-:mod:`kg.query` (where to bind parameters, the query form) and :mod:`kg.serve.protocol`
-(``SERVICE`` targets, dataset clauses, nesting depth, the top-level ``LIMIT``) need.
+punctuation (brackets one by one, other punctuation in runs) — so that a keyword, brace
+or bracket inside a string, an IRI or a comment never counts. :func:`outline` reads the
+tokens once and reports what :mod:`kg.query` (where to bind parameters, the query form)
+and :mod:`kg.serve.protocol` (``SERVICE`` targets, dataset clauses, nesting depth, the
+top-level ``LIMIT``) need.
 
 It is not a parser (the store's parser judges validity); it is written so that its cost
 is linear in the length of any input, hostile or not. Python's ``re`` backtracks, so each
