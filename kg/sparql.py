@@ -41,8 +41,7 @@ UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "M
 # PN_PREFIX-like run: a letter, then letters, digits, '_', '-', '.', not ending with '.'.
 _NAME = r"[^\W\d_](?:[\w.\-]*[\w\-])?"
 _TOKEN = re.compile(
-    r"""(?P<ws>\s+)
-    |(?P<comment>\#[^\n\r]*)
+    r"""\s*(?:(?P<comment>\#[^\n\r]*)
     |(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
     |(?P<string>'''(?:[^'\\]|\\[\s\S]?|'(?!''))*(?:'''|\Z)
                |\"\"\"(?:[^"\\]|\\[\s\S]?|"(?!""))*(?:\"\"\"|\Z)
@@ -53,7 +52,7 @@ _TOKEN = re.compile(
     |(?P<pname>(?:""" + _NAME + r""")?:(?:[\w:%\-]|\\[^\s]|\.(?=[\w:%\-]))*)
     |(?P<word>""" + _NAME + r""")
     |(?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-    |(?P<punct>[{}()\[\]]|[^\w\s\#<'"?$:{}()\[\]]+|[\s\S])""",
+    |(?P<punct>[{}()\[\]]|[^\w\s\#<'"?$:{}()\[\]]+|[\s\S])|(?P<ws>\Z))""",
     re.X,
 )
 _OPEN = frozenset("{([")
@@ -80,11 +79,12 @@ def tokenize(text: str, *, comments: bool = False) -> Iterator[Token]:
 
 
 def _scan(text: str, *, comments: bool = False) -> Iterator[tuple[str, str, int, int]]:
+    # Each match is white space then one token; the token is the match's last group.
     for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "punct"
+        kind = match.lastgroup or "ws"
         if kind == "ws" or (kind == "comment" and not comments):
             continue
-        yield kind, match.group(), match.start(), match.end()
+        yield kind, match.group(kind), match.start(kind), match.end(kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ class Outline:
 
 def outline(text: str) -> Outline:
     """Read ``text`` once (see :class:`Outline`). Linear in its length; never raises."""
-    tokens = [Token(*t) for t in _scan(text)]
+    tokens = list(_scan(text))
     form: str | None = None
     update: str | None = None
     where_offset: int | None = None
@@ -128,8 +128,7 @@ def outline(text: str) -> Outline:
     has_dataset = False
     limit: tuple[int, int, int] | None = None
     values_offset: int | None = None
-    for index, token in enumerate(tokens):
-        kind, value = token.kind, token.text
+    for index, (kind, value, start, end) in enumerate(tokens):
         if kind == "punct":
             if value in _OPEN:
                 nesting += 1
@@ -140,7 +139,7 @@ def outline(text: str) -> Outline:
                         if template:
                             template = False  # CONSTRUCT { template } [WHERE] { group }
                         else:
-                            where_offset = token.end
+                            where_offset = end
                     braces += 1
                 elif braces == 0:
                     parens += 1
@@ -163,34 +162,34 @@ def outline(text: str) -> Outline:
                 update = keyword
         if keyword == "WHERE" and braces == 0:
             template = False
-        elif keyword == "BASE" and following and following[0].kind == "iri":
-            base = urljoin(base, following[0].text[1:-1])
-        elif (keyword == "PREFIX" and len(following) >= 2 and following[0].kind == "pname"
-              and following[1].kind == "iri"):
-            prefixes[following[0].text[:-1]] = urljoin(base, following[1].text[1:-1])
+        elif keyword == "BASE" and following and following[0][0] == "iri":
+            base = urljoin(base, following[0][1][1:-1])
+        elif (keyword == "PREFIX" and len(following) >= 2 and following[0][0] == "pname"
+              and following[1][0] == "iri"):
+            prefixes[following[0][1][:-1]] = urljoin(base, following[1][1][1:-1])
         elif keyword == "FROM":
             has_dataset = True
         elif keyword == "SERVICE":
             services.append(_service_target(following, base, prefixes))
         elif braces == 0 and parens == 0 and where_offset is not None:
-            if (keyword == "LIMIT" and following and following[0].kind == "number"
-                    and following[0].text.isdigit()):
-                number = following[0]
-                limit = (int(number.text), number.start, number.end)
+            if (keyword == "LIMIT" and following and following[0][0] == "number"
+                    and following[0][1].isdigit()):
+                _, digits, first, last = following[0]
+                limit = (int(digits), first, last)
             elif keyword == "VALUES" and values_offset is None:
-                values_offset = token.start
+                values_offset = start
     return Outline(form, update, where_offset, tuple(services), has_dataset, depth, limit,
                    values_offset)
 
 
-def _service_target(following: list[Token], base: str,
+def _service_target(following: list[tuple[str, str, int, int]], base: str,
                     prefixes: dict[str, str]) -> str | None:
-    if following and following[0].kind == "word" and following[0].text.upper() == "SILENT":
+    if following and following[0][0] == "word" and following[0][1].upper() == "SILENT":
         following = following[1:]
-    if following and following[0].kind == "iri":
-        return urljoin(base, following[0].text[1:-1])
-    if following and following[0].kind == "pname":
-        prefix, _, local = following[0].text.partition(":")
+    if following and following[0][0] == "iri":
+        return urljoin(base, following[0][1][1:-1])
+    if following and following[0][0] == "pname":
+        prefix, _, local = following[0][1].partition(":")
         if prefix in prefixes:
             return prefixes[prefix] + local
     return None
