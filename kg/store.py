@@ -22,6 +22,7 @@ when it was made from the same files (same SHA-256), so a restart skips the load
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import hashlib
 import json
@@ -29,15 +30,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pyoxigraph as ox
 
 from kg.errors import StoreError
 
-__all__ = ["FORMATS", "MARKER", "ServedStore", "format_for", "load_files", "load_store",
+__all__ = ["FORMATS", "LOCK", "MARKER", "ServedStore", "format_for", "load_files", "load_store",
            "open_store", "prepare_store", "union_default_graph"]
 
 #: File extensions (lower case, with the dot) and the RDF format each is read as.
@@ -58,6 +59,8 @@ FORMATS: dict[str, ox.RdfFormat] = {
 #: The file by which ``kg`` recognises a store folder it made (JSON: state, input files'
 #: SHA-256, triple count). A folder without it is never written to or cleared.
 MARKER = ".kg-store.json"
+#: A lock file in our store folder, held (flock) by the ``kg serve`` that serves it.
+LOCK = ".kg-store.lock"
 _MADE_BY = "kg (twinning-kg)"
 #: Bumped when the store's layout changes, so that an older store is reloaded, not reused.
 _LAYOUT = 2
@@ -229,18 +232,40 @@ class ServedStore:
     """An on-disk store ready to be opened read-only (:meth:`pyoxigraph.Store.read_only`)
     by any number of processes: its folder, its number of distinct triples (the default
     graph), whether it was reused as it was, and whether it is a temporary folder that
-    :meth:`remove` deletes."""
+    :meth:`remove` deletes. ``lock`` is the open lock file that keeps another ``kg serve``
+    from reloading the folder while this one serves it."""
 
     path: Path
     triples: int
     reused: bool
     temporary: bool
+    lock: IO[bytes] | None = field(default=None, compare=False, repr=False)
 
     def remove(self) -> None:
-        """Delete the folder if it is a temporary one this module made; otherwise
-        nothing."""
+        """Release the folder: unlock it, and delete it if it is a temporary one this
+        module made (a folder given by the user stays)."""
+        if self.lock is not None:
+            self.lock.close()  # closing releases the flock
         if self.temporary:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _lock(location: Path) -> IO[bytes]:
+    """An exclusive lock on our store folder, held while the returned file is open.
+
+    Raises :class:`StoreError` if another process holds it.
+    """
+    try:
+        handle = (location / LOCK).open("ab")
+    except OSError as exc:
+        raise StoreError(f"cannot lock the store folder: {exc}", path=location) from exc
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        handle.close()
+        raise StoreError("the store folder is in use by another kg serve", path=location) \
+            from exc
+    return handle
 
 
 def prepare_store(files: Sequence[Path], location: Path | None = None) -> ServedStore:
@@ -260,13 +285,16 @@ def prepare_store(files: Sequence[Path], location: Path | None = None) -> Served
     temporary = location is None
     if location is None:
         location = Path(tempfile.mkdtemp(prefix="kg-serve-store-"))
+    lock = None
     try:
         if not temporary:
-            marker = _marker(location) if location.is_dir() else None
+            _claim(location)  # refuses, untouched, a folder we did not make
+            lock = _lock(location)
+            marker = _marker(location)
             if (marker is not None and marker.get("state") == "ready"
                     and marker.get("layout") == _LAYOUT and marker.get("inputs") == digest
                     and isinstance(marker.get("triples"), int)):
-                return ServedStore(location, int(marker["triples"]), True, False)
+                return ServedStore(location, int(marker["triples"]), True, False, lock)
         store = open_store(location)
         load_files(store, files)
         union_default_graph(store)
@@ -278,10 +306,12 @@ def prepare_store(files: Sequence[Path], location: Path | None = None) -> Served
         _write_marker(location, {"state": "ready", "layout": _LAYOUT, "inputs": digest,
                                  "triples": triples})
     except BaseException:
+        if lock is not None:
+            lock.close()
         if temporary:
             shutil.rmtree(location, ignore_errors=True)
         raise
-    return ServedStore(location, triples, False, temporary)
+    return ServedStore(location, triples, False, temporary, lock)
 
 
 def _count_default(store: ox.Store) -> int:

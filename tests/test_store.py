@@ -145,16 +145,21 @@ def test_store_made_for_the_same_data_is_reused(tmp_path: Path) -> None:
     first = prepare_store([data], folder)
     assert (first.reused, first.triples, first.temporary) == (False, 1, False)
     assert json.loads((folder / MARKER).read_text(encoding="utf-8"))["state"] == "ready"
+    # While one server serves the folder, another may not reload it.
+    with pytest.raises(StoreError, match="in use by another kg serve"):
+        prepare_store([data], folder)
+    first.remove()  # not temporary: unlocked, nothing removed
+    assert folder.is_dir()
     again = prepare_store([data], folder)
     assert again.reused and again.triples == 1
+    again.remove()
     # Other data: the store is ours, so it is emptied and reloaded.
     data.write_text(f"@prefix ex: <{EX}> . ex:g {{ ex:a ex:p ex:b, ex:c }}", encoding="utf-8")
     changed = prepare_store([data], folder)
     assert not changed.reused and changed.triples == 2
     store = ox.Store.read_only(str(folder))
     assert len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))) == 2
-    again.remove()  # not temporary: nothing removed
-    assert folder.is_dir()
+    changed.remove()
 
 
 def test_empty_folder_is_used_and_temporary_store_removed(tmp_path: Path) -> None:

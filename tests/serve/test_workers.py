@@ -237,3 +237,30 @@ def test_sigterm_under_load_leaves_no_process(serve: type[Server]) -> None:
     left = [p for p in pids if Path(f"/proc/{p}").exists()
             and "zombie" not in Path(f"/proc/{p}/status").read_text()]
     assert left == []
+
+
+def test_store_folder_not_made_by_kg_is_refused_in_one_line(heavy_data: Path,
+                                                             tmp_path: Path) -> None:
+    folder = tmp_path / "thesis"
+    folder.mkdir()
+    (folder / "thesis.tex").write_text("x", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "kg", "serve", str(heavy_data), "--store",
+                           str(folder), "--port", str(free_port())],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1 and "not made by kg" in done.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["thesis.tex"]
+
+
+def test_restart_reuses_the_store_it_made(heavy_data: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    first = Server(heavy_data, "--store", str(folder))
+    first.stop()
+    marker = (folder / ".kg-store.json").read_text(encoding="utf-8")
+    second = Server(heavy_data, "--store", str(folder))
+    try:
+        answer = second.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
+        assert answer.json()["results"]["bindings"][0]["n"]["value"] == "400"
+        assert (folder / ".kg-store.json").read_text(encoding="utf-8") == marker  # no reload
+    finally:
+        second.stop()
