@@ -63,6 +63,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-depth", type=int, default=100, metavar="N",
                         help="deepest nesting of { ( [ in a query; deeper gets 400 "
                         "(default 100)")
+    parser.add_argument("--worker-memory", type=int, default=2048, metavar="MIB",
+                        help="address space each query worker may use; a query needing more "
+                        "gets 500 and its worker is replaced (default 2048; 0: no cap)")
     parser.add_argument("--dist", type=Path, default=None, metavar="DIR",
                         help="the built graph's folder (default dist/)")
     parser.add_argument("--no-build", action="store_true",
@@ -81,10 +84,11 @@ def run(args: argparse.Namespace) -> int:
     if args.cache < 0:
         raise ServeError("--cache must be 0 or more (MiB)")
     if (args.workers < 1 or args.queue < 0 or args.express_workers < 0
-            or args.express_timeout <= 0 or args.max_query_length < 1 or args.max_depth < 1):
+            or args.express_timeout <= 0 or args.max_query_length < 1 or args.max_depth < 1
+            or args.worker_memory < 0):
         raise ServeError("--workers, --max-query-length and --max-depth must be 1 or more, "
-                         "--queue and --express-workers 0 or more, --express-timeout "
-                         "positive")
+                         "--queue, --express-workers and --worker-memory 0 or more, "
+                         "--express-timeout positive")
     options: dict[str, Any] = {
         "store_location": args.store, "timeout": args.timeout, "max_rows": args.max_rows,
         "allowed_services": args.allow_service, "max_body": args.max_body,
@@ -92,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         "workers": args.workers, "express_workers": args.express_workers,
         "express_timeout": args.express_timeout, "queue": args.queue,
         "max_query_length": args.max_query_length, "max_depth": args.max_depth,
+        "worker_memory": args.worker_memory * 1024 * 1024,
     }
     # Ctrl-C stops the server even when the shell started it in the background with SIGINT
     # ignored; SIGTERM (service managers, `kill`) is a clean stop with exit code 0. Both are

@@ -208,7 +208,8 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
               max_body: int = DEFAULT_MAX_BODY, title: str = "RDF data",
               cache_bytes: int = 64 * 1024 * 1024, workers: int = 2,
               express_workers: int = 1, express_timeout: float = 0.5, queue: int = 16,
-              max_query_length: int = 100_000, max_depth: int = 100) -> Site:
+              max_query_length: int = 100_000, max_depth: int = 100,
+              worker_memory: int = 2048 * 1024 * 1024) -> Site:
     """Load ``files`` into an on-disk store (:func:`kg.store.prepare_store`: in
     ``store_location``, reused when it was made from the same files, or in a temporary
     folder removed by ``site.engine.close()``), start the query workers
@@ -233,7 +234,8 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
                         allowed_services=allowed_services, cache_bytes=cache_bytes,
                         workers=workers, express=express_workers,
                         express_timeout=express_timeout, queue=queue,
-                        max_length=max_query_length, max_depth=max_depth)
+                        max_length=max_query_length, max_depth=max_depth,
+                        worker_memory=worker_memory)
     except OSError as exc:
         served.remove()
         raise ServeError(f"cannot start the query workers: {exc}") from exc

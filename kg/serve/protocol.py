@@ -564,6 +564,9 @@ def execute(store: ox.Store, job: Job) -> _Result:
         return 500, f"query evaluation failed: {exc}"
     except (ValueError, RuntimeError) as exc:
         return 500, f"query evaluation failed: {exc}"
+    except MemoryError:
+        return 500, ("the query needed more memory than a query worker may use "
+                     "(kg serve --worker-memory)")
 
 
 def _capped_select(query: str, found: Outline, max_rows: int) -> tuple[str, bool] | None:
@@ -725,6 +728,8 @@ class Engine:
       ``--express-workers``), ``express_timeout`` seconds on a reserved worker
       (``--express-timeout``), ``queue`` waiting requests (``--queue``): a full queue is
       503 with ``Retry-After`` at once. A crashed worker is 500 ("query worker crashed").
+    * ``worker_memory`` bytes of address space per worker (``--worker-memory``): a query
+      that needs more fails, its worker is replaced (500).
     * ``max_rows`` rows of a SELECT or triples of a CONSTRUCT/DESCRIBE (``--max-rows``): a
       cut result is answered with ``X-Result-Truncated: true`` and ``X-Result-Limit`` and
       says so in its body (see :func:`serialize_solutions`).
@@ -747,7 +752,8 @@ class Engine:
                  max_rows: int = 100_000, allowed_services: Sequence[str] = (),
                  workers: int = 2, express: int = 1, express_timeout: float = 0.5,
                  queue: int = 16, cache_bytes: int = 64 * 1024 * 1024,
-                 max_length: int = 100_000, max_depth: int = 100) -> None:
+                 max_length: int = 100_000, max_depth: int = 100,
+                 worker_memory: int = 2048 * 1024 * 1024) -> None:
         self.served = served
         self.triples = served.triples
         self.store = ox.Store.read_only(str(served.path))
@@ -758,7 +764,8 @@ class Engine:
         self.allowed_services = frozenset(allowed_services)
         self.cache = _Cache(cache_bytes)
         self.pool = Pool(served.path, workers=workers, express=express,
-                         express_timeout=express_timeout, queue=queue)
+                         express_timeout=express_timeout, queue=queue,
+                         memory=worker_memory)
         self._closed = False
 
     def close(self) -> None:
@@ -809,8 +816,9 @@ class Engine:
                                      "timeout and was stopped (kg serve --timeout)",
                                 {"Retry-After": "60"}) from None
         except WorkerCrashed:
-            raise ProtocolError(500, "query worker crashed (the query was not answered; "
-                                     "the worker was replaced)") from None
+            raise ProtocolError(500, "query worker crashed (the query was not answered, "
+                                     "perhaps past the memory cap, kg serve "
+                                     "--worker-memory; the worker was replaced)") from None
         if isinstance(result, tuple):
             status, message = result
             raise ProtocolError(status, message)

@@ -264,3 +264,14 @@ def test_restart_reuses_the_store_it_made(heavy_data: Path, tmp_path: Path) -> N
         assert (folder / ".kg-store.json").stat().st_mtime_ns == marker  # not reloaded
     finally:
         second.stop()
+
+
+def test_memory_hungry_query_fails_alone(serve: type[Server]) -> None:
+    """An ORDER BY over a cartesian product grows by gigabytes: past the worker's cap it
+    fails (500), its worker is replaced, and the server goes on."""
+    server = serve("--worker-memory", "1024", "--timeout", "60")
+    before = set(server.workers())
+    answer = server.query("SELECT * { ?a ?x ?b . ?c ?y ?d . ?e ?z ?f } ORDER BY ?a ?c ?e")
+    assert answer.status_code == 500 and "--worker-memory" in answer.text
+    assert set(server.workers()) != before
+    assert server.query("ASK {}").status_code == 200
