@@ -43,6 +43,7 @@ default graph.
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
 from collections import OrderedDict
@@ -763,16 +764,18 @@ class Engine:
         self.max_depth = max_depth
         self.allowed_services = frozenset(allowed_services)
         self.cache = _Cache(cache_bytes)
-        self.pool = Pool(served.path, workers=workers, express=express,
-                         express_timeout=express_timeout, queue=queue,
-                         memory=worker_memory)
         self._closed = False
+        self.pool = Pool(served.path, workers=workers, express=express,
+                         express_timeout=express_timeout, queue=queue, memory=worker_memory)
+        # An engine that nobody closes still removes its temporary store at exit.
+        atexit.register(self.close)
 
     def close(self) -> None:
         """Kill the workers (whatever they run) and remove a temporary store folder."""
         if self._closed:
             return
         self._closed = True
+        atexit.unregister(self.close)
         self.pool.close()
         self.served.remove()
 

@@ -27,12 +27,12 @@ killed (``SIGKILL``) and replaced, and its crash costs only its own request.
   the fork server exits when the server process does: no orphan outlives the server, even
   one killed with ``SIGKILL``. :meth:`Pool.close` kills every worker at once.
 
-Measured on the seed graph (2 shared cores, load average 13-16, so rough): with two
-four-way cartesian ``COUNT`` queries holding the workers, ``ASK { ?s ?p ?o }`` was
-answered in 0.09 s and a cached query without a worker; a query past ``--timeout 3`` was
-answered 503 after 3.2 s with its worker gone, and the next query, on the replacement
-worker, in 14-32 ms; SIGTERM with three heavy queries running left no process after 3 s. Each worker is about 36 MB resident, the fork server 37 MB.
-Uncached throughput: see the README's "Serving limits".
+Measured on the seed graph (2 shared cores, load average 13-16, so rough): with two four-way
+cartesian ``COUNT`` queries holding the workers, ``ASK { ?s ?p ?o }`` was answered in 0.09 s
+and a cached query without a worker; a query past ``--timeout 3`` was answered 503 after 3.2
+s with its worker gone, and the next query, on the replacement worker, in 14-32 ms; SIGTERM
+with three heavy queries running left no process after 3 s. Each worker is about 36 MB
+resident, the fork server 37 MB. Uncached throughput: see the README's "Serving limits".
 """
 
 from __future__ import annotations
