@@ -174,7 +174,7 @@ def test_guards_answer_400_and_the_server_goes_on(serve: type[Server]) -> None:
 
 
 def test_light_and_cached_queries_pass_busy_workers(serve: type[Server]) -> None:
-    server = serve("--timeout", "20", "--workers", "1", "--express-workers", "1")
+    server = serve("--timeout", "8", "--workers", "1", "--express-workers", "1")
     cached = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
     assert server.query(cached).status_code == 200
     answers: list[requests.Response] = []
