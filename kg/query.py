@@ -46,6 +46,7 @@ import pyoxigraph as ox
 from kg import __version__
 from kg.errors import QueryError
 from kg.paths import QUERIES_DIR
+from kg.sparql import outline
 
 __all__ = [
     "FORMATS",
@@ -337,59 +338,24 @@ def resolve(name_or_file: str, *, directory: Path | None = None) -> NamedQuery:
 
 # --- binding ---------------------------------------------------------------------------
 
-# Tokens that matter for finding the top-level WHERE group: comments, strings and IRIs are
-# skipped whole so that braces or keywords inside them never count.
-_TOKEN = re.compile(
-    r"""(?P<comment>\#[^\n]*)
-      |(?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-                 |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-      |(?P<iri><[^<>"{}|^`\\\s]*>)
-      |(?P<word>[A-Za-z_][A-Za-z0-9_]*)
-      |(?P<open>\{)|(?P<close>\})
-      |(?P<other>.)""",
-    re.X | re.S,
-)
-
-
 def query_form(text: str) -> str:
     """The query form keyword (``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE``), upper case;
     raises :class:`QueryError` if the text has none (e.g. an update)."""
-    for match in _TOKEN.finditer(text):
-        word = match.group("word")
-        if word and word.upper() in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-            return word.upper()
-        if word and word.upper() in ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE"):
-            raise QueryError("SPARQL Update is not a query")
-    raise QueryError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    found = outline(text)
+    if found.update is not None:
+        raise QueryError("SPARQL Update is not a query")
+    if found.form is None:
+        raise QueryError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    return found.form
 
 
 def _where_offset(text: str) -> int:
-    """Offset just after the ``{`` opening the top-level WHERE group."""
-    form: str | None = None
-    depth = 0  # braces
-    parens = 0  # a SELECT expression such as (EXISTS { } AS ?x) is not the WHERE group
-    template = False  # inside CONSTRUCT, before its template
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup
-        token = match.group()
-        if kind == "word" and depth == 0:
-            upper = token.upper()
-            if form is None and upper in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-                form = upper
-                template = upper == "CONSTRUCT"
-            elif upper == "WHERE":
-                template = False
-        elif kind == "other" and depth == 0 and token in "()":
-            parens += 1 if token == "(" else -1
-        elif kind == "open":
-            if depth == 0 and parens == 0 and form is not None:
-                if not template:
-                    return match.end()
-                template = False  # CONSTRUCT { template } [WHERE] { group }
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-    raise QueryError("cannot find the query's WHERE group to bind parameters into")
+    """Offset just after the ``{`` opening the top-level WHERE group (found by the shared
+    lexer, :mod:`kg.sparql`, so braces in strings, IRIs and comments never count)."""
+    offset = outline(text).where_offset
+    if offset is None:
+        raise QueryError("cannot find the query's WHERE group to bind parameters into")
+    return offset
 
 
 def bind(named: NamedQuery, params: Mapping[str, str]) -> str:

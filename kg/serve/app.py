@@ -204,7 +204,7 @@ def _void_triples(site: Site, base: str) -> list[ox.Triple]:
         ox.Triple(dataset, rdf_type, ox.NamedNode(void + "Dataset")),
         ox.Triple(dataset, ox.NamedNode(void + "sparqlEndpoint"), ox.NamedNode(base + "/sparql")),
         ox.Triple(dataset, ox.NamedNode(void + "triples"),
-                  ox.Literal(str(_triple_count(site)), datatype=integer)),
+                  ox.Literal(str(site.engine.triples), datatype=integer)),
     ]
     for name in sorted(site.dumps):
         out.append(ox.Triple(dataset, ox.NamedNode(void + "dataDump"),
@@ -281,14 +281,13 @@ def dataset_info(store: ox.Store, void: bytes | None, *, title: str,
     info["graphs"] = sum(1 for _ in store.named_graphs())
     counted = _values(store, f"""SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE {{
         ?s ?p ?o FILTER(isIRI(?o) && STRSTARTS(STR(?o), "{_WIKIDATA}Q")) }}""",
-                      use_default_graph_as_union=True)
+                      )
     info["wikidata_entities"] = int(counted[0]["n"]) if counted else 0
     info["classes"] = [
         {"class": row["c"], "count": int(row["n"]), "curie": resources.curie(row["c"]),
          "labels": resources.term_labels(row["c"], store)}
         for row in _values(store, """SELECT ?c (COUNT(DISTINCT ?s) AS ?n)
-            WHERE { ?s a ?c } GROUP BY ?c ORDER BY DESC(?n) ?c LIMIT 12""",
-                           use_default_graph_as_union=True)
+            WHERE { ?s a ?c } GROUP BY ?c ORDER BY DESC(?n) ?c LIMIT 12""")
     ]
     return info
 
@@ -316,31 +315,49 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
               queries_dir: Path | None = None, timeout: float = 30.0,
               max_rows: int = 100_000, allowed_services: Sequence[str] = (),
               max_body: int = DEFAULT_MAX_BODY, title: str = "RDF data",
-              cache_bytes: int = 64 * 1024 * 1024) -> Site:
-    """Load ``files`` (see :mod:`kg.store`) and prepare what the server serves.
+              cache_bytes: int = 64 * 1024 * 1024, workers: int = 2,
+              express_workers: int = 1, express_timeout: float = 0.5, queue: int = 16,
+              max_query_length: int = 100_000, max_depth: int = 100,
+              worker_memory: int = 2048 * 1024 * 1024) -> Site:
+    """Load ``files`` into an on-disk store (:func:`kg.store.prepare_store`: in
+    ``store_location``, reused when it was made from the same files, or in a temporary
+    folder removed by ``site.engine.close()``), start the query workers
+    (:class:`~kg.serve.protocol.Engine`, which documents the limits) and prepare what the
+    server serves.
 
-    Raises :class:`~kg.errors.StoreError` for bad data and :class:`ServeError` for an
-    unreadable VoID file.
+    Raises :class:`~kg.errors.StoreError` for bad data or a store folder that is not
+    ours to write, and :class:`ServeError` for an unreadable VoID file or workers that
+    cannot start.
     """
-    from kg.store import load_store
+    from kg.store import prepare_store
 
-    store = load_store(files, location=store_location)
     void_bytes = None
     if void is not None:
         try:
             void_bytes = void.read_bytes()
         except OSError as exc:
             raise ServeError(f"cannot read the VoID description: {exc}", path=void) from exc
-    engine = Engine(store, timeout=timeout, max_rows=max_rows,
-                    allowed_services=allowed_services, cache_bytes=cache_bytes)
+    served = prepare_store(files, store_location)
+    try:
+        engine = Engine(served, timeout=timeout, max_rows=max_rows,
+                        allowed_services=allowed_services, cache_bytes=cache_bytes,
+                        workers=workers, express=express_workers,
+                        express_timeout=express_timeout, queue=queue,
+                        max_length=max_query_length, max_depth=max_depth,
+                        worker_memory=worker_memory)
+    except OSError as exc:
+        served.remove()
+        raise ServeError(f"cannot start the query workers: {exc}") from exc
     site = Site(engine, dumps={p.name: p for p in dumps}, void=void_bytes,
                 queries_dir=queries_dir, max_body=max_body)
     built = max((p.stat().st_mtime for p in [*files, *([void] if void else [])]
                  if p.is_file()), default=None)
     try:
-        site.info = dataset_info(store, void_bytes, title=title, built="" if built is None
-                                 else _iso_time(built))
+        site.info = dataset_info(engine.store, void_bytes, title=title,
+                                 built="" if built is None else _iso_time(built))
+        site.info["triples"] = engine.triples
     except SyntaxError as exc:
+        engine.close()
         raise ServeError(f"bad VoID description: {exc}", path=void) from exc
     return site
 
@@ -655,7 +672,7 @@ class _Handler(BaseHTTPRequestHandler):
                                 + ", ".join(GRAPH_TYPES))
         triples = service_description(self._base() + "/sparql",
                                       union_default_graph=self.site.engine.union_default_graph,
-                                      triples=_triple_count(self.site),
+                                      triples=self.site.engine.triples,
                                       void=self._base() + "/.well-known/void")
         return Response(200, serialize_graph(triples, media), _with_charset(media))
 
@@ -734,11 +751,6 @@ class _Handler(BaseHTTPRequestHandler):
             body = memoryview(response.body)
             for start in range(0, len(body), _WRITE_CHUNK):
                 self.wfile.write(body[start:start + _WRITE_CHUNK])
-
-
-def _triple_count(site: Site) -> int:
-    count = site.info.get("triples")
-    return count if isinstance(count, int) else len(site.engine.store)
 
 
 def _iso_time(seconds: float) -> str:

@@ -182,7 +182,7 @@ def term_labels(iri: str, store: ox.Store | None = None) -> dict[str, str]:
 def _labels(store: ox.Store, node: ox.NamedNode) -> list[tuple[str, str]]:
     found = set()
     for predicate in _LABELS:
-        for quad in store.quads_for_pattern(node, predicate, None, None):
+        for quad in store.quads_for_pattern(node, predicate, None, ox.DefaultGraph()):
             if isinstance(quad.object, ox.Literal):
                 found.add((quad.object.language or "", quad.object.value))
     return sorted(found)
@@ -202,7 +202,8 @@ class Description:
 def _triples(stores: Iterable[ox.Store], subject: Any = None, predicate: Any = None,
              obj: Any = None) -> Iterator[ox.Triple]:
     for store in stores:
-        for quad in store.quads_for_pattern(subject, predicate, obj, None):
+        # The served default graph is the set union of the named graphs (kg.store).
+        for quad in store.quads_for_pattern(subject, predicate, obj, ox.DefaultGraph()):
             yield quad.triple
 
 
