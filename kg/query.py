@@ -47,6 +47,7 @@ from kg import __version__
 from kg.errors import QueryError
 from kg.paths import QUERIES_DIR
 from kg.sparql import outline
+from kg.store import union_default_graph
 
 __all__ = [
     "FORMATS",
@@ -443,7 +444,7 @@ _GRAPH_FORMATS = {
 
 def run_local(text: str, store_or_graph: ox.Store | Path, fmt: str = "table") -> str:
     """Run ``text`` on a pyoxigraph store, or on an RDF file loaded into a new in-memory
-    store (TriG/N-Quads keep their graphs; the default graph is the union of all graphs).
+    store (TriG/N-Quads keep their graphs; the default graph is the set union of all graphs).
 
     ``fmt``: ``table`` (people), ``json csv tsv xml`` (SPARQL results), ``ttl`` (for
     CONSTRUCT/DESCRIBE; ``table`` and ``json``/``xml`` there give Turtle/JSON-LD/RDF/XML).
@@ -452,10 +453,15 @@ def run_local(text: str, store_or_graph: ox.Store | Path, fmt: str = "table") ->
     """
     if fmt not in FORMATS:
         raise QueryError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    store = _open_store(store_or_graph) if isinstance(store_or_graph, Path) else store_or_graph
+    if isinstance(store_or_graph, Path):
+        # A file's default graph is made the set union of its graphs once (kg.store), so a
+        # triple stated in two graphs counts once, as on `kg serve` and in the dumps.
+        store, union = _open_store(store_or_graph), False
+    else:
+        store, union = store_or_graph, True
     try:
         # Solutions are computed lazily: a SERVICE call fails while they are read.
-        return _answer_local(store, text, fmt)
+        return _answer_local(store, text, fmt, union)
     except SyntaxError as exc:
         raise QueryError(f"query syntax error: {exc}") from exc
     except OSError as exc:
@@ -472,8 +478,8 @@ def run_local(text: str, store_or_graph: ox.Store | Path, fmt: str = "table") ->
 _SERVICE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?<([^>\s]*)>", re.IGNORECASE)
 
 
-def _answer_local(store: ox.Store, text: str, fmt: str) -> str:
-    result = store.query(text, use_default_graph_as_union=True)
+def _answer_local(store: ox.Store, text: str, fmt: str, union: bool) -> str:
+    result = store.query(text, use_default_graph_as_union=union)
     if isinstance(result, ox.QueryBoolean):
         value = bool(result)
         if fmt == "table":
@@ -512,6 +518,7 @@ def _open_store(path: Path) -> ox.Store:
         raise QueryError("no such file (run `kg build` first)", path=path) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise QueryError(f"cannot load: {exc}", path=path) from exc
+    union_default_graph(store)
     return store
 
 
