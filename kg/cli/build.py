@@ -13,6 +13,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
     from kg import paths  # light: paths only
+    from kg.cli import add_max_input_size
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build",
@@ -39,6 +40,7 @@ def register(subparsers: Any) -> None:
         "--sparql-endpoint", default=None, help="SPARQL endpoint announced in void.ttl"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    add_max_input_size(parser)
     parser.set_defaults(func=run)
 
 

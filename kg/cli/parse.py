@@ -24,6 +24,8 @@ FORMATS = ("jsonl", "tsv", "table")
 
 def register(subparsers: Any) -> None:
     """Add the ``parse`` subcommand."""
+    from kg.cli import add_max_input_size
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "parse",
         help="parse source documents into records, with a report",
@@ -35,6 +37,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--source", choices=("lhc", "zhwiki"), help="the documents' format (default: detect)"
     )
+    add_max_input_size(parser)
     parser.set_defaults(func=run)
 
 

@@ -20,6 +20,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``reconcile`` subcommand."""
     from kg import paths
+    from kg.cli import add_max_input_size
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "reconcile",
@@ -38,6 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="cache folder (gazetteer index, Wikidata answers)")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the gazetteer index")
+    add_max_input_size(parser)
     parser.add_argument("--report", action="store_true", help="print coverage and open places")
     parser.add_argument("--online", action="store_true",
                         help="ask the live Wikidata API about what the gazetteer leaves open")
