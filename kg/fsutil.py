@@ -82,6 +82,8 @@ def check_regular_file(
         raise error(missing or f"{what} not found", path=path) from None
     except OSError as exc:
         raise error(f"cannot read {what}: {exc.strerror or exc}", path=path) from None
+    except ValueError as exc:  # a NUL byte in the path
+        raise error(f"cannot read {what}: {exc}", path=repr(str(path))) from None
     _refuse(mode, error, what, path)
 
 
