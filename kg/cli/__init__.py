@@ -16,7 +16,8 @@ import argparse
 import importlib
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
@@ -29,9 +30,13 @@ __all__ = [
     "add_max_input_size",
     "build_parser",
     "byte_size",
+    "comma_list",
     "http_url",
+    "input_file",
+    "int_range",
     "main",
     "non_negative_int",
+    "port",
     "positive_float",
     "positive_int",
 ]
@@ -71,6 +76,27 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def int_range(low: int, high: int) -> Callable[[str], int]:
+    """An ``int`` option type that accepts ``low``..``high`` (both included)."""
+
+    def check(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be {low}..{high}, not {value}")
+        return value
+
+    check.__name__ = f"int_range_{low}_{high}"
+    return check
+
+
+def port(text: str) -> int:
+    """A TCP port, 0..65535 (0: any free port). Raises ``argparse.ArgumentTypeError``."""
+    return int_range(0, 65535)(text)
+
+
 def positive_float(text: str) -> float:
     """A finite ``float`` option above 0 (a timeout, seconds). Raises
     ``argparse.ArgumentTypeError``."""
@@ -98,6 +124,36 @@ def http_url(text: str) -> str:
     if port == 0 or any(c.isspace() for c in text):
         raise argparse.ArgumentTypeError(f"malformed URL {text!r}")
     return text
+
+
+def comma_list(choices: Sequence[str]) -> Callable[[str], str]:
+    """An option type for a comma-separated, non-empty subset of ``choices``; the text is
+    returned as given (the command splits it)."""
+
+    def check(text: str) -> str:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        unknown = [item for item in items if item not in choices]
+        if unknown or not items:
+            what = f"unknown {unknown[0]!r}" if unknown else "empty list"
+            raise argparse.ArgumentTypeError(f"{what} (choose from {','.join(choices)})")
+        return text
+
+    check.__name__ = "comma_list"
+    return check
+
+
+def input_file(text: str) -> Path:
+    """A path to an existing regular file (checked with ``stat``, not opened: a FIFO or a
+    device is refused before anything reads it). Raises ``argparse.ArgumentTypeError``."""
+    from kg.errors import KGError
+    from kg.fsutil import check_regular_file
+
+    path = Path(text)
+    try:
+        check_regular_file(path, KGError, "file", missing="no such file")
+    except KGError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return path
 
 
 _SIZE = re.compile(r"(?P<n>[0-9]+)\s*(?P<unit>|k|kb|kib|m|mb|mib|g|gb|gib)", re.IGNORECASE)

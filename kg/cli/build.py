@@ -13,7 +13,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
     from kg import paths  # light: paths only
-    from kg.cli import add_max_input_size
+    from kg.cli import add_max_input_size, comma_list, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build",
@@ -28,6 +28,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--formats",
         default="ttl,nt,jsonld,trig",
+        type=comma_list(("ttl", "nt", "jsonld", "trig")),
         help="comma-separated formats among ttl,nt,jsonld,trig (default: all)",
     )
     parser.add_argument("--base", default=None, help="base IRI of the data (ends with / or #)")
@@ -37,7 +38,8 @@ def register(subparsers: Any) -> None:
         metavar="PATH", help="source documents (default: both seeds)",
     )
     parser.add_argument(
-        "--sparql-endpoint", default=None, help="SPARQL endpoint announced in void.ttl"
+        "--sparql-endpoint", default=None, type=http_url, metavar="URL",
+        help="SPARQL endpoint announced in void.ttl"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     add_max_input_size(parser)

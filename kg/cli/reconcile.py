@@ -20,7 +20,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``reconcile`` subcommand."""
     from kg import paths
-    from kg.cli import add_max_input_size
+    from kg.cli import add_max_input_size, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "reconcile",
@@ -43,8 +43,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--report", action="store_true", help="print coverage and open places")
     parser.add_argument("--online", action="store_true",
                         help="ask the live Wikidata API about what the gazetteer leaves open")
-    parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php")
-    parser.add_argument("--sparql-url", default="https://query.wikidata.org/sparql")
+    parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php", type=http_url,
+                        metavar="URL")
+    parser.add_argument("--sparql-url", default="https://query.wikidata.org/sparql",
+                        type=http_url, metavar="URL")
     parser.add_argument("--user-agent", default=os.environ.get("KG_USER_AGENT"),
                         help="User-Agent for Wikidata, with your contact as Wikimedia's policy "
                         "asks (env KG_USER_AGENT; default names the project)")

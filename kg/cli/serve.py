@@ -24,25 +24,28 @@ def register(subparsers: Any) -> None:
         "N-Quads, TriG, JSON-LD, RDF/XML), as a read-only SPARQL 1.1 endpoint at /sparql "
         "with a web page at /.",
     )
-    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+    from kg.cli import http_url, input_file, non_negative_int, port, positive_float, positive_int
+
+    parser.add_argument("files", nargs="*", type=input_file, metavar="FILE",
                         help="RDF files to serve (default: the built graph in dist/)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on "
                         "(default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    parser.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any)")
     parser.add_argument("--store", type=Path, metavar="DIR",
                         help="keep the store on disk in DIR (reloaded at start) instead of "
                         "in memory")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
                         help="query timeout; past it the answer is 503 (default 30)")
-    parser.add_argument("--max-rows", type=int, default=100_000, metavar="N",
+    parser.add_argument("--max-rows", type=positive_int, default=100_000, metavar="N",
                         help="cap on result rows/triples, stated in the response when "
                         "applied (default 100000)")
-    parser.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+    parser.add_argument("--max-body", type=positive_int, default=1024 * 1024, metavar="BYTES",
                         help="largest request body; larger gets 413 (default 1 MiB)")
     parser.add_argument("--allow-service", action="append", default=[], metavar="URL",
+                        type=http_url,
                         help="allow federated SERVICE calls to this endpoint (repeatable; "
                         "none by default)")
-    parser.add_argument("--cache", type=int, default=64, metavar="MIB",
+    parser.add_argument("--cache", type=non_negative_int, default=64, metavar="MIB",
                         help="answers kept in memory for repeated queries (default 64 MiB; "
                         "0: none)")
     parser.add_argument("--dist", type=Path, default=None, metavar="DIR",

@@ -1,9 +1,10 @@
 """Source documents -> typed records: one parser per document format.
 
-Entry point: :func:`parse_path`. It reads a file (refusing missing files, anything
-but a regular file, files over the size limit, empty files and non-UTF-8 bytes with a :class:`~kg.errors.SourceError`), detects its format (or
-takes the one given), and runs the format's parser, which returns a
-:class:`~kg.model.ParseResult`: records plus rejections and warnings, each with its line.
+Entry point: :func:`parse_path`. It reads a file (refusing missing files, anything but a
+regular file, files over the size limit, empty files and non-UTF-8 bytes with a
+:class:`~kg.errors.SourceError`), detects its format (or takes the one given), and runs
+the format's parser, which returns a :class:`~kg.model.ParseResult`: records plus
+rejections and warnings, each with its line, and the count of data rows they account for.
 """
 
 from __future__ import annotations
