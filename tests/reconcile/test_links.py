@@ -76,7 +76,7 @@ def test_header_only_table_is_an_error(tmp_path: Path) -> None:
     """It used to build with every place unresolved and no word that the table is empty."""
     path = tmp_path / "links.tsv"
     path.write_text("\t".join(LINK_COLUMNS) + "\n", encoding="utf-8")
-    with pytest.raises(LinksError, match=":1: .*header but no rows"):
+    with pytest.raises(LinksError, match=r":1: .*header but no rows"):
         read_links(path)
 
 
@@ -90,7 +90,7 @@ def test_qid_of_more_than_ten_digits_is_an_error(tmp_path: Path, qid: str, ok: b
     if ok:
         assert read_links(path).rows[0].qid == qid
         return
-    with pytest.raises(LinksError, match=":2: malformed qid: .*digits: longer than any") as info:
+    with pytest.raises(LinksError, match=r":2: malformed qid: .*digits: longer than any") as info:
         read_links(path)
     assert len(str(info.value)) < 200  # one short line, not the 5000 digits
 
