@@ -208,7 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except KGError as exc:
-        print(f"kg {args.command}: error: {exc}", file=sys.stderr)
+        # One line whatever the message holds (a server's multi-line log, a backtrace).
+        print(f"kg {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"kg {args.command}: interrupted", file=sys.stderr)
