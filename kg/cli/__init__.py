@@ -201,7 +201,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``kg``; returns the exit code (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        # A bad option (one line already printed), --help or --version: an exit code,
+        # returned like every other outcome.
+        return exc.code if isinstance(exc.code, int) else 2
     from kg.fsutil import DEFAULT_MAX_INPUT_SIZE, set_max_input_size
 
     set_max_input_size(getattr(args, "max_input_size", None) or DEFAULT_MAX_INPUT_SIZE)
