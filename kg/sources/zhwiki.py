@@ -18,11 +18,14 @@ titles are unescaped (``\\(`` -> ``(``), keep their underscores, and lose MediaW
 colon (``:普羅夫迪夫州`` targets the article ``普羅夫迪夫州``).
 
 Every line is accounted for. Headings, the intro paragraph before the first heading, table
-scaffolding (``<table>``, ``<tbody>``, pipe header and separator rows), the Category line
-and blank lines are structure. An empty table row (``| | <small> |``) is counted in
-``blank_rows``. Everything else is a record or a rejection with its line and reason; in
-particular a row with a country but no partner, a row with no links, an HTML row with a
-missing cell or unbalanced tags, and any text this parser does not understand.
+scaffolding (``<table>``, ``<tbody>``, separator rows and a pipe header row of empty cells
+above one), the Category line and blank lines are structure. Everything else is one of the
+data ``rows``: an empty table row (``| | <small> |``) is counted in ``blank_rows``, any
+other is a record or a rejection with its line and reason; in particular a row with a
+country but no partner, a row with no links, an HTML row with a missing cell or unbalanced
+tags, a row with content directly above a separator (read as a row, not as a header), HTML
+row markup outside a ``<table>`` (the intro included), a table row before the first
+heading (no province to list it under), and any text this parser does not understand.
 
 Decisions (see the tests):
 
