@@ -267,11 +267,12 @@ def _run_subprocess(argv: list[str]) -> tuple[int, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "kg", *argv], cwd=ROOT, env=env, text=True,
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        start_new_session=True,  # its own process group: servers it starts stop with it
     )
     try:
         _, err = process.communicate(timeout=120)
     except subprocess.TimeoutExpired:
-        process.kill()  # this test's own child, by its PID
+        os.killpg(process.pid, signal.SIGKILL)  # this test's own child's group, by its PID
         process.communicate()
         pytest.fail(f"kg {' '.join(argv)} did not stop within 120 s (server started?)")
     return process.returncode, err
