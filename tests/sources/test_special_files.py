@@ -142,3 +142,18 @@ def test_unreadable_file(tmp_path: Path) -> None:
     path.write_text("## x\n", encoding="utf-8")
     path.chmod(0)
     _refused(parse_path, path, "cannot read")
+
+
+def test_fifo_in_the_gazetteer_folder_is_refused(tmp_path: Path) -> None:
+    """The gazetteer is an input too: a FIFO in place of one of its files is refused
+    (it used to block while the cache fingerprint was computed)."""
+    from kg.errors import GazetteerError
+    from kg.reconcile.gazetteer import FILES, load_gazetteer
+
+    folder = tmp_path / "gaz"
+    folder.mkdir()
+    for name in FILES:
+        os.mkfifo(folder / name)
+    with pytest.raises(GazetteerError) as info:
+        load_gazetteer(folder, cache_dir=tmp_path / "cache")
+    assert "FIFO" in str(info.value) and "\n" not in str(info.value)
