@@ -157,3 +157,14 @@ def test_fifo_in_the_gazetteer_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(GazetteerError) as info:
         load_gazetteer(folder, cache_dir=tmp_path / "cache")
     assert "FIFO" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_fifo_among_the_shapes_is_refused(tmp_path: Path) -> None:
+    """Every RDF file the project reads strictly (graphs, shapes) is a regular file."""
+    from kg.errors import ValidationError
+    from kg.validate import load_shapes
+
+    os.mkfifo(tmp_path / "a.ttl")
+    with pytest.raises(ValidationError) as info:
+        load_shapes(tmp_path)
+    assert "FIFO" in str(info.value) and "\n" not in str(info.value)
