@@ -375,8 +375,10 @@ class _Parser:
         if len(filled) == 1 and _TITLE.search(filled[0][1]):
             self.title_row(n, filled[0][1])
             return
-        if _COLUMN_HEADER.search(raw):
-            return  # the table's column header, repeated on each page
+        if all(_COLUMN_HEADER.search(cell) for _, cell in filled):
+            # The table's column header, repeated on each page (only header cells: a row
+            # that also holds other text is data, not dropped as a header).
+            return
         header = _region_header(cells[0])
         if header is not None:
             self.region_row(n, *header)

@@ -121,3 +121,13 @@ def test_lhc_row_split_by_a_correction_counts_as_its_cities() -> None:
     fix = lhc.Correction(2, "city_en", "Ko Otsu", "Ko|Otsu", "two cities merged", "c.tsv:2")
     result = lhc.parse(text, "l.txt", corrections=[fix])
     assert len(result.records) == 2 and result.rows == 2 and result.unaccounted == 0
+
+
+def test_lhc_header_cells_with_a_city_are_not_a_header() -> None:
+    """A row that holds the column header's words and more is data: it ends as a record or
+    a rejection, not dropped as the header."""
+    header = "国・地域名 / Countries and Regions\t\t加盟都市 / Member Cities\t"
+    text = f"アジア Asia (1)\n{header}\n{header}\t日本\tJapan\t京都 Kyoto\n"
+    result = lhc.parse(text, "l.txt", corrections=[])
+    assert result.unaccounted == 0 and result.rows == 1
+    assert [i.source.line for i in (*result.records, *result.rejections)] == [3]
