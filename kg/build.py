@@ -87,6 +87,8 @@ class BuildResult:
     warnings: int = 0
     parse_rejections: int = 0
     parse_warnings: int = 0
+    #: place references (doc, role, key, country) with no row in the links table
+    missing_links: list[tuple[str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
     report_text: str = ""
 
@@ -304,7 +306,7 @@ def build(
     from kg.rdf import emit
     from kg.rdf.serialize import serialize_dataset, to_turtle, union_graph, void_graph
     from kg.rdf.syntax import check_bytes
-    from kg.reconcile.links import read_links
+    from kg.reconcile.links import missing_rows, read_links
     from kg.validate import validate
 
     started = time.perf_counter()
@@ -365,6 +367,7 @@ def build(
         warnings=result.warnings,
         parse_rejections=sum(len(r.rejections) for r in results),
         parse_warnings=sum(len(r.warnings) for r in results),
+        missing_links=missing_rows(results, links),
         seconds=time.perf_counter() - started,
         report_text=result.text,
     )

@@ -152,8 +152,12 @@ class Issue:
 
 @dataclass(frozen=True, slots=True)
 class ParseResult:
-    """Everything a parser found in one document; every non-blank row is accounted for:
-    it is a record, a rejection, or part of the document's structure (headings, headers)."""
+    """Everything a parser found in one document; every row is accounted for: it is part
+    of the document's structure (headings, headers, titles), or one of the ``rows`` of data,
+    each of which ends as a record, a rejection or a blank row, so that
+    ``len(records) + len(rejections) + blank_rows == rows`` (:attr:`unaccounted` is 0).
+    A League row that a correction splits into k cities (the PDF merged k rows) counts as
+    k rows."""
 
     doc: DocId
     file: str
@@ -163,6 +167,14 @@ class ParseResult:
     blank_rows: int = 0
     #: records per section (zhwiki) or region (lhc), in document order
     groups: tuple[tuple[str, int], ...] = ()
+    #: data rows read (see the class docstring)
+    rows: int = 0
+
+    @property
+    def unaccounted(self) -> int:
+        """Data rows that ended as neither a record, a rejection nor a blank row (0 for a
+        correct parser; the tests check it on every document they parse)."""
+        return self.rows - len(self.records) - len(self.rejections) - self.blank_rows
 
 
 def record_to_dict(record: Record) -> dict[str, Any]:

@@ -45,6 +45,7 @@ import pyoxigraph as ox
 
 from kg import __version__
 from kg.errors import QueryError
+from kg.fsutil import check_regular_file, read_input
 from kg.paths import QUERIES_DIR
 from kg.sparql import outline
 from kg.store import union_default_graph
@@ -329,9 +330,11 @@ def resolve(name_or_file: str, *, directory: Path | None = None) -> NamedQuery:
     same way). Raises :class:`QueryError` if neither exists."""
     candidate = Path(name_or_file)
     if candidate.suffix in (".rq", ".sparql") or "/" in name_or_file:
+        # Regular files only, size-limited: a FIFO or /dev/zero would block or never end.
+        data = read_input(candidate, QueryError, "query file", missing="no such query file")
         try:
-            text = candidate.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise QueryError(f"cannot read query file: {exc}", path=candidate) from exc
         return parse_header(text, path=candidate, name=candidate.stem)
     return load_named(name_or_file, directory=directory)
@@ -511,6 +514,8 @@ def _open_store(path: Path) -> ox.Store:
     fmt = ox.RdfFormat.from_extension(path.suffix.lstrip(".")) if path.suffix else None
     if fmt is None:
         raise QueryError("unknown RDF file extension", path=path)
+    # A FIFO or device would block or never end: only regular files are loaded.
+    check_regular_file(path, QueryError, "RDF file", missing="no such file (run `kg build` first)")
     store = ox.Store()
     try:
         store.bulk_load(path=str(path), format=fmt)

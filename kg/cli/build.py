@@ -13,6 +13,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
     from kg import paths  # light: paths only
+    from kg.cli import add_max_input_size, comma_list, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build",
@@ -30,6 +31,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--formats",
         default="ttl,nt,jsonld,trig",
+        type=comma_list(("ttl", "nt", "jsonld", "trig")),
         help="comma-separated formats among ttl,nt,jsonld,trig (default: all)",
     )
     parser.add_argument("--base", default=None, help="base IRI of the data (ends with / or #)")
@@ -39,9 +41,11 @@ def register(subparsers: Any) -> None:
         metavar="PATH", help="source documents (default: both seeds)",
     )
     parser.add_argument(
-        "--sparql-endpoint", default=None, help="SPARQL endpoint announced in void.ttl"
+        "--sparql-endpoint", default=None, type=http_url, metavar="URL",
+        help="SPARQL endpoint announced in void.ttl"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    add_max_input_size(parser)
     parser.set_defaults(func=run)
 
 
@@ -73,4 +77,12 @@ def run(args: argparse.Namespace) -> int:
         )
         for name, size in result.files.items():
             print(f"  {result.out / name}  {size} bytes")
+    if result.missing_links:
+        # Said even with --quiet: these places are unresolved only because the table
+        # lacks them (a deleted row, a table older than the documents).
+        print(f"kg build: {len(result.missing_links)} place(s) have no row in {args.links} "
+              "and stay unresolved (run `kg reconcile`):", file=sys.stderr)
+        for doc, role, key, country in result.missing_links:
+            print(f"  {doc} {role} {key}" + (f" ({country})" if country else ""),
+                  file=sys.stderr)
     return 0

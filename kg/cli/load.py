@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
 
 __all__ = ["register", "run"]
@@ -25,14 +24,16 @@ def register(subparsers: Any) -> None:
             "--auth digest."
         ),
     )
-    parser.add_argument("file", nargs="?", type=Path, metavar="FILE",
+    from kg.cli import http_url, input_file, positive_float, positive_int
+
+    parser.add_argument("file", nargs="?", type=input_file, metavar="FILE",
                         help="RDF file to send (default: dist/twinning.nt)")
-    parser.add_argument("--endpoint", required=True, metavar="URL",
+    parser.add_argument("--endpoint", required=True, metavar="URL", type=http_url,
                         help="the store's Graph Store Protocol endpoint")
-    parser.add_argument("--query-endpoint", metavar="URL",
+    parser.add_argument("--query-endpoint", metavar="URL", type=http_url,
                         help="the store's SPARQL query endpoint for the triple count "
                         "(guessed for Oxigraph, Virtuoso and Fuseki)")
-    parser.add_argument("--update-endpoint", metavar="URL",
+    parser.add_argument("--update-endpoint", metavar="URL", type=http_url,
                         help="the store's SPARQL Update endpoint for an atomic --replace "
                         "(guessed for Oxigraph, Virtuoso and Fuseki)")
     parser.add_argument("--graph", metavar="IRI",
@@ -48,11 +49,11 @@ def register(subparsers: Any) -> None:
                         help="password (or set KG_LOAD_PASSWORD, which keeps it out of ps)")
     parser.add_argument("--auth", choices=("basic", "digest"), default="basic",
                         help="HTTP authentication scheme (Virtuoso: digest; default basic)")
-    parser.add_argument("--batch-size", type=int, default=50_000, metavar="N",
+    parser.add_argument("--batch-size", type=positive_int, default=50_000, metavar="N",
                         help="triples per request (default 50000)")
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip the triple count after the load")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_float, default=120.0, metavar="SECONDS",
                         help="per-request timeout (default 120)")
     parser.set_defaults(func=run)
 

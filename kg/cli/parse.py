@@ -24,6 +24,8 @@ FORMATS = ("jsonl", "tsv", "table")
 
 def register(subparsers: Any) -> None:
     """Add the ``parse`` subcommand."""
+    from kg.cli import add_max_input_size
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "parse",
         help="parse source documents into records, with a report",
@@ -35,6 +37,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--source", choices=("lhc", "zhwiki"), help="the documents' format (default: detect)"
     )
+    add_max_input_size(parser)
     parser.set_defaults(func=run)
 
 
@@ -97,6 +100,7 @@ def report_rows(results: Iterable[ParseResult]) -> list[dict[str, Any]]:
                 "rejections": len(result.rejections),
                 "warnings": len(result.warnings),
                 "blank_rows": result.blank_rows,
+                "rows": result.rows,
             }
         )
         rows += [{"type": "group", **where, "group": g, "records": n} for g, n in result.groups]
@@ -124,7 +128,7 @@ def render_report(results: Iterable[ParseResult], fmt: str, out: TextIO) -> None
             if row["type"] == "document":
                 detail = (
                     f"rejections={row['rejections']} warnings={row['warnings']} "
-                    f"blank_rows={row['blank_rows']}"
+                    f"blank_rows={row['blank_rows']} rows={row['rows']}"
                 )
             out.write(
                 "\t".join(
@@ -141,7 +145,7 @@ def render_report(results: Iterable[ParseResult], fmt: str, out: TextIO) -> None
             out.write(
                 f"{row['file']} ({row['doc']}): {row['records']} records, "
                 f"{row['rejections']} rejected, {row['warnings']} warnings, "
-                f"{row['blank_rows']} blank rows\n"
+                f"{row['blank_rows']} blank rows, of {row['rows']} data rows\n"
             )
         elif row["type"] == "group":
             out.write(f"  {row['group']}: {row['records']}\n")

@@ -24,55 +24,58 @@ def register(subparsers: Any) -> None:
         "N-Quads, TriG, JSON-LD, RDF/XML), as a read-only SPARQL 1.1 endpoint at /sparql "
         "with a web page at /.",
     )
-    parser.add_argument("files", nargs="*", type=Path, metavar="FILE",
+    from kg.cli import http_url, input_file, non_negative_int, port, positive_float, positive_int
+
+    parser.add_argument("files", nargs="*", type=input_file, metavar="FILE",
                         help="RDF files to serve (default: the built graph in dist/)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on "
                         "(default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any)")
+    parser.add_argument("--port", type=port, default=8000, help="port (default 8000; 0: any)")
     parser.add_argument("--store", type=Path, metavar="DIR",
                         help="keep the store in DIR: a missing or empty folder, or one an "
                         "earlier kg serve made (reused as it is for the same data, so a "
                         "restart skips the load); any other folder is refused, untouched "
                         "(default: a temporary folder removed at exit)")
-    parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_float, default=30.0, metavar="SECONDS",
                         help="query timeout; past it the answer is 503 (default 30)")
-    parser.add_argument("--max-rows", type=int, default=100_000, metavar="N",
+    parser.add_argument("--max-rows", type=positive_int, default=100_000, metavar="N",
                         help="cap on result rows/triples, stated in the response when "
                         "applied (default 100000)")
-    parser.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
+    parser.add_argument("--max-body", type=positive_int, default=1024 * 1024, metavar="BYTES",
                         help="largest request body; larger gets 413 (default 1 MiB)")
-    parser.add_argument("--public-url", metavar="URL",
+    parser.add_argument("--public-url", metavar="URL", type=http_url,
                         help="the address clients reach the server at, named in its VoID and "
                         "service description (default http://HOST:PORT as it listens)")
-    parser.add_argument("--max-connections", type=int, default=256, metavar="N",
+    parser.add_argument("--max-connections", type=positive_int, default=256, metavar="N",
                         help="connections served at once; more get 503 and are closed "
                         "(default 256)")
-    parser.add_argument("--idle-timeout", type=float, default=20.0, metavar="SECONDS",
+    parser.add_argument("--idle-timeout", type=positive_float, default=20.0, metavar="SECONDS",
                         help="a connection idle this long between requests, or this slow "
                         "to send one request, is closed (default 20)")
     parser.add_argument("--allow-service", action="append", default=[], metavar="URL",
+                        type=http_url,
                         help="allow federated SERVICE calls to this endpoint (repeatable; "
                         "none by default)")
-    parser.add_argument("--cache", type=int, default=64, metavar="MIB",
+    parser.add_argument("--cache", type=non_negative_int, default=64, metavar="MIB",
                         help="answers kept in memory for repeated queries (default 64 MiB; "
                         "0: none)")
-    parser.add_argument("--workers", type=int, default=2, metavar="N",
+    parser.add_argument("--workers", type=positive_int, default=2, metavar="N",
                         help="query worker processes (default 2)")
-    parser.add_argument("--express-workers", type=int, default=1, metavar="N",
+    parser.add_argument("--express-workers", type=non_negative_int, default=1, metavar="N",
                         help="reserved workers that take a query when every other is busy "
                         "(default 1; 0: none)")
-    parser.add_argument("--express-timeout", type=float, default=0.5, metavar="SECONDS",
+    parser.add_argument("--express-timeout", type=positive_float, default=0.5, metavar="SECONDS",
                         help="time a query gets on a reserved worker; past it the answer is "
                         "503 (default 0.5)")
-    parser.add_argument("--queue", type=int, default=16, metavar="N",
+    parser.add_argument("--queue", type=non_negative_int, default=16, metavar="N",
                         help="requests that may wait for a worker; more get 503 at once "
                         "(default 16)")
-    parser.add_argument("--max-query-length", type=int, default=100_000, metavar="CHARS",
+    parser.add_argument("--max-query-length", type=positive_int, default=100_000, metavar="CHARS",
                         help="longest query text; longer gets 400 (default 100000)")
-    parser.add_argument("--max-depth", type=int, default=100, metavar="N",
+    parser.add_argument("--max-depth", type=positive_int, default=100, metavar="N",
                         help="deepest nesting of { ( [ in a query; deeper gets 400 "
                         "(default 100)")
-    parser.add_argument("--worker-memory", type=int, default=2048, metavar="MIB",
+    parser.add_argument("--worker-memory", type=non_negative_int, default=2048, metavar="MIB",
                         help="address space each query worker may use; a query needing more "
                         "gets 500 and its worker is replaced (default 2048; 0: no cap)")
     parser.add_argument("--dist", type=Path, default=None, metavar="DIR",

@@ -16,7 +16,7 @@ from pathlib import Path
 from kg.errors import LinksError
 from kg.fsutil import read_lines
 from kg.model import DOCS
-from kg.reconcile.links import QID_RE
+from kg.reconcile.links import qid_problem
 
 __all__ = ["OVERRIDE_COLUMNS", "Override", "check_evidence", "read_overrides"]
 
@@ -65,9 +65,8 @@ def read_overrides(path: Path) -> dict[tuple[str, str, str, str], Override]:
             raise LinksError(f"unknown doc {row.doc!r}", path=path, line=number)
         if row.role not in _ROLES:
             raise LinksError(f"unknown role {row.role!r}", path=path, line=number)
-        if row.qid and not QID_RE.fullmatch(row.qid):
-            raise LinksError(f"malformed QID {row.qid!r} (expected Q<digits>)",
-                             path=path, line=number)
+        if row.qid and (problem := qid_problem(row.qid)):
+            raise LinksError(f"malformed QID: {problem}", path=path, line=number)
         if not row.evidence.strip():
             raise LinksError("override without evidence", path=path, line=number)
         if not row.reason.strip():

@@ -1,9 +1,10 @@
 """Source documents -> typed records: one parser per document format.
 
-Entry point: :func:`parse_path`. It reads a file (refusing missing files, folders, empty
-files and non-UTF-8 bytes with a :class:`~kg.errors.SourceError`), detects its format (or
-takes the one given), and runs the format's parser, which returns a
-:class:`~kg.model.ParseResult`: records plus rejections and warnings, each with its line.
+Entry point: :func:`parse_path`. It reads a file (refusing missing files, anything but a
+regular file, files over the size limit, empty files and non-UTF-8 bytes with a
+:class:`~kg.errors.SourceError`), detects its format (or takes the one given), and runs
+the format's parser, which returns a :class:`~kg.model.ParseResult`: records plus
+rejections and warnings, each with its line, and the count of data rows they account for.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kg.errors import SourceError
+from kg.fsutil import read_input
 from kg.model import DocId, ParseResult
 from kg.sources import lhc, zhwiki
 
@@ -60,17 +62,12 @@ def parse_path(path: Path, *, source: DocId | None = None) -> ParseResult:
     """Read and parse one document.
 
     Records carry the file's name (not its folder) so that output does not depend on where
-    the checkout lives. Raises :class:`SourceError` for a missing file, a folder, an
-    unreadable or non-UTF-8 file, an empty document, or an unrecognised format.
+    the checkout lives. Raises :class:`SourceError` for a missing file, anything but a
+    regular file (a folder, FIFO or device is refused before any read), a file over the
+    input size limit (:func:`kg.fsutil.set_max_input_size`), an unreadable or non-UTF-8
+    file, an empty document, or an unrecognised format.
     """
-    if path.is_dir():
-        raise SourceError("is a directory, not a document", path=path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError("no such file", path=path) from None
-    except OSError as exc:
-        raise SourceError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    data = read_input(path, SourceError, "document", missing="no such file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
