@@ -26,6 +26,7 @@ import pytest
 import requests
 
 from kg import paths
+from tests.shared import GAZETTEER_MISSING
 from tests.stores import Store, free_port
 
 README = paths.PROJECT_ROOT / "README.md"
@@ -113,7 +114,7 @@ def run_parse(command: str, request: pytest.FixtureRequest) -> None:
 def run_reconcile_report(command: str, request: pytest.FixtureRequest) -> None:
     """The report, with the table written aside: it must equal the committed one."""
     if not paths.GAZETTEER_DIR.is_dir():
-        pytest.skip("no gazetteer (../shared/gazetteer or KG_GAZETTEER)")
+        pytest.skip(GAZETTEER_MISSING)
     out = request.getfixturevalue("tmp_path") / "links.tsv"
     done = ok(f"{command} --out {shlex.quote(str(out))}")
     assert "coverage" in done.stdout.lower()
