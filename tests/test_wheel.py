@@ -120,7 +120,10 @@ def test_installed_wheel_works_from_an_empty_folder(installed: Path, tmp_path: P
     built = _run(installed, work, "kg", "build")
     assert built.returncode == 0, built.stderr
     assert (work / "dist" / "twinning.ttl").is_file()
-    assert (work / "dist" / "void.ttl").is_file()
+    void = (work / "dist" / "void.ttl").read_text(encoding="utf-8")
+    # The data's licence and the ontology's, both in VoID.
+    assert "creativecommons.org/licenses/by-sa/4.0/" in void
+    assert "creativecommons.org/licenses/by/4.0/" in void
 
     listed = _run(installed, work, "kg", "query", "--list")
     assert listed.returncode == 0, listed.stderr
