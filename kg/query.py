@@ -30,11 +30,13 @@ that parses as none of its types is refused with :class:`~kg.errors.QueryError`.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -481,18 +483,33 @@ def run_local(text: str, store_or_graph: ox.Store | Path, fmt: str = "table") ->
 
     ``fmt``: ``table`` (people), ``json csv tsv xml`` (SPARQL results), ``ttl`` (for
     CONSTRUCT/DESCRIBE; ``table`` and ``json``/``xml`` there give Turtle/JSON-LD/RDF/XML).
-    Raises :class:`QueryError` for a syntax error, an unknown or unfitting format, or an
-    unreadable file.
+    Raises :class:`QueryError` for a syntax error, an unknown or unfitting format, an
+    unreadable file, or a ``SERVICE`` endpoint that cannot be reached or fails (named).
     """
     if fmt not in FORMATS:
         raise QueryError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     store = _open_store(store_or_graph) if isinstance(store_or_graph, Path) else store_or_graph
     try:
-        result = store.query(text, use_default_graph_as_union=True)
+        # Solutions are computed lazily: a SERVICE call fails while they are read.
+        return _answer_local(store, text, fmt)
     except SyntaxError as exc:
         raise QueryError(f"query syntax error: {exc}") from exc
     except OSError as exc:
+        services = _SERVICE.findall(text)
+        if services:
+            which = "endpoint " + services[0] if len(set(services)) == 1 else (
+                "endpoints " + ", ".join(dict.fromkeys(services)))
+            raise QueryError(f"the SERVICE {which} cannot be reached or failed: "
+                             f"{' '.join(str(exc).split())[:300]}") from exc
         raise QueryError(f"query failed: {exc}") from exc
+
+
+# A SERVICE call's endpoint as written (enough to name it in a message).
+_SERVICE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?<([^>\s]*)>", re.IGNORECASE)
+
+
+def _answer_local(store: ox.Store, text: str, fmt: str) -> str:
+    result = store.query(text, use_default_graph_as_union=True)
     if isinstance(result, ox.QueryBoolean):
         value = bool(result)
         if fmt == "table":
@@ -566,8 +583,7 @@ def run_remote(text: str, endpoint: str, fmt: str = "table", *, timeout: float =
         response = client.query().response
         body: bytes = response.read()
     except SPARQLWrapperException as exc:
-        message = " ".join(str(exc).split())
-        raise QueryError(f"{endpoint} refused the query: {message[:400]}") from exc
+        raise QueryError(f"{endpoint} refused the query: {_refusal(exc)}") from exc
     except URLError as exc:
         raise QueryError(f"cannot reach {endpoint}: {exc.reason}") from exc
     except (OSError, ValueError) as exc:
@@ -590,6 +606,25 @@ def run_remote(text: str, endpoint: str, fmt: str = "table", *, timeout: float =
     except (KeyError, TypeError, AttributeError) as exc:
         raise QueryError(f"{endpoint} answered malformed SPARQL JSON results") from exc
     return render_table(variables, rows)
+
+
+def _refusal(exc: Exception) -> str:
+    """The server's own words for a refused query: SPARQLWrapper wraps them in its guess
+    ("probably the SPARQL query is badly formed") and a bytes repr."""
+    head, sep, body = str(exc).partition("\n\nResponse:\n")
+    detail = ""
+    if sep:
+        try:
+            raw = ast.literal_eval(body.strip())
+        except (ValueError, SyntaxError):
+            raw = body
+        detail = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        detail = " ".join(unescape(re.sub(r"<[^>]+>", " ", detail)).split())
+    code = getattr(exc.__context__, "code", None)
+    status = f"HTTP {code}" if isinstance(code, int) else type(exc).__name__
+    if not detail:
+        detail = " ".join(head.partition(": ")[2].split()) or type(exc).__name__
+    return f"{status}: {detail}"[:400]
 
 
 def _json_cell(binding: Mapping[str, str] | None) -> str:

@@ -188,7 +188,21 @@ def run_own_list(command: str, request: pytest.FixtureRequest) -> None:
     assert "gf_wikidata_cities.tsv:15 Q90" in (work / "my-links.tsv").read_text("utf-8")
 
 
+def run_curl(command: str, request: pytest.FixtureRequest) -> None:
+    """A request to ``kg serve`` (the README's 127.0.0.1:8000 becomes the test's server);
+    a Turtle answer must parse and describe what it names."""
+    request.getfixturevalue("built")
+    with serving("kg serve --no-build") as base:
+        done = ok(command.replace("http://127.0.0.1:8000", base))
+    if "text/turtle" in command:
+        iri = "https://w3id.org/twinning-kg/" + command.rsplit("/", 2)[-2] + "/" + \
+            command.rsplit("/", 1)[-1]
+        triples = list(ox.parse(done.stdout.encode(), format=ox.RdfFormat.TURTLE))
+        assert any(t.subject == ox.NamedNode(iri) for t in triples), done.stdout[:2000]
+
+
 RUNNERS: dict[str, Runner] = {
+    "curl": run_curl,
     "kg parse": run_parse,
     "kg reconcile --report": run_reconcile_report,
     "kg reconcile examples/twinning-list.csv": run_own_list,

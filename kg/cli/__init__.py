@@ -22,7 +22,8 @@ from kg.errors import KGError
 __all__ = ["SUBCOMMANDS", "HelpFormatter", "build_parser", "main", "plain_text"]
 
 #: Subcommand modules, in the order of the data flow.
-SUBCOMMANDS = ("parse", "reconcile", "build", "validate", "serve", "query", "load", "bench")
+SUBCOMMANDS = ("parse", "reconcile", "build", "validate", "serve", "query", "load", "wikidata",
+               "bench")
 
 
 _ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`")

@@ -19,11 +19,14 @@ def register(subparsers: Any) -> None:
         help="build the graph into dist/ (Turtle, N-Triples, JSON-LD, TriG, VoID, report)",
         description=(
             "Parse the seed documents, read the links table, emit the graph, validate it with "
-            "the SHACL shapes and write the output folder atomically. Exit 1 on SHACL "
-            "violations (the previous output is kept); warnings are reported."
+            "the SHACL shapes and write the output folder atomically, with a manifest.json "
+            "of its files and inputs. The output folder must be missing, empty or a previous "
+            "build holding only the files its manifest lists; anything else is refused. "
+            "Exit 1 on SHACL violations (the previous output is kept); warnings are reported."
         ),
     )
-    parser.add_argument("--out", type=Path, default=paths.DIST_DIR, help="output folder")
+    parser.add_argument("--out", type=Path, default=paths.DIST_DIR,
+                        help="output folder: missing, empty, or a previous build (default dist/)")
     parser.add_argument(
         "--formats",
         default="ttl,nt,jsonld,trig",

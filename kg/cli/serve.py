@@ -39,6 +39,15 @@ def register(subparsers: Any) -> None:
                         "applied (default 100000)")
     parser.add_argument("--max-body", type=int, default=1024 * 1024, metavar="BYTES",
                         help="largest request body; larger gets 413 (default 1 MiB)")
+    parser.add_argument("--public-url", metavar="URL",
+                        help="the address clients reach the server at, named in its VoID and "
+                        "service description (default http://HOST:PORT as it listens)")
+    parser.add_argument("--max-connections", type=int, default=256, metavar="N",
+                        help="connections served at once; more get 503 and are closed "
+                        "(default 256)")
+    parser.add_argument("--idle-timeout", type=float, default=20.0, metavar="SECONDS",
+                        help="a connection idle this long between requests, or this slow "
+                        "to send one request, is closed (default 20)")
     parser.add_argument("--allow-service", action="append", default=[], metavar="URL",
                         help="allow federated SERVICE calls to this endpoint (repeatable; "
                         "none by default)")
@@ -56,10 +65,14 @@ def run(args: argparse.Namespace) -> int:
     """Load the data and serve until interrupted; returns the exit code."""
     from kg import paths
     from kg.errors import ServeError
-    from kg.serve.app import ensure_built, make_server, open_site
+    from kg.serve.app import check_public_url, ensure_built, make_server, open_site
 
     if args.timeout <= 0 or args.max_rows <= 0 or args.max_body <= 0:
         raise ServeError("--timeout, --max-rows and --max-body must be positive")
+    if args.max_connections < 1 or args.idle_timeout <= 0:
+        raise ServeError("--max-connections and --idle-timeout must be positive")
+    if args.public_url is not None:
+        check_public_url(args.public_url)  # before the (slow) load, not after
     if args.cache < 0:
         raise ServeError("--cache must be 0 or more (MiB)")
     options: dict[str, Any] = {
@@ -77,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
         dumps = sorted(p for p in dist.iterdir() if p.is_file() and not p.name.startswith("."))
         site = open_site([trig], void=void if void.is_file() else None, dumps=dumps,
                          title="twinning-kg", **options)
-    server = make_server(site, host=args.host, port=args.port)
+    server = make_server(site, host=args.host, port=args.port, public_url=args.public_url,
+                         max_connections=args.max_connections,
+                         idle_timeout=args.idle_timeout)
     host, port = server.server_address[:2]
     print(f"kg serve: {len(site.engine.store)} quads; page http://{host!s}:{port}/ , "
           f"SPARQL http://{host!s}:{port}/sparql (Ctrl-C stops)", file=sys.stderr, flush=True)

@@ -30,7 +30,7 @@ def test_help_has_no_rest_markup(command: str) -> None:
 def test_defaults_are_shown() -> None:
     assert "output format (default: jsonl)" in _help("parse")
     build = " ".join(_help("build").split())
-    assert "output folder (default: " in build
+    assert "--out OUT output folder" in build and "dist/)" in build
     assert f"(default: {DEFAULT_BASE})" in build
     assert f"(default: {DEFAULT_SPARQL_ENDPOINT})" in build
     # A flag shows no default ("default: False" says nothing).
