@@ -123,10 +123,13 @@ def _parse_seeds(seeds: Sequence[Path]) -> list[ParseResult]:
     from kg.sources import parse_path
 
     results = [parse_path(Path(p)) for p in seeds]
+    # Document ids name graphs and IRIs, so they must differ (a generic list's id comes
+    # from its file name: rename one of two lists with the same name).
     docs = [r.doc for r in results]
     dupes = sorted({d for d in docs if docs.count(d) > 1})
     if dupes:
-        raise RdfError(f"more than one seed document of kind {', '.join(dupes)}")
+        files = ", ".join(r.file for r in results if r.doc in dupes)
+        raise RdfError(f"more than one seed document with id {', '.join(dupes)} ({files})")
     return results
 
 

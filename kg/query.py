@@ -33,7 +33,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -413,11 +412,14 @@ def _cell(term: Any) -> str:
 
 
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    from kg.textwidth import display_width
+
+    return display_width(text)
 
 
 def render_table(variables: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table (CJK counted double-width), with a final row count line."""
+    """A plain-text table padded by display width (wcwidth: CJK two columns, combining
+    marks none), with a final row count line."""
     widths = [_width(v) for v in variables]
     for row in rows:
         widths = [max(w, _width(c)) for w, c in zip(widths, row, strict=True)]

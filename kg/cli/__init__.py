@@ -18,7 +18,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from kg import __version__
@@ -26,6 +26,7 @@ from kg.errors import KGError
 
 __all__ = [
     "SUBCOMMANDS",
+    "HelpFormatter",
     "OneLineParser",
     "add_max_input_size",
     "build_parser",
@@ -36,6 +37,7 @@ __all__ = [
     "int_range",
     "main",
     "non_negative_int",
+    "plain_text",
     "port",
     "positive_float",
     "positive_int",
@@ -185,15 +187,66 @@ def add_max_input_size(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`")
+_LITERAL = re.compile(r"``(.+?)``")
+
+
+def plain_text(text: str) -> str:
+    """Help text without reST markup: ``x`` -> x, :class:`~a.b.C` -> C, :func:`f` -> f."""
+    return _LITERAL.sub(r"\1", _ROLE.sub(r"\1", text))
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every subcommand's help: descriptions as written (docstrings keep their lines),
+    reST markup stripped, and each option's default shown unless its help already says it
+    or there is none worth showing (None, False, an empty list)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "%(default)" in text
+            or "default" in text.lower()
+            or default in (None, False, [], argparse.SUPPRESS)
+            or action.nargs == 0  # a flag: its default is just "not given"
+            or not (action.option_strings or action.nargs in ("?", "*"))
+        ):
+            return text
+        return text + " (default: %(default)s)"
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        # A docstring keeps its lines; a one-line description is wrapped to the terminal.
+        if "\n" in text.strip():
+            return super()._fill_text(text, width, indent)
+        return argparse.HelpFormatter._fill_text(self, text, width, indent)
+
+    def _format_text(self, text: str) -> str:
+        return super()._format_text(plain_text(text))
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        return plain_text(super()._expand_help(action))
+
+
+class _SubcommandParser(OneLineParser):
+    # Subcommand modules pick their own formatter; all get HelpFormatter, so help looks
+    # the same everywhere without touching each module.
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["formatter_class"] = HelpFormatter
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``kg`` argument parser with every subcommand registered."""
     parser = OneLineParser(
         prog="kg",
         description="Twinned cities and city-network memberships as linked data.",
         epilog="Exit codes: 0 success, 1 data does not conform, 2 error, 130 interrupted.",
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subparsers = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_SubcommandParser
+    )
     for name in SUBCOMMANDS:
         importlib.import_module(f"kg.cli.{name}").register(subparsers)
     return parser

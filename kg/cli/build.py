@@ -34,15 +34,20 @@ def register(subparsers: Any) -> None:
         type=comma_list(("ttl", "nt", "jsonld", "trig")),
         help="comma-separated formats among ttl,nt,jsonld,trig (default: all)",
     )
-    parser.add_argument("--base", default=None, help="base IRI of the data (ends with / or #)")
+    parser.add_argument(
+        "--base", default=None,
+        help="base IRI of the data, ending with / or # (default: https://w3id.org/twinning-kg/)",
+    )
     parser.add_argument("--links", type=Path, default=paths.LINKS_TSV, help="links table")
     parser.add_argument(
         "--seeds", type=Path, nargs="+", default=list(paths.SEED_DOCUMENTS),
-        metavar="PATH", help="source documents (default: both seeds)",
+        metavar="PATH",
+        help="source documents, any number, of any known kind: lhc, zhwiki, csv (a twinning "
+        "list), or an installed plug-in's (default: both seeds)",
     )
     parser.add_argument(
         "--sparql-endpoint", default=None, type=http_url, metavar="URL",
-        help="SPARQL endpoint announced in void.ttl"
+        help="SPARQL endpoint announced in void.ttl (default: http://127.0.0.1:8000/sparql)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     add_max_input_size(parser)

@@ -1,4 +1,4 @@
-"""``kg parse PATH... [--format jsonl|tsv|table] [--source lhc|zhwiki]``.
+"""``kg parse PATH... [--format jsonl|tsv|table] [--source KIND]``.
 
 Prints every record on stdout and a report on stderr (records per document and per
 section/region, rejections and warnings with their lines, blank rows), both in the chosen
@@ -35,7 +35,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="source documents")
     parser.add_argument("--format", choices=FORMATS, default="jsonl", help="output format")
     parser.add_argument(
-        "--source", choices=("lhc", "zhwiki"), help="the documents' format (default: detect)"
+        "--source", metavar="KIND",
+        help="the documents' kind: lhc, zhwiki, csv or an installed plug-in's "
+        "(default: detect)",
     )
     add_max_input_size(parser)
     parser.set_defaults(func=run)
@@ -66,12 +68,14 @@ def render_records(results: Iterable[ParseResult], fmt: str, out: TextIO) -> Non
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
-    # tsv and table: one header per record type, so both documents stay rectangular.
-    for kind in ("membership", "twinning"):
-        group = [row for row in rows if row["type"] == kind]
-        if not group:
-            continue
-        columns = list(group[0])
+    # tsv and table: one header per kind of record (its columns), so every block stays
+    # rectangular whatever documents are mixed.
+    order = {"membership": 0, "twinning": 1}
+    shapes = sorted(dict.fromkeys((order.get(row["type"], 2), tuple(row)) for row in rows),
+                    key=lambda item: item[0])
+    for _, shape in shapes:
+        group = [row for row in rows if tuple(row) == shape]
+        columns = list(shape)
         cells = [[_cell(row[col]) for col in columns] for row in group]
         if fmt == "tsv":
             out.write("\t".join(columns) + "\n")
@@ -81,10 +85,16 @@ def render_records(results: Iterable[ParseResult], fmt: str, out: TextIO) -> Non
 
 
 def _write_table(columns: list[str], cells: list[list[str]], out: TextIO) -> None:
-    widths = [max([len(col)] + [len(row[i]) for row in cells]) for i, col in enumerate(columns)]
-    out.write("  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True)) + "\n")
+    # Padded by display width, not characters: CJK names take two columns each.
+    from kg.textwidth import display_width, pad
+
+    widths = [
+        max([display_width(col)] + [display_width(row[i]) for row in cells])
+        for i, col in enumerate(columns)
+    ]
+    out.write("  ".join(pad(c, w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n")
     for row in cells:
-        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+        out.write("  ".join(pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 def report_rows(results: Iterable[ParseResult]) -> list[dict[str, Any]]:

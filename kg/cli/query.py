@@ -77,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
         answer = q.run_remote(text, args.endpoint, args.format, timeout=args.timeout)
     else:
         answer = q.run_local(text, args.data or DIST_DIR / "twinning.trig", args.format)
-    sys.stdout.write(answer)
+    # Every format ends with a newline (RDF/XML and SPARQL XML come without one).
+    sys.stdout.write(answer if not answer or answer.endswith("\n") else answer + "\n")
     return 0

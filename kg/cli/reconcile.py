@@ -45,9 +45,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--online", action="store_true",
                         help="ask the live Wikidata API about what the gazetteer leaves open")
     parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php", type=http_url,
-                        metavar="URL")
-    parser.add_argument("--sparql-url", default="https://query.wikidata.org/sparql",
-                        type=http_url, metavar="URL")
+                        metavar="URL",
+                        help="MediaWiki Action API of the Wikibase to ask (--online), e.g. a "
+                        "mirror")
+    parser.add_argument("--sparql-url", default="https://query.wikidata.org/sparql", type=http_url,
+                        metavar="URL",
+                        help="SPARQL query service of that Wikibase (--online: P190 "
+                        "statements)")
     parser.add_argument("--user-agent", default=os.environ.get("KG_USER_AGENT"),
                         help="User-Agent for Wikidata, with your contact as Wikimedia's policy "
                         "asks (env KG_USER_AGENT; default names the project)")

@@ -13,7 +13,7 @@ from typing import get_args
 
 from kg.errors import LinksError
 from kg.fsutil import atomic_write_text, read_lines
-from kg.model import DOCS, LINK_COLUMNS, LinkRow, ParseResult, Role
+from kg.model import DOCS, LINK_COLUMNS, LinkRow, ParseResult, Role, is_doc_id
 
 __all__ = ["QID_RE", "LinksTable", "missing_rows", "qid_problem", "read_links", "write_links"]
 
@@ -54,8 +54,9 @@ def qid_problem(value: str) -> str | None:
 
 
 def _check(row: LinkRow, path: Path, line: int) -> None:
-    if row.doc not in DOCS:
-        raise LinksError(f"unknown doc {row.doc!r} (expected one of {DOCS})", path=path, line=line)
+    if not is_doc_id(row.doc):
+        raise LinksError(f"malformed doc id {row.doc!r} (expected e.g. {DOCS})", path=path,
+                         line=line)
     if row.role not in _ROLES:
         raise LinksError(f"unknown role {row.role!r}", path=path, line=line)
     if row.status not in _STATUSES:

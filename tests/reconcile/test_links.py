@@ -44,7 +44,7 @@ def test_tabs_in_values_do_not_break_the_table(tmp_path: Path) -> None:
         (replace(ROW, status="unresolved"), "does not agree"),
         (replace(ROW, evidence=""), "no evidence"),
         (replace(ROW, role="city"), "unknown role"),  # type: ignore[arg-type]
-        (replace(ROW, doc="web"), "unknown doc"),  # type: ignore[arg-type]
+        (replace(ROW, doc="Web page"), "malformed doc id"),
         (replace(ROW, status="maybe"), "unknown status"),
     ],
 )

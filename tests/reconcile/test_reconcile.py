@@ -14,8 +14,7 @@ from kg.reconcile import collect_refs, reconcile, report
 from kg.reconcile.gazetteer import Gazetteer, load_gazetteer
 from kg.reconcile.links import read_links
 from kg.reconcile.overrides import read_overrides
-
-needs_gazetteer = pytest.mark.skipif(not paths.GAZETTEER_DIR.is_dir(), reason="no gazetteer")
+from tests.shared import needs_gazetteer
 
 
 def _results() -> list[ParseResult]:
