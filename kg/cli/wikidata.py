@@ -15,7 +15,9 @@ _DEFAULT_SPARQL = "https://query.wikidata.org/sparql"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--sparql-url", default=_DEFAULT_SPARQL, metavar="URL",
+    from kg.cli import http_url
+
+    parser.add_argument("--sparql-url", default=_DEFAULT_SPARQL, metavar="URL", type=http_url,
                         help="query service of Wikidata, a mirror or any Wikibase "
                         f"(default {_DEFAULT_SPARQL})")
     parser.add_argument("--graph", type=Path, metavar="FILE",

@@ -42,7 +42,8 @@ SMALL_TTL = (
 BAD_URLS = ("http://[::1", "ftp://x", "not a url", "http://", "http://h:99999/x", "")
 
 #: Options where 0 has a documented meaning (the help says so; checked below).
-ZERO_ALLOWED = {("serve", "--port"), ("serve", "--cache")}
+ZERO_ALLOWED = {("serve", "--port"), ("serve", "--cache"), ("serve", "--express-workers"),
+                ("serve", "--queue"), ("serve", "--worker-memory")}
 
 #: Path options that name something the command writes or creates, not an input
 #: (refusing what they point at is the build/serve manifests' job, tested elsewhere).
@@ -60,6 +61,7 @@ SPECIAL: dict[str, tuple[str, ...]] = {
     "param": ("noequals", "=v"),
     "host": ("bad host!", "999.1.1.1"),
     "query": ("no-such-query", "missing/file.rq", "/dev/zero"),
+    "source": ("bogus",),
 }
 
 NUMERIC_TYPES = {"positive_int", "positive_float", "non_negative_int", "byte_size", "port"}
@@ -227,6 +229,9 @@ def _baseline(command: str, files: dict[str, Path]) -> tuple[list[str], list[str
                         "--timeout", "5"]),
         "bench": ([ttl], ["--endpoints", "oxigraph", "--requests", "1", "--clients", "1",
                           "--time-limit", "5"]),
+        # Its options sit on its actions (diff, quickstatements); only the action is
+        # checked here, the options in tests/wikidata.
+        "wikidata": (["diff"], []),
     }[command]
 
 

@@ -39,8 +39,8 @@ def test_defaults_are_shown() -> None:
 
 def test_online_urls_have_help() -> None:
     text = " ".join(_help("reconcile").split())
-    assert "--api-url API_URL MediaWiki Action API" in text
-    assert "--sparql-url SPARQL_URL SPARQL query service" in text
+    assert "--api-url URL MediaWiki Action API" in text
+    assert "--sparql-url URL SPARQL query service" in text
 
 
 def test_plain_text() -> None:
