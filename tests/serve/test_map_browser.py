@@ -98,6 +98,7 @@ def test_map_draws_one_dot_per_place_and_one_arc_per_twinning(
                browser.find_elements("css selector", "path.map-arc"))
     shot = os.environ.get("KG_MAP_SCREENSHOT")  # docs/map.png is made this way
     if shot:
+        browser.set_window_size(1280, 1700)  # room for the map and Beijing's list of twins
         browser.find_element("css selector", f"circle[data-place='{BEIJING}']").click()
         browser.execute_script("document.getElementById('map').scrollIntoView()")
         browser.find_element("id", "map").screenshot(shot)

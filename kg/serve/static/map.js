@@ -263,6 +263,7 @@ PREFIX schema: <https://schema.org/>
     for (const arc of place.twinnings) {
       const twin = arc.a === place ? arc.b : arc.a;
       arc.node.classList.add("active");
+      arc.node.parentNode.append(arc.node);  // drawn last: above the other arcs
       twin.node.classList.add("twin");
       rows.push([placeName(twin), arc, twin]);
     }
