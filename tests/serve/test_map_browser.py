@@ -166,3 +166,25 @@ def test_filters_change_what_is_drawn(browser: Any, url: str) -> None:  # noqa: 
     wait.until(lambda d: d.find_element("id", "map-figure").get_attribute("data-arcs")
                == str(all_arcs))
     assert _shown(browser, "circle.map-place") == all_places
+
+
+def test_small_map_of_a_place_and_its_twins(browser: Any, url: str) -> None:  # noqa: F811
+    """``kgPlaceMap(container, IRI)`` (for place pages; ``data-kg-place-map`` elements are
+    drawn on load): the place, one dot and one arc per twin; a hostile IRI draws nothing."""
+    wait = _open_map(browser, url)
+    twins = _count(url, PREFIXES + f"""SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{
+        ?t tw:place <{BEIJING}> , ?x . FILTER(?x != <{BEIJING}>) ?x geo:hasGeometry ?h }}""")
+    browser.execute_script("""
+        for (const [id, iri] of [["small", arguments[0]], ["bad", arguments[1]]]) {
+          const div = document.createElement("div");
+          div.id = id;
+          document.body.append(div);
+          window.kgPlaceMap(div, iri);
+        }""", BEIJING, BEIJING + "> } ; DROP ALL ; <x:")
+    wait.until(lambda d: d.find_element("id", "small").get_attribute("data-twins"))
+    small = browser.find_element("id", "small")
+    assert small.get_attribute("data-twins") == str(twins)
+    assert len(small.find_elements("css selector", "circle.twin")) == twins
+    assert len(small.find_elements("css selector", "path.map-arc")) == twins
+    assert len(small.find_elements("css selector", "circle.selected")) == 1
+    assert browser.find_element("id", "bad").get_attribute("innerHTML") == ""

@@ -313,6 +313,88 @@ PREFIX schema: <https://schema.org/>
     $("map-clear").addEventListener("click", () => select(null));
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
-  else init();
+  // -- A small map of one place and its twins (for place pages) ------------------------------
+  // Separate from the page's map: kgPlaceMap(container, placeIri) draws into container; an
+  // element <div data-kg-place-map="IRI"></div> on any page that loads the vendored scripts
+  // and this file is drawn on load. The IRI goes into the query only if it has no character
+  // that could leave an IRI reference.
+  const IRI_SAFE = /^https?:[^\s<>"{}|^`\\]+$/;
+
+  async function kgPlaceMap(container, placeIri) {
+    if (!IRI_SAFE.test(placeIri) || typeof d3 === "undefined") return;
+    if (!$("map-lang")) state.lang = document.documentElement.lang || "en";
+    const query = PREFIXES + `SELECT ?wkt ?twin ?twinWkt ?label ?date WHERE {
+  <${placeIri}> geo:hasGeometry/geo:asWKT ?wkt .
+  OPTIONAL {
+    ?t tw:place <${placeIri}> , ?twin . FILTER(?twin != <${placeIri}>)
+    ?twin geo:hasGeometry/geo:asWKT ?twinWkt .
+    OPTIONAL { ?twin rdfs:label ?label }
+    OPTIONAL { ?t tw:startDate ?date }
+  }
+}`;
+    const [world, rows] = await Promise.all([
+      fetch("/static/vendor/countries-110m.json").then((r) => r.json()), sparql(query)]);
+    if (!rows.length) return;
+    const home = parsePoint(rows[0].wkt.value);
+    if (!home) return;
+    const twins = new Map();
+    for (const row of rows) {
+      if (!row.twin) continue;
+      const point = parsePoint(row.twinWkt.value);
+      if (!point) continue;
+      if (!twins.has(row.twin.value)) {
+        twins.set(row.twin.value, { iri: row.twin.value, point, labels: new Map(), dates: new Set() });
+      }
+      const twin = twins.get(row.twin.value);
+      addLabel(twin.labels, row.label);
+      if (row.date) twin.dates.add(row.date.value);
+    }
+    const width = 480;
+    const height = 250;
+    const proj = d3.geoNaturalEarth1().fitExtent([[2, 2], [width - 2, height - 2]], { type: "Sphere" });
+    const path = d3.geoPath(proj);
+    const root = svg("svg", { class: "map-small", viewBox: `0 0 ${width} ${height}`, role: "img" });
+    root.append(svg("path", { class: "map-sphere", d: path({ type: "Sphere" }) }));
+    for (const feature of topojson.feature(world, world.objects.countries).features) {
+      const d = path(feature);
+      if (d) root.append(svg("path", { class: "map-country", d }));
+    }
+    for (const twin of twins.values()) {
+      const line = path({ type: "LineString", coordinates: [home, twin.point] });
+      root.append(svg("path", { class: "map-arc active", d: line || "", "data-twin": twin.iri }));
+    }
+    for (const twin of twins.values()) {
+      const [x, y] = proj(twin.point);
+      const dot = svg("circle", { class: "map-place twin", cx: x.toFixed(1), cy: y.toFixed(1),
+                                  r: "2.5", "data-place": twin.iri });
+      const title = svg("title");
+      const dates = [...twin.dates].sort().join(", ");
+      title.textContent = pick(twin.labels, twin.iri) + (dates ? ` (since ${dates})` : "");
+      dot.append(title);
+      root.append(dot);
+    }
+    const [hx, hy] = proj(home);
+    root.append(svg("circle", { class: "map-place selected", cx: hx.toFixed(1), cy: hy.toFixed(1),
+                                r: "3.5", "data-place": placeIri }));
+    container.replaceChildren(root);
+    container.dataset.twins = String(twins.size);
+  }
+
+  window.kgPlaceMap = kgPlaceMap;
+
+  function initPlaceMaps() {
+    for (const node of document.querySelectorAll("[data-kg-place-map]")) {
+      kgPlaceMap(node, node.getAttribute("data-kg-place-map")).catch((error) => {
+        node.textContent = `The map could not be drawn: ${error.message}`;
+      });
+    }
+  }
+
+  function start() {
+    init();
+    initPlaceMaps();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
