@@ -170,3 +170,25 @@ def test_online_coordinates_are_p625_of_the_same_item(fake_wikidata: Any,
                            resolver.coordinates)
     assert (rows[0].lat, rows[0].lon) == ("43.780001", "11.25")
     assert "ids=Q2044" in rows[0].coord_evidence and rows[0].coord_evidence.endswith("(P625)")
+
+
+@needs_gazetteer
+def test_cli_coordinates_only_online(fake_wikidata: Any, tmp_path: Path) -> None:
+    """``kg reconcile --coordinates-only --online``: with a gazetteer that has no record of
+    the QID (the real files' headers only), the coordinates come from the item's P625."""
+    gaz = tmp_path / "gazetteer"
+    gaz.mkdir()
+    for name, _ in COORD_FILES:
+        (gaz / name).write_text(_lines(name)[0] + "\n", encoding="utf-8")
+    table = tmp_path / "links.tsv"
+    write_links([replace(ROW, key="佛羅倫斯", qid="Q2044", evidence="test")], table)
+    done = subprocess.run([sys.executable, "-m", "kg", "reconcile", "--coordinates-only",
+                           "--online", "--api-url", fake_wikidata.url,
+                           "--sparql-url", fake_wikidata.url + "/sparql",
+                           "--cache-dir", str(tmp_path / "cache"), "--gazetteer", str(gaz),
+                           "--out", str(table)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    row = read_links(table).rows[0]
+    assert (row.lat, row.lon) == ("43.780001", "11.25")
+    assert row.coord_evidence.startswith("wikidata http://127.0.0.1:")
