@@ -231,6 +231,8 @@ def run_bench(
     """
     if not data.is_file():
         raise BenchError("no such data file (run `kg build` first)", path=data)
+    if data.suffix.lower() != ".ttl":
+        raise BenchError("not a Turtle file (.ttl): the endpoints all load Turtle", path=data)
     chosen = _bench_queries(list_named() if queries is None else queries)
     expected: dict[str, int] = {}
     results = []
@@ -258,7 +260,7 @@ def _start(name: str, data: Path, workdir: Path) -> Iterator[Endpoint]:
             capture_output=True, text=True, check=False,
         )
         if done.returncode != 0:
-            raise BenchError(f"oxigraph load failed: {done.stderr.strip()[-400:]}")
+            raise BenchError(f"oxigraph load failed: {done.stderr.strip()[-400:]}", path=data)
         argv = [binary, "serve-read-only", "--location", str(location),
                 "--bind", f"127.0.0.1:{port}"]
         url = f"{base}/query"

@@ -1,20 +1,32 @@
 """``kg build``: parse both documents, read the links table, emit, validate, write ``dist/``.
 
 :func:`build` is the pipeline. Everything is made in memory and checked first (SHACL with
-the project's shapes, then every file through the strict pyoxigraph parser); the files are
-written into a temporary sibling folder, which then replaces the output folder with two
-renames. A failed build (bad input, SHACL violations, a file that does not parse) leaves
-the previous output folder exactly as it was.
+the project's shapes, then every file through the strict pyoxigraph parser); the files and
+the build manifest (:mod:`kg.manifest`) are written into a temporary sibling folder, which
+then takes the output folder's place in one atomic exchange. A failed build (bad input,
+SHACL violations, a file that does not parse) leaves the previous output folder exactly as
+it was.
+
+The output folder is replaced only if it is missing, empty, or a previous build that holds
+nothing its manifest does not list, unchanged (:func:`~kg.manifest.check_output_folder`);
+anything else is refused. A ``kill -9`` at any moment leaves the old folder or the new one
+complete in place; the ``.NAME.tmp-*`` / ``.NAME.old-*`` siblings it may leave are removed
+by the next build into the same folder, if they hold only files a build writes.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,19 +35,31 @@ from rdflib.compare import to_canonical_graph
 
 from kg import paths
 from kg.errors import KGError, RdfError
+from kg.manifest import (
+    BUILD_FILE_NAMES,
+    DEFAULT_FORMATS,
+    MANIFEST_NAME,
+    BuildInputs,
+    check_output_folder,
+    input_digests,
+    is_current,
+    manifest_bytes,
+    read_manifest,
+)
 from kg.model import ParseResult
 from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
 
 __all__ = [
     "DEFAULT_FORMATS",
+    "MANIFEST_NAME",
+    "BuildInputs",
     "BuildResult",
     "BuildViolations",
     "build",
+    "is_current",
+    "read_manifest",
     "report_turtle",
 ]
-
-#: Formats written when none are named.
-DEFAULT_FORMATS: tuple[str, ...] = ("ttl", "nt", "jsonld", "trig")
 
 
 class BuildViolations(KGError):
@@ -63,6 +87,8 @@ class BuildResult:
     warnings: int = 0
     parse_rejections: int = 0
     parse_warnings: int = 0
+    #: place references (doc, role, key, country) with no row in the links table
+    missing_links: list[tuple[str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
     report_text: str = ""
 
@@ -97,29 +123,164 @@ def _parse_seeds(seeds: Sequence[Path]) -> list[ParseResult]:
     from kg.sources import parse_path
 
     results = [parse_path(Path(p)) for p in seeds]
+    # Document ids name graphs and IRIs, so they must differ (a generic list's id comes
+    # from its file name: rename one of two lists with the same name).
     docs = [r.doc for r in results]
     dupes = sorted({d for d in docs if docs.count(d) > 1})
     if dupes:
-        raise RdfError(f"more than one seed document of kind {', '.join(dupes)}")
+        files = ", ".join(r.file for r in results if r.doc in dupes)
+        raise RdfError(f"more than one seed document with id {', '.join(dupes)} ({files})")
     return results
 
 
-def _swap_in(tmp: Path, out: Path) -> None:
-    # Two renames: out -> old, tmp -> out; then drop old. A reader sees the old folder or the
-    # new one, never a mix; if the second rename fails the old folder is put back.
-    old: Path | None = None
-    if out.exists():
+def _absolute(out: Path) -> Path:
+    # Absolute without resolving symbolic links: a link given as --out is refused, not followed.
+    out = Path(os.path.abspath(out))
+    if out.parent == out:
+        raise RdfError("cannot use the root folder as the output folder", path=out)
+    return out
+
+
+@contextmanager
+def _locked(folder: Path) -> Iterator[None]:
+    # An advisory lock on the parent folder: two builds into the same place take turns at
+    # checking, cleaning and swapping, so one never removes the other's temporary folder.
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _leftover_pattern(out: Path) -> re.Pattern[str]:
+    # tempfile.mkdtemp's names: prefix + 8 characters of [a-z0-9_].
+    return re.compile(rf"^\.{re.escape(out.name)}\.(?:tmp|old)-[a-z0-9_]{{8}}$")
+
+
+def _only_build_files(folder: Path) -> bool:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return False
+    return all(
+        e.name in BUILD_FILE_NAMES and e.is_file(follow_symlinks=False) for e in entries
+    )
+
+
+def _remove_leftovers(out: Path) -> list[Path]:
+    """Remove the temporary and previous folders an interrupted build into ``out`` left
+    beside it: ``.NAME.tmp-*`` / ``.NAME.old-*`` folders holding only files a build writes
+    (anything else there is not ours to delete, so such a folder is kept). Returns them."""
+    pattern = _leftover_pattern(out)
+    removed = []
+    for entry in os.scandir(out.parent):
+        path = Path(entry.path)
+        if (pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)
+                and _only_build_files(path)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap the two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``, through
+    ctypes: the standard library has no binding). False where the system or the file
+    system cannot; raises ``OSError`` for any other failure."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _swap_in(tmp: Path, out: Path, found: frozenset[str] | None) -> None:
+    """Put the complete folder ``tmp`` at ``out``, where :func:`check_output_folder` found
+    ``found``; the previous folder is then removed, unless something appeared in it
+    meanwhile: then it is put back and :class:`RdfError` raised."""
+    if found is None:
+        # Fails (and changes nothing) if a non-empty folder or a file appeared at `out`.
+        os.rename(tmp, out)
+        return
+    if _exchange(tmp, out):
+        # One step: `out` is the new folder, `tmp` now holds the previous one.
+        old = tmp
+
+        def put_back() -> None:
+            _exchange(old, out)
+    else:
+        # Two renames; a kill between them leaves `out` missing and the previous build
+        # complete in `.NAME.old-*` (the next build removes it).
         old = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.old-"))
         old.rmdir()
-        os.replace(out, old)
+        os.rename(out, old)
+        try:
+            os.rename(tmp, out)
+        except BaseException:
+            os.rename(old, out)
+            raise
+
+        def put_back() -> None:
+            os.rename(out, tmp)
+            os.rename(old, out)
+    if not set(os.listdir(old)) <= found:
+        put_back()
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise RdfError("a file appeared in the output folder during the build; it was left "
+                       "as it was", path=out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _prepare(out: Path) -> None:
+    """Before the build: remove leftovers of interrupted builds into ``out`` and check that
+    ``out`` may be replaced, so a refusal comes at once. Raises :class:`RdfError`."""
+    if not out.parent.is_dir():
+        check_output_folder(out)
+        return
     try:
-        os.replace(tmp, out)
-    except BaseException:
-        if old is not None:
-            os.replace(old, out)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        with _locked(out.parent):
+            _remove_leftovers(out)
+            check_output_folder(out)
+    except OSError as exc:
+        msg = f"cannot prepare the output folder: {exc.strerror or exc}"
+        raise RdfError(msg, path=out) from None
+
+
+def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> None:
+    """Write ``outputs`` and the manifest into a temporary sibling folder of ``out``, then
+    swap it in (see :func:`_swap_in`), under the lock, after removing leftovers of
+    interrupted builds. Raises :class:`RdfError` if ``out`` may not be replaced or the
+    folder cannot be written; ``out`` is then unchanged."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with _locked(out.parent):
+            _remove_leftovers(out)
+            found = check_output_folder(out)
+            # Temporary folders exist only while the lock is held, unless a build is killed:
+            # so any seen under the lock are leftovers.
+            tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+            try:
+                for name, data in sorted(outputs.items()):
+                    (tmp / name).write_bytes(data)
+                # The manifest last: a temporary folder holding one is complete.
+                (tmp / MANIFEST_NAME).write_bytes(manifest)
+                tmp.chmod(0o755)
+                _swap_in(tmp, out, found)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+    except OSError as exc:
+        msg = f"cannot write the output folder: {exc.strerror or exc}"
+        raise RdfError(msg, path=out) from None
 
 
 def build(
@@ -135,21 +296,31 @@ def build(
 ) -> BuildResult:
     """Build the graph and write it to ``out`` (atomically, as a whole folder).
 
-    Writes ``twinning.<fmt>`` for each of ``formats``, ``void.ttl``, ``validation-report.ttl``
-    and ``validation-report.txt``. Returns counts and the report text (warnings included).
-    Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL violations,
-    :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad input,
-    :class:`~kg.errors.RdfError` for an unknown format, a base that is not an absolute IRI,
-    a file that does not parse strictly, or an output folder that cannot be written;
-    ``out`` is unchanged in every case.
+    Writes ``twinning.<fmt>`` for each of ``formats``, ``void.ttl``, ``validation-report.ttl``,
+    ``validation-report.txt`` and ``manifest.json`` (:mod:`kg.manifest`). Returns counts and
+    the report text (warnings included). ``out`` must be missing, empty or a previous build
+    (see :func:`~kg.manifest.check_output_folder`); leftovers of interrupted builds into it
+    are removed. Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL
+    violations, :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad
+    input, :class:`~kg.errors.RdfError` for an unknown format, a base that is not an
+    absolute IRI, a file that does not parse strictly, an output folder it may not replace
+    (checked first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.rdf import emit
     from kg.rdf.serialize import serialize_dataset, to_turtle, union_graph, void_graph
     from kg.rdf.syntax import check_bytes
-    from kg.reconcile.links import read_links
+    from kg.reconcile.links import missing_rows, read_links
     from kg.validate import validate
 
     started = time.perf_counter()
+    out = Path(out)
+    target = _absolute(out)
+    _prepare(target)  # refuse at once, not after the whole build (checked again at the end)
+    inputs = BuildInputs(
+        seeds=tuple(Path(p) for p in seeds), links=Path(links_path), ontology=Path(ontology),
+        shapes_dir=Path(shapes_dir), formats=tuple(dict.fromkeys(formats)), base=base,
+        sparql_endpoint=sparql_endpoint,
+    )
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise RdfError(f"base IRI must be http(s) and end with / or #: {base!r}")
     formats = list(dict.fromkeys(formats))
@@ -179,24 +350,13 @@ def build(
         if fmt != "txt":
             check_bytes(data, fmt, path=out / name)
 
-    out = Path(out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+        digests = input_digests(inputs)  # read above already; a race can still remove one
     except OSError as exc:
-        msg = f"cannot create the output folder: {exc.strerror or exc}"
-        raise RdfError(msg, path=out) from None
-    try:
-        for name, data in sorted(outputs.items()):
-            (tmp / name).write_bytes(data)
-        tmp.chmod(0o755)
-        _swap_in(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise RdfError(f"cannot write the output folder: {exc.strerror or exc}", path=out) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        raise RdfError(f"cannot read an input again for the build manifest: {exc}") from None
+    outputs_manifest = manifest_bytes(outputs, inputs, digests)
+    _write_output(target, outputs, outputs_manifest)
+    outputs[MANIFEST_NAME] = outputs_manifest
 
     return BuildResult(
         out=out,
@@ -210,6 +370,7 @@ def build(
         warnings=result.warnings,
         parse_rejections=sum(len(r.rejections) for r in results),
         parse_warnings=sum(len(r.warnings) for r in results),
+        missing_links=missing_rows(results, links),
         seconds=time.perf_counter() - started,
         report_text=result.text,
     )

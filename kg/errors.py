@@ -19,6 +19,7 @@ from pathlib import Path
 
 __all__ = [
     "GazetteerError",
+    "GiveBackError",
     "KGError",
     "LinksError",
     "LoadError",
@@ -99,3 +100,8 @@ class QueryError(KGError):
 
 class LoadError(KGError):
     """Pushing the graph to an external store over the Graph Store Protocol failed."""
+
+
+class GiveBackError(KGError):
+    """Comparing with Wikidata or writing QuickStatements failed (bad evidence file, an output
+    file that exists, an unreadable graph)."""

@@ -1,9 +1,19 @@
 """Push an RDF file into any triple store over the SPARQL 1.1 Graph Store Protocol.
 
-:func:`load` reads the file (N-Triples by default; any format pyoxigraph parses), sends it
-as N-Triples in batches to a Graph Store Protocol endpoint (``PUT`` the first batch to
-replace the graph, ``POST`` to append), then checks with a SPARQL ``COUNT`` against the
-store's query endpoint that the graph holds the expected number of triples.
+:func:`load` reads the file (N-Triples by default; any format pyoxigraph parses) and sends
+it as N-Triples in batches to a Graph Store Protocol endpoint, after checking with a SPARQL
+``COUNT`` that the store's query endpoint answers (so a wrong one fails before anything
+changes).
+
+* Appending ``POST`` every batch to the target graph, then checks the count; a failure
+  says exactly how many triples the store acknowledged before it.
+* Replacing is atomic where the store has a SPARQL 1.1 Update endpoint (guessed for
+  Oxigraph, Virtuoso and Fuseki, or given): the batches go into a fresh staging graph, its
+  triple count is checked, then one ``MOVE <staging> TO <target>`` replaces the target in
+  one step (the store's own transaction). Until the ``MOVE``, the target is untouched; on a
+  failure the staging graph is dropped, or, if the store cannot be reached any more, named
+  in the message. Without an update endpoint, replacing means a ``PUT`` then ``POST`` requests,
+  which loses the old graph if the load fails midway: only on explicit request.
 
 Tested against the Oxigraph server (GSP at ``/store``, queries at ``/query``) and Virtuoso
 (GSP at ``/sparql-graph-crud-auth`` with HTTP digest authentication, queries at ``/sparql``;
@@ -15,8 +25,10 @@ to one request, so splitting them would break one node into several.
 
 from __future__ import annotations
 
+import math
 import re
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from html import unescape
@@ -33,12 +45,14 @@ from kg.errors import LoadError
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
+    "STAGING_PREFIX",
     "USER_AGENT",
     "Auth",
     "LoadResult",
     "batches",
     "count_triples",
     "guess_query_endpoint",
+    "guess_update_endpoint",
     "load",
     "read_triples",
 ]
@@ -62,6 +76,16 @@ _QUERY_PATHS = (
     (re.compile(r"/sparql-graph-crud(-auth)?/?$"), "/sparql"),
     (re.compile(r"/data/?$"), "/query"),
 )
+# Known GSP path -> SPARQL Update path pairs. Virtuoso takes updates on /sparql-auth with the
+# same digest credentials as its authenticated Graph Store endpoint.
+_UPDATE_PATHS = (
+    (re.compile(r"/store/?$"), "/update"),
+    (re.compile(r"/sparql-graph-crud-auth/?$"), "/sparql-auth"),
+    (re.compile(r"/sparql-graph-crud/?$"), "/sparql"),
+    (re.compile(r"/data/?$"), "/update"),
+)
+#: Prefix of the staging graphs of an atomic replace (a UUID follows).
+STAGING_PREFIX = "urn:twinning-kg:load-staging:"
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 
 
@@ -91,13 +115,16 @@ class LoadResult:
     before: int | None
     after: int | None
     seconds: float
+    mode: Literal["append", "atomic", "non-atomic"] = "append"
 
     def summary(self) -> str:
         """One line for people."""
         target = f"<{self.graph}>" if self.graph else "the default graph"
         checked = "" if self.after is None else f"; the store now holds {self.after} there"
+        how = {"append": "", "atomic": " (replaced in one step: staging graph, then MOVE)",
+               "non-atomic": " (replaced: PUT, then POST)"}[self.mode]
         return (
-            f"loaded {self.triples} triples into {target} at {self.endpoint} "
+            f"loaded {self.triples} triples into {target} at {self.endpoint}{how} "
             f"in {self.requests} request(s), {self.seconds:.1f} s{checked}"
         )
 
@@ -178,15 +205,53 @@ def _ntriples(triples: Sequence[ox.Triple]) -> bytes:
     return "".join(f"{t} .\n" for t in triples).encode("utf-8")
 
 
+def _guess(endpoint: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str | None:
+    parts = urlsplit(endpoint)
+    for pattern, path in table:
+        if pattern.search(parts.path):
+            return urlunsplit((parts.scheme, parts.netloc, pattern.sub(path, parts.path), "", ""))
+    return None
+
+
 def guess_query_endpoint(endpoint: str) -> str | None:
     """The SPARQL query endpoint of the store whose Graph Store endpoint is ``endpoint``,
     for the stores whose layout we know (Oxigraph, Virtuoso, Fuseki); else ``None``."""
-    parts = urlsplit(endpoint)
-    for pattern, query_path in _QUERY_PATHS:
-        if pattern.search(parts.path):
-            path = pattern.sub(query_path, parts.path)
-            return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
-    return None
+    return _guess(endpoint, _QUERY_PATHS)
+
+
+def guess_update_endpoint(endpoint: str) -> str | None:
+    """The SPARQL Update endpoint of the store whose Graph Store endpoint is ``endpoint``
+    (Oxigraph ``/update``, Virtuoso ``/sparql-auth``, Fuseki ``/update``); else ``None``."""
+    return _guess(endpoint, _UPDATE_PATHS)
+
+
+def _check_url(url: str, option: str) -> None:
+    """Raise :class:`LoadError` unless ``url`` is an absolute http(s) URL with a host."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError as exc:
+        raise LoadError(f"{option} is not a valid URL ({exc}): {url!r}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise LoadError(f"{option} must be an http(s) URL with a host, not {url!r}")
+
+
+def _reason(exc: requests.RequestException, timeout: float) -> str:
+    """The gist of a connection failure (requests' own text is several lines deep)."""
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    text = str(exc)
+    match = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if match:
+        return match.group(1).strip()
+    if isinstance(exc, requests.ConnectionError) and "RemoteDisconnected" in text:
+        return "the connection was closed without an answer"
+    return " ".join(text.split())[:200]
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _target(endpoint: str, graph: str | None) -> tuple[str, dict[str, str]]:
@@ -249,7 +314,8 @@ def count_triples(
             timeout=timeout,
         )
     except requests.RequestException as exc:
-        raise LoadError(f"cannot reach the query endpoint {query_endpoint}: {exc}") from exc
+        raise LoadError(f"cannot reach the query endpoint {query_endpoint} "
+                        f"({_reason(exc, timeout)})") from exc
     _check_status(response, "the triple count query", query_endpoint)
     try:
         binding = response.json()["results"]["bindings"][0]["n"]
@@ -261,39 +327,143 @@ def count_triples(
         ) from exc
 
 
+def _update(
+    session: requests.Session, update_endpoint: str, text: str, auth: Auth | None,
+    timeout: float,
+) -> None:
+    """Run the SPARQL Update ``text``. Raises :class:`LoadError` (refusal, with the store's
+    message) or ``requests.RequestException`` (no answer: the caller says what that means)."""
+    response = session.post(
+        update_endpoint,
+        data={"update": text},
+        auth=None if auth is None else auth.requests_auth(),
+        timeout=timeout,
+    )
+    _check_status(response, f"the update {text.split(' <', 1)[0]}", update_endpoint)
+
+
+def _graph_term(graph: str | None) -> str:
+    return "DEFAULT" if graph is None else f"<{graph}>"
+
+
+class _Loader:
+    """One load: the session, the endpoints, the credentials and the triples sent so far."""
+
+    def __init__(self, endpoint: str, auth: Auth | None, query_endpoint: str | None,
+                 timeout: float, session: requests.Session) -> None:
+        self.endpoint = endpoint
+        self.auth = auth
+        self.query_endpoint = query_endpoint
+        self.timeout = timeout
+        self.session = session
+        # Credentials go to the query endpoint only on the same origin as the store.
+        same = query_endpoint is not None and _same_origin(endpoint, query_endpoint)
+        self.query_auth = auth if same else None
+
+    def count(self, graph: str | None) -> int:
+        assert self.query_endpoint is not None
+        return count_triples(self.query_endpoint, graph, session=self.session,
+                             auth=self.query_auth, timeout=self.timeout)
+
+    def first_contact(self, graph: str | None) -> int:
+        """The target's triple count, the first request of a load: an unreachable store is
+        reported as such, not as a query endpoint problem."""
+        assert self.query_endpoint is not None
+        try:
+            return self.count(graph)
+        except LoadError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, requests.ConnectionError) and _same_origin(
+                    self.endpoint, self.query_endpoint):
+                raise LoadError(
+                    f"cannot reach the store at {_origin(self.endpoint)} "
+                    f"({_reason(cause, self.timeout)}); nothing was sent"
+                ) from cause
+            raise LoadError(f"{exc.message}; nothing was sent") from cause
+
+    def send(self, chunks: Sequence[Sequence[ox.Triple]], graph: str | None, *,
+             put_first: bool, total: int, state: str) -> int:
+        """Send the batches to ``graph``; returns the triples sent. On a failure raises
+        :class:`LoadError` saying exactly what the store acknowledged, then ``state``."""
+        url, params = _target(self.endpoint, graph)
+        sent = 0
+        for index, chunk in enumerate(chunks):
+            method = "PUT" if put_first and index == 0 else "POST"
+            what = (f"{method} of batch {index + 1}/{len(chunks)} ({len(chunk)} triples; "
+                    f"{sent} of {total} triples acknowledged before it)")
+            try:
+                response = self.session.request(
+                    method, url, params=params, data=_ntriples(chunk),
+                    headers={"Content-Type": _NT},
+                    auth=None if self.auth is None else self.auth.requests_auth(),
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as exc:
+                raise LoadError(
+                    f"cannot reach the store at {_origin(self.endpoint)} during the {what}: "
+                    f"{_reason(exc, self.timeout)}; the store may or may not hold that batch"
+                    f"{state}"
+                ) from exc
+            try:
+                _check_status(response, what, self.endpoint)
+            except LoadError as exc:
+                raise LoadError(f"{exc.message}{state}") from exc
+            sent += len(chunk)
+        return sent
+
+
 def load(
     endpoint: str,
     data_path: Path,
     graph: str | None = None,
     *,
     replace: bool = False,
+    atomic: bool = True,
     auth: Auth | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     query_endpoint: str | None = None,
+    update_endpoint: str | None = None,
     check: bool = True,
     timeout: float = 120.0,
 ) -> LoadResult:
     """Send the triples of ``data_path`` to the Graph Store endpoint ``endpoint``.
 
     ``graph`` is the target graph IRI (``None``: the store's default graph, ``?default``).
-    With ``replace`` the first batch is sent with ``PUT`` (the graph is replaced), else every
-    batch with ``POST`` (appended). ``auth`` gives basic or digest credentials. Batches hold
-    about ``batch_size`` triples (see :func:`batches`).
+    ``auth`` gives basic or digest credentials. Batches hold about ``batch_size`` triples
+    (see :func:`batches`).
 
-    With ``check`` (the default), the number of triples in the graph is queried before and
-    after through ``query_endpoint`` (guessed for Oxigraph, Virtuoso and Fuseki when not
-    given): after ``replace`` it must equal the file's distinct triple count; after an
-    append it must lie between that count and the count before plus that count.
+    Without ``replace`` every batch is appended (``POST``). With ``replace`` and ``atomic``
+    (the default) the batches go into a fresh staging graph (``STAGING_PREFIX`` + a UUID)
+    through the store's SPARQL Update endpoint ``update_endpoint`` (guessed for Oxigraph,
+    Virtuoso and Fuseki when not given; it is tried with a harmless ``DROP SILENT`` of the
+    staging graph before anything is sent), whose count is checked, then moved (``MOVE``) onto
+    the target in one step. With ``replace`` and not ``atomic``, the first batch is a
+    ``PUT`` (the old graph is gone from then on) and the rest ``POST`` requests.
 
-    Raises :class:`LoadError` for an unreadable file, a bad graph IRI, an unreachable or
-    refusing store (one line with the store's own message), or a failed count check. A
-    failure after some batches were sent leaves those batches in the store (the message
-    says how many were sent).
+    With ``check`` (the default), the target's triple count is queried first through
+    ``query_endpoint`` (guessed like the update endpoint), so a wrong or unreachable one
+    fails before anything is sent, and again at the end: after a replace it must equal the
+    file's distinct triple count; after an append it must lie between that count and the
+    count before plus that count.
+
+    Raises :class:`LoadError` (one line) for an unreadable file, a bad URL, graph IRI,
+    batch size or timeout, a replace that cannot be atomic (no update endpoint known), an
+    unreachable or refusing store (with the store's own message), or a failed count check.
+    Every message about a failure after the first request says what the store holds: for an
+    append, how many triples it acknowledged; for a replace, that the target is unchanged
+    and whether the staging graph was dropped or is left (by name).
     """
+    _check_url(endpoint, "the Graph Store endpoint (--endpoint)")
+    for url, option in ((query_endpoint, "--query-endpoint"),
+                        (update_endpoint, "--update-endpoint")):
+        if url is not None:
+            _check_url(url, option)
     if graph is not None and not _ABSOLUTE_IRI.match(graph):
         raise LoadError(f"the graph name must be an absolute IRI, not {graph!r}")
     if batch_size < 1:
         raise LoadError(f"the batch size must be at least 1, not {batch_size}")
+    if not (math.isfinite(timeout) and timeout > 0):
+        raise LoadError(f"the timeout must be a positive number of seconds, not {timeout:g}")
     if check and query_endpoint is None:
         query_endpoint = guess_query_endpoint(endpoint)
         if query_endpoint is None:
@@ -301,51 +471,33 @@ def load(
                 f"cannot guess the query endpoint of {endpoint}: "
                 "give --query-endpoint, or --no-check to skip the triple count"
             )
+    if replace and atomic and update_endpoint is None:
+        update_endpoint = guess_update_endpoint(endpoint)
+        if update_endpoint is None:
+            raise LoadError(
+                f"--replace cannot be atomic at {endpoint}: no SPARQL Update endpoint is "
+                "known for it; give --update-endpoint, or --replace-non-atomic to PUT the "
+                "first batch (the old graph is then lost if the load fails midway)"
+            )
     triples = read_triples(data_path)
     started = time.monotonic()
+    chunks = list(batches(triples, batch_size))
     with requests.Session() as session:
         session.headers["User-Agent"] = USER_AGENT
-        # Credentials go to the query endpoint only on the same origin as the store.
-        same = query_endpoint is not None and _same_origin(endpoint, query_endpoint)
-        query_auth = auth if same else None
-        before = None
-        if check and not replace:
-            assert query_endpoint is not None
-            before = count_triples(
-                query_endpoint, graph, session=session, auth=query_auth, timeout=timeout
-            )
-        url, params = _target(endpoint, graph)
-        sent = 0
-        chunks = list(batches(triples, batch_size)) or [[]]
-        for index, chunk in enumerate(chunks):
-            method = "PUT" if replace and index == 0 else "POST"
-            try:
-                response = session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=_ntriples(chunk),
-                    headers={"Content-Type": _NT},
-                    auth=None if auth is None else auth.requests_auth(),
-                    timeout=timeout,
-                )
-            except requests.RequestException as exc:
-                raise LoadError(
-                    f"cannot reach {endpoint} ({sent} of {len(triples)} triples sent): {exc}"
-                ) from exc
-            _check_status(
-                response,
-                f"{method} of batch {index + 1}/{len(chunks)} "
-                f"({sent} of {len(triples)} triples sent before it)",
-                endpoint,
-            )
-            sent += len(chunk)
+        loader = _Loader(endpoint, auth, query_endpoint, timeout, session)
+        before = loader.first_contact(graph) if check else None
+        if replace and atomic:
+            assert update_endpoint is not None
+            _replace_atomically(loader, update_endpoint, chunks, graph, len(triples),
+                                check=check)
+        else:
+            state = "" if not replace else (
+                "; the target graph was replaced by the first batch, its old triples are gone")
+            loader.send(chunks or [[]], graph, put_first=replace, total=len(triples),
+                        state=state if replace else "")
         after = None
         if check:
-            assert query_endpoint is not None
-            after = count_triples(
-                query_endpoint, graph, session=session, auth=query_auth, timeout=timeout
-            )
+            after = loader.count(graph)
             expected = len(triples)
             if replace and after != expected:
                 raise LoadError(
@@ -364,8 +516,82 @@ def load(
         endpoint=endpoint,
         graph=graph,
         triples=len(triples),
-        requests=len(chunks),
+        requests=len(chunks) or 1,
         before=before,
         after=after,
         seconds=time.monotonic() - started,
+        mode="append" if not replace else "atomic" if atomic else "non-atomic",
     )
+
+
+def _replace_atomically(
+    loader: _Loader, update_endpoint: str, chunks: Sequence[Sequence[ox.Triple]],
+    graph: str | None, total: int, *, check: bool,
+) -> None:
+    """Load ``chunks`` into a fresh staging graph, check its count, ``MOVE`` it onto
+    ``graph``. Raises :class:`LoadError` saying the target is unchanged and what became of
+    the staging graph."""
+    staging = f"{STAGING_PREFIX}{uuid.uuid4()}"
+    target = _graph_term(graph)
+    session, auth, timeout = loader.session, loader.auth, loader.timeout
+    if not _same_origin(loader.endpoint, update_endpoint):
+        auth = None  # credentials stay on the store's origin
+
+    def no_update_answer(exc: requests.RequestException) -> LoadError:
+        if isinstance(exc, requests.ConnectionError) and _same_origin(
+                loader.endpoint, update_endpoint):
+            return LoadError(f"cannot reach the store at {_origin(loader.endpoint)} "
+                             f"({_reason(exc, timeout)}); nothing was changed")
+        return LoadError(
+            f"cannot reach the update endpoint {update_endpoint} ({_reason(exc, timeout)}); "
+            "nothing was changed (give --update-endpoint, or --replace-non-atomic)")
+
+    # Try the update endpoint (and its credentials) with an update that changes nothing.
+    try:
+        _update(session, update_endpoint, f"DROP SILENT GRAPH <{staging}>", auth, timeout)
+    except requests.RequestException as exc:
+        raise no_update_answer(exc) from exc
+    except LoadError as exc:
+        raise LoadError(f"{exc.message}; nothing was changed (give --update-endpoint, or "
+                        "--replace-non-atomic)") from exc
+
+    def drop_staging(why: str) -> str:
+        try:
+            _update(session, update_endpoint, f"DROP SILENT GRAPH <{staging}>", auth, timeout)
+        except (requests.RequestException, LoadError):
+            return (f"; the target graph is unchanged; the staging graph <{staging}> may be "
+                    f"left in the store (drop it with: DROP SILENT GRAPH <{staging}>)")
+        return f"; the target graph is unchanged; the staging graph was dropped{why}"
+
+    if not chunks:
+        # Nothing to stage: replacing with an empty file empties the target, in one update.
+        clear = "CLEAR DEFAULT" if graph is None else f"DROP SILENT GRAPH {target}"
+        try:
+            _update(session, update_endpoint, clear, auth, timeout)
+        except requests.RequestException as exc:
+            raise LoadError(f"cannot reach the update endpoint {update_endpoint} "
+                            f"({_reason(exc, timeout)}) to empty the target graph; "
+                            "it may or may not be empty") from exc
+        return
+    try:
+        loader.send(chunks, staging, put_first=True, total=total, state="")
+    except LoadError as exc:
+        raise LoadError(f"{exc.message} (into the staging graph){drop_staging('')}") from exc
+    if check:
+        try:
+            staged = loader.count(staging)
+        except LoadError as exc:
+            raise LoadError(f"{exc.message}{drop_staging('')}") from exc
+        if staged != total:
+            raise LoadError(f"the staging graph holds {staged} triples after the load, "
+                            f"expected {total}{drop_staging('')}")
+    try:
+        _update(session, update_endpoint, f"MOVE <{staging}> TO {target}", auth, timeout)
+    except requests.RequestException as exc:
+        raise LoadError(
+            f"no answer from {update_endpoint} to MOVE <{staging}> TO {target} "
+            f"({_reason(exc, timeout)}): if the store applied it, the target holds the new "
+            f"triples; if not, the target is unchanged and <{staging}> holds them"
+        ) from exc
+    except LoadError as exc:
+        raise LoadError(f"{exc.message}{drop_staging('')}") from exc

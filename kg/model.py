@@ -1,25 +1,29 @@
 """Typed records that flow between the stages.
 
-Parsers (``kg.sources``) produce :class:`Membership` and :class:`Twinning` records, each
-with its :class:`SourceRef` (document, file, line), plus :class:`Issue` rejections and
+Parsers (``kg.sources``) produce :class:`Membership`, :class:`Twinning` (zh.wikipedia) and
+:class:`PairTwinning` (a generic twinning list) records, each with its :class:`SourceRef`
+(document, file, line), plus :class:`Issue` rejections and
 warnings. Reconciliation (``kg.reconcile``) produces one :class:`LinkRow` per distinct place
 reference. Everything is a frozen dataclass: plain data, no behaviour beyond views.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
 __all__ = [
     "DOCS",
+    "DOC_ID_RE",
     "LINK_COLUMNS",
     "DatePrecision",
     "DocId",
     "Issue",
     "LinkRow",
     "Membership",
+    "PairTwinning",
     "ParseResult",
     "PartialDate",
     "Record",
@@ -27,16 +31,27 @@ __all__ = [
     "SourceRef",
     "Twinning",
     "WikiLink",
+    "is_doc_id",
     "record_to_dict",
 ]
 
-DocId = Literal["lhc", "zhwiki"]
-#: Document ids, as used in provenance, the links table and IRIs.
+#: A document id, as used in provenance, the links table and IRIs: ``lhc``, ``zhwiki``, or
+#: the id a source plug-in gives (a generic list's comes from its file name).
+DocId = str
+#: The ids of the built-in seed documents.
 DOCS: tuple[DocId, ...] = ("lhc", "zhwiki")
+#: What a document id may look like (it is an IRI path segment and a TSV cell).
+DOC_ID_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 
-#: The role a place reference plays: a League member city, a country (either document),
-#: the Chinese side of a twinning, or its foreign partner.
-Role = Literal["member", "country", "cn", "partner"]
+#: The role a place reference plays: a League member city, a country (any document),
+#: the Chinese side of a zh.wikipedia twinning, its foreign partner, or a place of a
+#: generic twinning list (either side).
+Role = Literal["member", "country", "cn", "partner", "place"]
+
+
+def is_doc_id(doc: str) -> bool:
+    """True when ``doc`` is a well-formed document id (:data:`DOC_ID_RE`)."""
+    return DOC_ID_RE.fullmatch(doc) is not None and doc != "links"
 
 
 class DatePrecision(StrEnum):
@@ -135,7 +150,29 @@ class Twinning:
         return self.partner[-1].title
 
 
-Record = Membership | Twinning
+@dataclass(frozen=True, slots=True)
+class PairTwinning:
+    """One row of a generic twinning list (CSV/TSV): two places, each named with its
+    country as the list gives them, in any language (``lang_a``/``lang_b``: the BCP 47
+    tags of the names, given or guessed from their script), with the start date, a note
+    and the URL the row's claim comes from."""
+
+    source: SourceRef
+    city_a: str
+    country_a: str
+    city_b: str
+    country_b: str
+    lang_a: str = "und"
+    lang_b: str = "und"
+    date: PartialDate | None = None
+    note: str | None = None
+    note_lang: str = "und"
+    source_url: str = ""
+
+    type: Literal["twinning"] = field(default="twinning", init=False)
+
+
+Record = Membership | Twinning | PairTwinning
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,8 +189,12 @@ class Issue:
 
 @dataclass(frozen=True, slots=True)
 class ParseResult:
-    """Everything a parser found in one document; every non-blank row is accounted for:
-    it is a record, a rejection, or part of the document's structure (headings, headers)."""
+    """Everything a parser found in one document; every row is accounted for: it is part
+    of the document's structure (headings, headers, titles), or one of the ``rows`` of data,
+    each of which ends as a record, a rejection or a blank row, so that
+    ``len(records) + len(rejections) + blank_rows == rows`` (:attr:`unaccounted` is 0).
+    A League row that a correction splits into k cities (the PDF merged k rows) counts as
+    k rows."""
 
     doc: DocId
     file: str
@@ -163,6 +204,19 @@ class ParseResult:
     blank_rows: int = 0
     #: records per section (zhwiki) or region (lhc), in document order
     groups: tuple[tuple[str, int], ...] = ()
+    #: data rows read (see the class docstring)
+    rows: int = 0
+
+    @property
+    def unaccounted(self) -> int:
+        """Data rows that ended as neither a record, a rejection nor a blank row (0 for a
+        correct parser; the tests check it on every document they parse)."""
+        return self.rows - len(self.records) - len(self.rejections) - self.blank_rows
+    #: the document's titles as ``(text, BCP 47 tag)`` (``dcterms:title`` of its source
+    #: node); filled in from the source plug-in when the parser gives none
+    titles: tuple[tuple[str, str], ...] = ()
+    #: the source plug-in that read the document (``lhc``, ``zhwiki``, ``csv``…)
+    kind: str = ""
 
 
 def record_to_dict(record: Record) -> dict[str, Any]:
@@ -179,6 +233,20 @@ def record_to_dict(record: Record) -> dict[str, Any]:
             region_ja=record.region_ja,
             network=record.network,
             as_of=record.as_of,
+        )
+        return base
+    if isinstance(record, PairTwinning):
+        base.update(
+            city_a=record.city_a,
+            country_a=record.country_a,
+            city_b=record.city_b,
+            country_b=record.country_b,
+            lang_a=record.lang_a,
+            lang_b=record.lang_b,
+            date=record.date.iso if record.date else None,
+            date_precision=str(record.date.precision) if record.date else None,
+            note=record.note,
+            source_url=record.source_url,
         )
         return base
     base.update(

@@ -30,12 +30,13 @@ that parses as none of its types is refused with :class:`~kg.errors.QueryError`.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,10 @@ import pyoxigraph as ox
 
 from kg import __version__
 from kg.errors import QueryError
+from kg.fsutil import check_regular_file, read_input
 from kg.paths import QUERIES_DIR
+from kg.sparql import outline
+from kg.store import union_default_graph
 
 __all__ = [
     "FORMATS",
@@ -325,9 +329,11 @@ def resolve(name_or_file: str, *, directory: Path | None = None) -> NamedQuery:
     same way). Raises :class:`QueryError` if neither exists."""
     candidate = Path(name_or_file)
     if candidate.suffix in (".rq", ".sparql") or "/" in name_or_file:
+        # Regular files only, size-limited: a FIFO or /dev/zero would block or never end.
+        data = read_input(candidate, QueryError, "query file", missing="no such query file")
         try:
-            text = candidate.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
             raise QueryError(f"cannot read query file: {exc}", path=candidate) from exc
         return parse_header(text, path=candidate, name=candidate.stem)
     return load_named(name_or_file, directory=directory)
@@ -335,59 +341,24 @@ def resolve(name_or_file: str, *, directory: Path | None = None) -> NamedQuery:
 
 # --- binding ---------------------------------------------------------------------------
 
-# Tokens that matter for finding the top-level WHERE group: comments, strings and IRIs are
-# skipped whole so that braces or keywords inside them never count.
-_TOKEN = re.compile(
-    r"""(?P<comment>\#[^\n]*)
-      |(?P<string>'''(?:[^'\\]|\\.|'(?!''))*'''|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"
-                 |'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
-      |(?P<iri><[^<>"{}|^`\\\s]*>)
-      |(?P<word>[A-Za-z_][A-Za-z0-9_]*)
-      |(?P<open>\{)|(?P<close>\})
-      |(?P<other>.)""",
-    re.X | re.S,
-)
-
-
 def query_form(text: str) -> str:
     """The query form keyword (``SELECT``, ``ASK``, ``CONSTRUCT``, ``DESCRIBE``), upper case;
     raises :class:`QueryError` if the text has none (e.g. an update)."""
-    for match in _TOKEN.finditer(text):
-        word = match.group("word")
-        if word and word.upper() in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-            return word.upper()
-        if word and word.upper() in ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE"):
-            raise QueryError("SPARQL Update is not a query")
-    raise QueryError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    found = outline(text)
+    if found.update is not None:
+        raise QueryError("SPARQL Update is not a query")
+    if found.form is None:
+        raise QueryError("not a SPARQL query (no SELECT, ASK, CONSTRUCT or DESCRIBE)")
+    return found.form
 
 
 def _where_offset(text: str) -> int:
-    """Offset just after the ``{`` opening the top-level WHERE group."""
-    form: str | None = None
-    depth = 0  # braces
-    parens = 0  # a SELECT expression such as (EXISTS { } AS ?x) is not the WHERE group
-    template = False  # inside CONSTRUCT, before its template
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup
-        token = match.group()
-        if kind == "word" and depth == 0:
-            upper = token.upper()
-            if form is None and upper in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-                form = upper
-                template = upper == "CONSTRUCT"
-            elif upper == "WHERE":
-                template = False
-        elif kind == "other" and depth == 0 and token in "()":
-            parens += 1 if token == "(" else -1
-        elif kind == "open":
-            if depth == 0 and parens == 0 and form is not None:
-                if not template:
-                    return match.end()
-                template = False  # CONSTRUCT { template } [WHERE] { group }
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-    raise QueryError("cannot find the query's WHERE group to bind parameters into")
+    """Offset just after the ``{`` opening the top-level WHERE group (found by the shared
+    lexer, :mod:`kg.sparql`, so braces in strings, IRIs and comments never count)."""
+    offset = outline(text).where_offset
+    if offset is None:
+        raise QueryError("cannot find the query's WHERE group to bind parameters into")
+    return offset
 
 
 def bind(named: NamedQuery, params: Mapping[str, str]) -> str:
@@ -441,11 +412,14 @@ def _cell(term: Any) -> str:
 
 
 def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    from kg.textwidth import display_width
+
+    return display_width(text)
 
 
 def render_table(variables: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """A plain-text table (CJK counted double-width), with a final row count line."""
+    """A plain-text table padded by display width (wcwidth: CJK two columns, combining
+    marks none), with a final row count line."""
     widths = [_width(v) for v in variables]
     for row in rows:
         widths = [max(w, _width(c)) for w, c in zip(widths, row, strict=True)]
@@ -475,22 +449,42 @@ _GRAPH_FORMATS = {
 
 def run_local(text: str, store_or_graph: ox.Store | Path, fmt: str = "table") -> str:
     """Run ``text`` on a pyoxigraph store, or on an RDF file loaded into a new in-memory
-    store (TriG/N-Quads keep their graphs; the default graph is the union of all graphs).
+    store (TriG/N-Quads keep their graphs; the default graph is the set union of all graphs).
 
     ``fmt``: ``table`` (people), ``json csv tsv xml`` (SPARQL results), ``ttl`` (for
     CONSTRUCT/DESCRIBE; ``table`` and ``json``/``xml`` there give Turtle/JSON-LD/RDF/XML).
-    Raises :class:`QueryError` for a syntax error, an unknown or unfitting format, or an
-    unreadable file.
+    Raises :class:`QueryError` for a syntax error, an unknown or unfitting format, an
+    unreadable file, or a ``SERVICE`` endpoint that cannot be reached or fails (named).
     """
     if fmt not in FORMATS:
         raise QueryError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    store = _open_store(store_or_graph) if isinstance(store_or_graph, Path) else store_or_graph
+    if isinstance(store_or_graph, Path):
+        # A file's default graph is made the set union of its graphs once (kg.store), so a
+        # triple stated in two graphs counts once, as on `kg serve` and in the dumps.
+        store, union = _open_store(store_or_graph), False
+    else:
+        store, union = store_or_graph, True
     try:
-        result = store.query(text, use_default_graph_as_union=True)
+        # Solutions are computed lazily: a SERVICE call fails while they are read.
+        return _answer_local(store, text, fmt, union)
     except SyntaxError as exc:
         raise QueryError(f"query syntax error: {exc}") from exc
     except OSError as exc:
+        services = _SERVICE.findall(text)
+        if services:
+            which = "endpoint " + services[0] if len(set(services)) == 1 else (
+                "endpoints " + ", ".join(dict.fromkeys(services)))
+            raise QueryError(f"the SERVICE {which} cannot be reached or failed: "
+                             f"{' '.join(str(exc).split())[:300]}") from exc
         raise QueryError(f"query failed: {exc}") from exc
+
+
+# A SERVICE call's endpoint as written (enough to name it in a message).
+_SERVICE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?<([^>\s]*)>", re.IGNORECASE)
+
+
+def _answer_local(store: ox.Store, text: str, fmt: str, union: bool) -> str:
+    result = store.query(text, use_default_graph_as_union=union)
     if isinstance(result, ox.QueryBoolean):
         value = bool(result)
         if fmt == "table":
@@ -522,6 +516,8 @@ def _open_store(path: Path) -> ox.Store:
     fmt = ox.RdfFormat.from_extension(path.suffix.lstrip(".")) if path.suffix else None
     if fmt is None:
         raise QueryError("unknown RDF file extension", path=path)
+    # A FIFO or device would block or never end: only regular files are loaded.
+    check_regular_file(path, QueryError, "RDF file", missing="no such file (run `kg build` first)")
     store = ox.Store()
     try:
         store.bulk_load(path=str(path), format=fmt)
@@ -529,6 +525,7 @@ def _open_store(path: Path) -> ox.Store:
         raise QueryError("no such file (run `kg build` first)", path=path) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise QueryError(f"cannot load: {exc}", path=path) from exc
+    union_default_graph(store)
     return store
 
 
@@ -564,8 +561,7 @@ def run_remote(text: str, endpoint: str, fmt: str = "table", *, timeout: float =
         response = client.query().response
         body: bytes = response.read()
     except SPARQLWrapperException as exc:
-        message = " ".join(str(exc).split())
-        raise QueryError(f"{endpoint} refused the query: {message[:400]}") from exc
+        raise QueryError(f"{endpoint} refused the query: {_refusal(exc)}") from exc
     except URLError as exc:
         raise QueryError(f"cannot reach {endpoint}: {exc.reason}") from exc
     except (OSError, ValueError) as exc:
@@ -588,6 +584,25 @@ def run_remote(text: str, endpoint: str, fmt: str = "table", *, timeout: float =
     except (KeyError, TypeError, AttributeError) as exc:
         raise QueryError(f"{endpoint} answered malformed SPARQL JSON results") from exc
     return render_table(variables, rows)
+
+
+def _refusal(exc: Exception) -> str:
+    """The server's own words for a refused query: SPARQLWrapper wraps them in its guess
+    ("probably the SPARQL query is badly formed") and a bytes repr."""
+    head, sep, body = str(exc).partition("\n\nResponse:\n")
+    detail = ""
+    if sep:
+        try:
+            raw = ast.literal_eval(body.strip())
+        except (ValueError, SyntaxError):
+            raw = body
+        detail = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        detail = " ".join(unescape(re.sub(r"<[^>]+>", " ", detail)).split())
+    code = getattr(exc.__context__, "code", None)
+    status = f"HTTP {code}" if isinstance(code, int) else type(exc).__name__
+    if not detail:
+        detail = " ".join(head.partition(": ")[2].split()) or type(exc).__name__
+    return f"{status}: {detail}"[:400]
 
 
 def _json_cell(binding: Mapping[str, str] | None) -> str:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -12,8 +17,17 @@ import requests
 
 from kg.cli import main
 from kg.errors import LoadError
-from kg.load import Auth, batches, count_triples, guess_query_endpoint, load, read_triples
-from tests.stores import Store, free_port
+from kg.load import (
+    STAGING_PREFIX,
+    Auth,
+    batches,
+    count_triples,
+    guess_query_endpoint,
+    guess_update_endpoint,
+    load,
+    read_triples,
+)
+from tests.stores import Store, free_port, stop, wait_until_up
 
 GRAPH = "http://example.org/twinning-kg/test-graph"
 EX = "http://example.org/t/"
@@ -87,6 +101,11 @@ def test_guess_query_endpoint() -> None:
     assert guess_query_endpoint("http://h:8890/sparql-graph-crud-auth") == "http://h:8890/sparql"
     assert guess_query_endpoint("http://h:3030/ds/data") == "http://h:3030/ds/query"
     assert guess_query_endpoint("http://h/gsp") is None
+    assert guess_update_endpoint("http://h:7878/store") == "http://h:7878/update"
+    assert guess_update_endpoint("http://h:8890/sparql-graph-crud-auth") == \
+        "http://h:8890/sparql-auth"
+    assert guess_update_endpoint("http://h:3030/ds/data") == "http://h:3030/ds/update"
+    assert guess_update_endpoint("http://h/gsp") is None
 
 
 def test_refuses_bad_options_before_sending(sample: Path) -> None:
@@ -96,12 +115,44 @@ def test_refuses_bad_options_before_sending(sample: Path) -> None:
         load("http://127.0.0.1:9/gsp", sample)
     with pytest.raises(LoadError, match="batch size"):
         load("http://127.0.0.1:9/store", sample, batch_size=0)
+    with pytest.raises(LoadError, match="timeout"):
+        load("http://127.0.0.1:9/store", sample, timeout=0)
+    with pytest.raises(LoadError, match="not a valid URL"):
+        load("http://[::1", sample)
+    with pytest.raises(LoadError, match=r"--replace cannot be atomic.*--replace-non-atomic"):
+        load("http://127.0.0.1:9/gsp", sample, GRAPH, replace=True,
+             query_endpoint="http://127.0.0.1:9/query")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--endpoint", "http://[::1"], "not a valid URL"),
+    (["--endpoint", "ftp://h/store"], "http(s) URL"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--timeout", "0"], "timeout"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--timeout", "-1"], "timeout"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--timeout", "nan"], "timeout"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--batch-size", "0"], "batch size"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--batch-size", "-5"], "batch size"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--query-endpoint", "http://[x"],
+     "not a valid URL"),
+    (["--endpoint", "http://127.0.0.1:9/gsp", "--no-check", "--replace"], "atomic"),
+])
+def test_cli_bad_options_are_one_line(
+    argv: list[str], message: str, sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["load", str(sample), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("kg load: error: ") and message in err[0], err
 
 
 def test_unreachable_store_is_a_load_error(sample: Path) -> None:
     port = free_port()  # nothing listens there
-    with pytest.raises(LoadError, match="cannot reach"):
-        load(f"http://127.0.0.1:{port}/store", sample, GRAPH, replace=True, check=False)
+    store = f"http://127.0.0.1:{port}"
+    for check in (True, False):
+        with pytest.raises(LoadError, match=rf"^cannot reach the store at {store} "
+                           r"\(Connection refused\); nothing was (sent|changed)$"):
+            load(f"{store}/store", sample, GRAPH, replace=True, check=check)
+    with pytest.raises(LoadError, match=rf"^cannot reach the store at {store} "):
+        load(f"{store}/store", sample, GRAPH)
 
 
 # --- Oxigraph server -----------------------------------------------------------------------
@@ -134,7 +185,8 @@ def test_cli_load_into_oxigraph(
                  "--batch-size", "4", str(sample)])
     assert code == 0
     out = capsys.readouterr().out
-    assert f"loaded {SAMPLE_TRIPLES} triples into <{graph}>" in out
+    assert f"loaded {SAMPLE_TRIPLES} triples into <{graph}> at {oxigraph.gsp} (replaced in " \
+        "one step" in out
     assert f"the store now holds {SAMPLE_TRIPLES} there" in out
     # A bad file is one line on stderr and exit code 2, not a traceback.
     bad = sample.with_name("bad.ttl")
@@ -169,6 +221,9 @@ def test_virtuoso_refusals_are_one_line_errors(virtuoso: Store, sample: Path) ->
         load(virtuoso.gsp, sample, GRAPH, replace=True)
     # Virtuoso's Graph Store endpoint has no default graph: its own message is passed on.
     with pytest.raises(LoadError, match="not configured to have default graph"):
+        load(virtuoso.gsp, sample, None, auth=virtuoso.auth)
+    with pytest.raises(LoadError, match=r"MOVE.*default graph.*; the target graph is "
+                       "unchanged; the staging graph was dropped"):
         load(virtuoso.gsp, sample, None, replace=True, auth=virtuoso.auth)
 
 
@@ -197,15 +252,12 @@ def test_module_runs_as_cli() -> None:
 @pytest.fixture(scope="module")
 def built_nt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``kg build --out TMP``'s N-Triples dump of the seeds."""
-    from kg.paths import ONTOLOGY
 
     out = tmp_path_factory.mktemp("dist")
     done = subprocess.run([sys.executable, "-m", "kg", "build", "--out", str(out)],
                           capture_output=True, text=True, timeout=600, check=False)
     if not (out / "twinning.nt").is_file():
         reason = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        if not ONTOLOGY.is_file():
-            pytest.skip(f"kg build is not available yet (no ontology.ttl): {reason}")
         pytest.fail(f"kg build failed (exit {done.returncode}): {reason}")
     return out / "twinning.nt"
 
@@ -233,3 +285,298 @@ def test_built_graph_into_virtuoso(virtuoso: Store, built_nt: Path) -> None:
     assert result.after == len(read_triples(built_nt)) and result.requests > 1
     # Virtuoso's /sparql default graph is the union of its graphs.
     assert "東京" in beijing_tokyo(virtuoso.query)
+
+
+# --- faults: a real store behind a proxy that fails or kills it midway --------------------------
+
+
+class FaultProxy:
+    """A real HTTP proxy in front of a real store. Graph Store writes (PUT/POST to
+    ``gsp_path``) are counted, those carrying credentials only when ``auth_only`` (digest
+    sends each request twice); write number ``fail_at`` is answered 500 without reaching the
+    store, or, with ``kill``, the store is killed and the connection closed. ``fail_move``
+    answers 500 to a SPARQL Update MOVE instead. ``rename`` maps a path prefix to another.
+    Everything else is passed through."""
+
+    def __init__(self, upstream: str, gsp_path: str, *, fail_at: int | None = None,
+                 kill: Callable[[], None] | None = None, fail_move: bool = False,
+                 auth_only: bool = False, rename: tuple[str, str] | None = None) -> None:
+        self.upstream, self.gsp_path, self.rename = upstream, gsp_path, rename
+        self.fail_at, self.kill, self.fail_move = fail_at, kill, fail_move
+        self.auth_only = auth_only
+        self.writes = 0
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def handle_any(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.rename and self.path.startswith(proxy.rename[0]):
+                    self.path = proxy.rename[1] + self.path[len(proxy.rename[0]):]
+                if proxy.injected(self, body):
+                    return
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "content-length", "connection")}
+                try:
+                    answer = requests.request(self.command, proxy.upstream + self.path,
+                                              data=body, headers=headers, timeout=60,
+                                              allow_redirects=False, stream=True)
+                    content = answer.raw.read()
+                except requests.RequestException:
+                    self.close_connection = True  # like the dead store: no answer
+                    return
+                self.send_response(answer.status_code)
+                for key, value in answer.headers.items():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def injected(self, handler: BaseHTTPRequestHandler, body: bytes) -> bool:
+        if self.fail_move and body.startswith(b"update=MOVE"):
+            self.answer_500(handler)
+            return True
+        write = handler.command in ("PUT", "POST") and handler.path.startswith(self.gsp_path)
+        if not write or (self.auth_only and "Authorization" not in handler.headers):
+            return False
+        self.writes += 1
+        if self.writes != self.fail_at:
+            return False
+        if self.kill is not None:
+            self.kill()
+            handler.close_connection = True
+        else:
+            self.answer_500(handler)
+        return True
+
+    @staticmethod
+    def answer_500(handler: BaseHTTPRequestHandler) -> None:
+        message = b"injected failure"
+        handler.send_response(500)
+        handler.send_header("Content-Type", "text/plain")
+        handler.send_header("Content-Length", str(len(message)))
+        handler.end_headers()
+        handler.wfile.write(message)
+
+    def __enter__(self) -> FaultProxy:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+OLD_TRIPLES = 1000
+NEW_TRIPLES = 800
+
+
+@pytest.fixture
+def old_and_new(tmp_path: Path) -> tuple[Path, Path]:
+    """Two N-Triples files: the graph already in the store, and the one to load (8 batches
+    of 100)."""
+    old = tmp_path / "old.nt"
+    old.write_text("".join(f"<{EX}old{i}> <{EX}p> \"{i}\" .\n" for i in range(OLD_TRIPLES)),
+                   encoding="utf-8")
+    new = tmp_path / "new.nt"
+    new.write_text("".join(f"<{EX}new{i}> <{EX}p> \"{i}\" .\n" for i in range(NEW_TRIPLES)),
+                   encoding="utf-8")
+    return old, new
+
+
+def graph_state(query_endpoint: str, graph: str) -> tuple[int, int, list[str]]:
+    """(triples in ``graph``, of which old ones, the staging graphs in the store)."""
+    def select(query: str) -> list[dict[str, dict[str, str]]]:
+        answer = requests.post(query_endpoint, data={"query": query},
+                               headers={"Accept": "application/sparql-results+json"},
+                               timeout=60)
+        answer.raise_for_status()
+        rows: list[dict[str, dict[str, str]]] = answer.json()["results"]["bindings"]
+        return rows
+
+    total = count_triples(query_endpoint, graph)
+    old = int(select(f"SELECT (COUNT(*) AS ?n) {{ GRAPH <{graph}> {{ ?s ?p ?o "
+                     f"FILTER(STRSTARTS(STR(?s), '{EX}old')) }} }}")[0]["n"]["value"])
+    staging = [row["g"]["value"] for row in select(
+        f"SELECT DISTINCT ?g {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?g), "
+        f"'{STAGING_PREFIX}')) }}")]
+    return total, old, staging
+
+
+def test_oxigraph_replace_answered_500_midway_keeps_the_old_graph(
+    oxigraph: Store, old_and_new: tuple[Path, Path]
+) -> None:
+    old, new = old_and_new
+    graph = GRAPH + "/fault-500"
+    load(oxigraph.gsp, old, graph, replace=True)
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    with FaultProxy(base, "/store", fail_at=3) as proxy, \
+            pytest.raises(LoadError) as info:
+        load(proxy.url + "/store", new, graph, replace=True, batch_size=100)
+    message = str(info.value)
+    assert "batch 3/8" in message and "200 of 800 triples acknowledged" in message
+    assert "HTTP 500: injected failure" in message
+    assert "the target graph is unchanged; the staging graph was dropped" in message
+    assert graph_state(oxigraph.query, graph) == (OLD_TRIPLES, OLD_TRIPLES, [])
+    # A MOVE refused: still the old graph, staging dropped.
+    with FaultProxy(base, "/store", fail_move=True) as proxy, \
+            pytest.raises(LoadError, match=r"MOVE.*target graph is unchanged; the staging "
+                          "graph was dropped"):
+        load(proxy.url + "/store", new, graph, replace=True, batch_size=100)
+    assert graph_state(oxigraph.query, graph) == (OLD_TRIPLES, OLD_TRIPLES, [])
+    # Then, through the same proxy without faults, the replace goes through.
+    with FaultProxy(base, "/store") as proxy:
+        result = load(proxy.url + "/store", new, graph, replace=True, batch_size=100)
+    assert result.after == NEW_TRIPLES
+    assert graph_state(oxigraph.query, graph) == (NEW_TRIPLES, 0, [])
+
+
+def test_oxigraph_append_failure_says_what_was_stored(
+    oxigraph: Store, old_and_new: tuple[Path, Path]
+) -> None:
+    old, new = old_and_new
+    graph = GRAPH + "/fault-append"
+    load(oxigraph.gsp, old, graph, replace=True)
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    with FaultProxy(base, "/store", fail_at=4) as proxy, pytest.raises(LoadError) as info:
+        load(proxy.url + "/store", new, graph, batch_size=100)
+    assert "POST of batch 4/8 (100 triples; 300 of 800 triples acknowledged before it)" in \
+        str(info.value)
+    assert graph_state(oxigraph.query, graph)[:2] == (OLD_TRIPLES + 300, OLD_TRIPLES)
+
+
+def test_wrong_query_endpoint_fails_before_anything_is_sent(
+    oxigraph: Store, old_and_new: tuple[Path, Path]
+) -> None:
+    old, new = old_and_new
+    graph = GRAPH + "/wrong-query"
+    load(oxigraph.gsp, old, graph, replace=True)
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    for atomic in (True, False):
+        with pytest.raises(LoadError, match=r"HTTP 404.*; nothing was sent"):
+            load(oxigraph.gsp, new, graph, replace=True, atomic=atomic,
+                 query_endpoint=base + "/nope")
+    # A wrong update endpoint: also refused before anything is sent.
+    with pytest.raises(LoadError, match="nothing was changed"):
+        load(oxigraph.gsp, new, graph, replace=True, update_endpoint=base + "/query")
+    assert graph_state(oxigraph.query, graph) == (OLD_TRIPLES, OLD_TRIPLES, [])
+
+
+def test_replace_non_atomic_is_explicit(
+    oxigraph: Store, old_and_new: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = old_and_new
+    graph = GRAPH + "/non-atomic"
+    load(oxigraph.gsp, old, graph, replace=True)
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    # The store behind a path whose update endpoint nobody can guess.
+    with FaultProxy(base, "/store", rename=("/gsp", "/store")) as proxy:
+        argv = ["load", str(new), "--endpoint", proxy.url + "/gsp", "--graph", graph,
+                "--query-endpoint", oxigraph.query]
+        assert main([*argv, "--replace"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "--replace cannot be atomic" in err[0]
+        assert "--replace-non-atomic" in err[0]
+        assert graph_state(oxigraph.query, graph) == (OLD_TRIPLES, OLD_TRIPLES, [])
+        assert main([*argv, "--replace", "--update-endpoint", base + "/update"]) == 0
+        assert graph_state(oxigraph.query, graph) == (NEW_TRIPLES, 0, [])
+        assert main([*argv, "--replace-non-atomic"]) == 0
+        assert graph_state(oxigraph.query, graph) == (NEW_TRIPLES, 0, [])
+    assert main(["load", str(new), "--endpoint", oxigraph.gsp, "--graph", graph, "--replace",
+                 "--update-endpoint", "not a url"]) == 2
+    assert "--update-endpoint" in capsys.readouterr().err
+    # Non-atomic and failing midway: the message says the old graph is gone.
+    with FaultProxy(base, "/store", fail_at=2) as proxy, \
+            pytest.raises(LoadError, match="replaced by the first batch, its old triples "
+                          "are gone"):
+        load(proxy.url + "/store", old, graph, replace=True, atomic=False, batch_size=100)
+    assert graph_state(oxigraph.query, graph)[:2] == (100, 100)
+
+
+def _start_oxigraph(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    binary = shutil.which("oxigraph")
+    if binary is None:
+        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
+    log = folder / f"server-{time.monotonic_ns()}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, "serve", "--location", str(folder / "db"), "--bind", f"127.0.0.1:{port}"],
+            stdout=out, stderr=subprocess.STDOUT)
+    wait_until_up(f"http://127.0.0.1:{port}/query", process, 30, log)
+    return process
+
+
+def test_oxigraph_killed_midway_keeps_the_old_graph(
+    tmp_path: Path, old_and_new: tuple[Path, Path]
+) -> None:
+    old, new = old_and_new
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = _start_oxigraph(tmp_path, port)
+    try:
+        load(base + "/store", old, GRAPH, replace=True)
+
+        def kill() -> None:
+            process.kill()
+            process.wait()
+
+        with FaultProxy(base, "/store", fail_at=2, kill=kill) as proxy, \
+                pytest.raises(LoadError) as info:
+            load(proxy.url + "/store", new, GRAPH, replace=True, batch_size=100)
+        message = str(info.value)
+        assert "during the POST of batch 2/8" in message
+        assert "100 of 800 triples acknowledged" in message
+        assert "the target graph is unchanged; the staging graph <" in message
+        staging = message.split("the staging graph <", 1)[1].split(">", 1)[0]
+        assert staging.startswith(STAGING_PREFIX) and "may be left" in message
+    finally:
+        stop(process)
+    # Restarted on the same data: the old graph is whole, the staging graph is the named one.
+    process = _start_oxigraph(tmp_path, port)
+    try:
+        total, old_count, left = graph_state(base + "/query", GRAPH)
+        assert (total, old_count) == (OLD_TRIPLES, OLD_TRIPLES)
+        assert left in ([], [staging])
+        requests.post(base + "/update", data={"update": f"DROP SILENT GRAPH <{staging}>"},
+                      timeout=30).raise_for_status()
+        assert graph_state(base + "/query", GRAPH)[2] == []
+    finally:
+        stop(process)
+
+
+@pytest.mark.virtuoso
+def test_virtuoso_replace_answered_500_midway_keeps_the_old_graph(
+    virtuoso: Store, old_and_new: tuple[Path, Path]
+) -> None:
+    old, new = old_and_new
+    graph = GRAPH + "/fault-500"
+    load(virtuoso.gsp, old, graph, replace=True, auth=virtuoso.auth)
+    base = virtuoso.gsp.rsplit("/", 1)[0]
+    with FaultProxy(base, "/sparql-graph-crud-auth", fail_at=3, auth_only=True) as proxy, \
+            pytest.raises(LoadError) as info:
+        load(proxy.url + "/sparql-graph-crud-auth", new, graph, replace=True,
+             auth=virtuoso.auth, batch_size=100)
+    message = str(info.value)
+    assert "batch 3/8" in message and "200 of 800 triples acknowledged" in message
+    assert "the target graph is unchanged; the staging graph was dropped" in message
+    assert graph_state(virtuoso.query, graph) == (OLD_TRIPLES, OLD_TRIPLES, [])
+    with FaultProxy(base, "/sparql-graph-crud-auth", fail_move=True) as proxy, \
+            pytest.raises(LoadError, match="target graph is unchanged; the staging graph "
+                          "was dropped"):
+        load(proxy.url + "/sparql-graph-crud-auth", new, graph, replace=True,
+             auth=virtuoso.auth, batch_size=100)
+    assert graph_state(virtuoso.query, graph) == (OLD_TRIPLES, OLD_TRIPLES, [])
+    result = load(virtuoso.gsp, new, graph, replace=True, auth=virtuoso.auth, batch_size=100)
+    assert result.after == NEW_TRIPLES
+    assert graph_state(virtuoso.query, graph) == (NEW_TRIPLES, 0, [])

@@ -326,3 +326,38 @@ def test_cli(tmp_path: Path, data: Path, oxigraph_endpoint: str,
     assert main(["query", "--list"]) == 0
     assert len([line for line in capsys.readouterr().out.splitlines()
                 if not line.startswith(" ")]) >= 10
+
+
+# --- federated queries and refusals: the message names the cause ---------------------------------
+
+
+def test_unreachable_service_is_named(store: ox.Store, capsys: pytest.CaptureFixture[str],
+                                      tmp_path: Path, data: Path) -> None:
+    port = free_port()  # nothing listens there
+    for service in (f"http://127.0.0.1:{port}/sparql", "http://no-such-host.invalid/sparql"):
+        text = f"SELECT * {{ ?s ?p ?o SERVICE <{service}> {{ ?s ?q ?r }} }}"
+        with pytest.raises(QueryError, match=f"the SERVICE endpoint {service} cannot be "
+                           "reached"):
+            run_local(text, store)
+        query = tmp_path / "federated.rq"
+        query.write_text(text, encoding="utf-8")
+        assert main(["query", str(query), "--data", str(data)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"SERVICE endpoint {service}" in err[0]
+
+
+def test_refusals_give_the_servers_message(oxigraph_endpoint: str, data: Path) -> None:
+    from kg.serve.app import open_site
+    from tests.serve.conftest import serve_site
+
+    with pytest.raises(QueryError) as info:
+        run_remote("SELECT * WHERE { ?s ?p }", oxigraph_endpoint)
+    message = str(info.value)
+    assert "HTTP 400: " in message and "QueryBadFormed" not in message
+    assert "probably" not in message and "b'" not in message
+    federated = "SELECT * { SERVICE <https://query.wikidata.org/sparql> { ?s ?p ?o } }"
+    with serve_site(open_site([data])) as base, pytest.raises(QueryError) as info:
+        run_remote(federated, base + "/sparql")
+    message = str(info.value)
+    assert "refused the query: HTTP 400: " in message and "is not allowed" in message
+    assert "QueryBadFormed" not in message and "probably" not in message

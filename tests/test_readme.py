@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,7 @@ import pytest
 import requests
 
 from kg import paths
+from tests.shared import GAZETTEER_MISSING
 from tests.stores import Store, free_port
 
 README = paths.PROJECT_ROOT / "README.md"
@@ -113,7 +115,7 @@ def run_parse(command: str, request: pytest.FixtureRequest) -> None:
 def run_reconcile_report(command: str, request: pytest.FixtureRequest) -> None:
     """The report, with the table written aside: it must equal the committed one."""
     if not paths.GAZETTEER_DIR.is_dir():
-        pytest.skip("no gazetteer (../shared/gazetteer or KG_GAZETTEER)")
+        pytest.skip(GAZETTEER_MISSING)
     out = request.getfixturevalue("tmp_path") / "links.tsv"
     done = ok(f"{command} --out {shlex.quote(str(out))}")
     assert "coverage" in done.stdout.lower()
@@ -168,9 +170,42 @@ def run_bench(command: str, request: pytest.FixtureRequest) -> None:
     assert "| oxigraph |" in done.stdout and "| kg-serve |" in done.stdout
 
 
+def run_own_list(command: str, request: pytest.FixtureRequest) -> None:
+    """Reconcile, build and query a list of one's own, in a scratch folder holding a copy of
+    ``examples/`` (the command writes my-links.tsv and my-dist/ where it runs)."""
+    if not paths.GAZETTEER_DIR.is_dir():
+        pytest.skip(GAZETTEER_MISSING)
+    work = request.getfixturevalue("tmp_path")
+    shutil.copytree(paths.PROJECT_ROOT / "examples", work / "examples")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": os.pathsep.join(
+               filter(None, [str(paths.PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    done = subprocess.run(["bash", "-c", command], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # Paris (Q90): gf_wikidata_cities.tsv:15 of the gazetteer, cited in my-links.tsv.
+    assert "http://www.wikidata.org/entity/Q90" in done.stdout
+    assert "gf_wikidata_cities.tsv:15 Q90" in (work / "my-links.tsv").read_text("utf-8")
+
+
+def run_curl(command: str, request: pytest.FixtureRequest) -> None:
+    """A request to ``kg serve`` (the README's 127.0.0.1:8000 becomes the test's server);
+    a Turtle answer must parse and describe what it names."""
+    request.getfixturevalue("built")
+    with serving("kg serve --no-build") as base:
+        done = ok(command.replace("http://127.0.0.1:8000", base))
+    if "text/turtle" in command:
+        iri = "https://w3id.org/twinning-kg/" + command.rsplit("/", 2)[-2] + "/" + \
+            command.rsplit("/", 1)[-1]
+        triples = list(ox.parse(done.stdout.encode(), format=ox.RdfFormat.TURTLE))
+        assert any(t.subject == ox.NamedNode(iri) for t in triples), done.stdout[:2000]
+
+
 RUNNERS: dict[str, Runner] = {
+    "curl": run_curl,
     "kg parse": run_parse,
     "kg reconcile --report": run_reconcile_report,
+    "kg reconcile examples/twinning-list.csv": run_own_list,
     "kg build": run_plain,
     "kg validate": run_validate,
     "kg serve": run_serve,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run"]
+__all__ = ["ENDPOINTS", "register", "run"]
+
+#: The endpoints ``kg bench`` knows how to start (``--endpoints``), Oxigraph first.
+ENDPOINTS = ("oxigraph", "kg-serve", "kg-serve-nocache", "rdflib-endpoint")
 
 
 def register(subparsers: Any) -> None:
@@ -21,15 +23,18 @@ def register(subparsers: Any) -> None:
             "clients, and print throughput and latency percentiles with ratios to Oxigraph."
         ),
     )
-    parser.add_argument("data", nargs="?", type=Path, metavar="FILE",
+    from kg.cli import comma_list, input_file, int_range, positive_float
+
+    parser.add_argument("data", nargs="?", type=input_file, metavar="FILE",
                         help="Turtle file to serve (default: dist/twinning.ttl)")
-    parser.add_argument("--requests", type=int, default=20, metavar="N",
+    parser.add_argument("--requests", type=int_range(1, 10_000), default=20, metavar="N",
                         help="timed requests per query and endpoint (default 20)")
-    parser.add_argument("--clients", type=int, default=4, metavar="N",
+    parser.add_argument("--clients", type=int_range(1, 32), default=4, metavar="N",
                         help="concurrent clients (default 4)")
-    parser.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
+    parser.add_argument("--time-limit", type=positive_float, default=60.0, metavar="SECONDS",
                         help="stop an endpoint's run after this long (default 60)")
     parser.add_argument("--endpoints", default="oxigraph,kg-serve,kg-serve-nocache,rdflib-endpoint",
+                        type=comma_list(ENDPOINTS),
                         metavar="LIST", help="comma-separated subset, Oxigraph first")
     parser.set_defaults(func=run)
 

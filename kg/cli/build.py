@@ -13,32 +13,44 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
     from kg import paths  # light: paths only
+    from kg.cli import add_max_input_size, comma_list, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build",
         help="build the graph into dist/ (Turtle, N-Triples, JSON-LD, TriG, VoID, report)",
         description=(
             "Parse the seed documents, read the links table, emit the graph, validate it with "
-            "the SHACL shapes and write the output folder atomically. Exit 1 on SHACL "
-            "violations (the previous output is kept); warnings are reported."
+            "the SHACL shapes and write the output folder atomically, with a manifest.json "
+            "of its files and inputs. The output folder must be missing, empty or a previous "
+            "build holding only the files its manifest lists; anything else is refused. "
+            "Exit 1 on SHACL violations (the previous output is kept); warnings are reported."
         ),
     )
-    parser.add_argument("--out", type=Path, default=paths.DIST_DIR, help="output folder")
+    parser.add_argument("--out", type=Path, default=paths.DIST_DIR,
+                        help="output folder: missing, empty, or a previous build (default dist/)")
     parser.add_argument(
         "--formats",
         default="ttl,nt,jsonld,trig",
+        type=comma_list(("ttl", "nt", "jsonld", "trig")),
         help="comma-separated formats among ttl,nt,jsonld,trig (default: all)",
     )
-    parser.add_argument("--base", default=None, help="base IRI of the data (ends with / or #)")
+    parser.add_argument(
+        "--base", default=None,
+        help="base IRI of the data, ending with / or # (default: https://w3id.org/twinning-kg/)",
+    )
     parser.add_argument("--links", type=Path, default=paths.LINKS_TSV, help="links table")
     parser.add_argument(
         "--seeds", type=Path, nargs="+", default=list(paths.SEED_DOCUMENTS),
-        metavar="PATH", help="source documents (default: both seeds)",
+        metavar="PATH",
+        help="source documents, any number, of any known kind: lhc, zhwiki, csv (a twinning "
+        "list), or an installed plug-in's (default: both seeds)",
     )
     parser.add_argument(
-        "--sparql-endpoint", default=None, help="SPARQL endpoint announced in void.ttl"
+        "--sparql-endpoint", default=None, type=http_url, metavar="URL",
+        help="SPARQL endpoint announced in void.ttl (default: http://127.0.0.1:8000/sparql)",
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    add_max_input_size(parser)
     parser.set_defaults(func=run)
 
 
@@ -70,4 +82,12 @@ def run(args: argparse.Namespace) -> int:
         )
         for name, size in result.files.items():
             print(f"  {result.out / name}  {size} bytes")
+    if result.missing_links:
+        # Said even with --quiet: these places are unresolved only because the table
+        # lacks them (a deleted row, a table older than the documents).
+        print(f"kg build: {len(result.missing_links)} place(s) have no row in {args.links} "
+              "and stay unresolved (run `kg reconcile`):", file=sys.stderr)
+        for doc, role, key, country in result.missing_links:
+            print(f"  {doc} {role} {key}" + (f" ({country})" if country else ""),
+                  file=sys.stderr)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any
 
 __all__ = ["register", "run"]
@@ -18,32 +17,43 @@ def register(subparsers: Any) -> None:
         description=(
             "Send an RDF file (default dist/twinning.nt) to a Graph Store Protocol endpoint, "
             "then check with a SPARQL COUNT that the store holds the expected triples. "
+            "--replace is atomic: the file goes into a staging graph, which then replaces "
+            "the target with one SPARQL Update MOVE; on any failure the target is unchanged. "
             "Oxigraph: --endpoint http://HOST:7878/store. Virtuoso: --endpoint "
             "http://HOST:8890/sparql-graph-crud-auth --graph IRI --user dba --password ... "
             "--auth digest."
         ),
     )
-    parser.add_argument("file", nargs="?", type=Path, metavar="FILE",
+    from kg.cli import http_url, input_file, positive_float, positive_int
+
+    parser.add_argument("file", nargs="?", type=input_file, metavar="FILE",
                         help="RDF file to send (default: dist/twinning.nt)")
-    parser.add_argument("--endpoint", required=True, metavar="URL",
+    parser.add_argument("--endpoint", required=True, metavar="URL", type=http_url,
                         help="the store's Graph Store Protocol endpoint")
-    parser.add_argument("--query-endpoint", metavar="URL",
+    parser.add_argument("--query-endpoint", metavar="URL", type=http_url,
                         help="the store's SPARQL query endpoint for the triple count "
+                        "(guessed for Oxigraph, Virtuoso and Fuseki)")
+    parser.add_argument("--update-endpoint", metavar="URL", type=http_url,
+                        help="the store's SPARQL Update endpoint for an atomic --replace "
                         "(guessed for Oxigraph, Virtuoso and Fuseki)")
     parser.add_argument("--graph", metavar="IRI",
                         help="target named graph (default: the store's default graph)")
     parser.add_argument("--replace", action="store_true",
-                        help="replace the graph (PUT) instead of appending to it (POST)")
+                        help="replace the graph atomically (staging graph, then MOVE) "
+                        "instead of appending to it (POST)")
+    parser.add_argument("--replace-non-atomic", action="store_true",
+                        help="replace the graph with a PUT of the first batch, for a store "
+                        "without an update endpoint: a failure midway loses the old graph")
     parser.add_argument("--user", metavar="U", help="user name for the store")
     parser.add_argument("--password", metavar="P",
                         help="password (or set KG_LOAD_PASSWORD, which keeps it out of ps)")
     parser.add_argument("--auth", choices=("basic", "digest"), default="basic",
                         help="HTTP authentication scheme (Virtuoso: digest; default basic)")
-    parser.add_argument("--batch-size", type=int, metavar="N",
+    parser.add_argument("--batch-size", type=positive_int, default=50_000, metavar="N",
                         help="triples per request (default 50000)")
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip the triple count after the load")
-    parser.add_argument("--timeout", type=float, default=120.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_float, default=120.0, metavar="SECONDS",
                         help="per-request timeout (default 120)")
     parser.set_defaults(func=run)
 
@@ -66,10 +76,12 @@ def run(args: argparse.Namespace) -> int:
         args.endpoint,
         args.file or DIST_DIR / "twinning.nt",
         args.graph,
-        replace=args.replace,
+        replace=args.replace or args.replace_non_atomic,
+        atomic=not args.replace_non_atomic,
         auth=auth,
-        batch_size=args.batch_size or loader.DEFAULT_BATCH_SIZE,
+        batch_size=args.batch_size,
         query_endpoint=args.query_endpoint,
+        update_endpoint=args.update_endpoint,
         check=args.check,
         timeout=args.timeout,
     )

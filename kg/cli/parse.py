@@ -1,4 +1,4 @@
-"""``kg parse PATH... [--format jsonl|tsv|table] [--source lhc|zhwiki]``.
+"""``kg parse PATH... [--format jsonl|tsv|table] [--source KIND]``.
 
 Prints every record on stdout and a report on stderr (records per document and per
 section/region, rejections and warnings with their lines, blank rows), both in the chosen
@@ -24,6 +24,8 @@ FORMATS = ("jsonl", "tsv", "table")
 
 def register(subparsers: Any) -> None:
     """Add the ``parse`` subcommand."""
+    from kg.cli import add_max_input_size
+
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "parse",
         help="parse source documents into records, with a report",
@@ -33,8 +35,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="source documents")
     parser.add_argument("--format", choices=FORMATS, default="jsonl", help="output format")
     parser.add_argument(
-        "--source", choices=("lhc", "zhwiki"), help="the documents' format (default: detect)"
+        "--source", metavar="KIND",
+        help="the documents' kind: lhc, zhwiki, csv or an installed plug-in's "
+        "(default: detect)",
     )
+    add_max_input_size(parser)
     parser.set_defaults(func=run)
 
 
@@ -63,12 +68,14 @@ def render_records(results: Iterable[ParseResult], fmt: str, out: TextIO) -> Non
         for row in rows:
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
         return
-    # tsv and table: one header per record type, so both documents stay rectangular.
-    for kind in ("membership", "twinning"):
-        group = [row for row in rows if row["type"] == kind]
-        if not group:
-            continue
-        columns = list(group[0])
+    # tsv and table: one header per kind of record (its columns), so every block stays
+    # rectangular whatever documents are mixed.
+    order = {"membership": 0, "twinning": 1}
+    shapes = sorted(dict.fromkeys((order.get(row["type"], 2), tuple(row)) for row in rows),
+                    key=lambda item: item[0])
+    for _, shape in shapes:
+        group = [row for row in rows if tuple(row) == shape]
+        columns = list(shape)
         cells = [[_cell(row[col]) for col in columns] for row in group]
         if fmt == "tsv":
             out.write("\t".join(columns) + "\n")
@@ -78,10 +85,16 @@ def render_records(results: Iterable[ParseResult], fmt: str, out: TextIO) -> Non
 
 
 def _write_table(columns: list[str], cells: list[list[str]], out: TextIO) -> None:
-    widths = [max([len(col)] + [len(row[i]) for row in cells]) for i, col in enumerate(columns)]
-    out.write("  ".join(col.ljust(w) for col, w in zip(columns, widths, strict=True)) + "\n")
+    # Padded by display width, not characters: CJK names take two columns each.
+    from kg.textwidth import display_width, pad
+
+    widths = [
+        max([display_width(col)] + [display_width(row[i]) for row in cells])
+        for i, col in enumerate(columns)
+    ]
+    out.write("  ".join(pad(c, w) for c, w in zip(columns, widths, strict=True)).rstrip() + "\n")
     for row in cells:
-        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
+        out.write("  ".join(pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 def report_rows(results: Iterable[ParseResult]) -> list[dict[str, Any]]:
@@ -97,6 +110,7 @@ def report_rows(results: Iterable[ParseResult]) -> list[dict[str, Any]]:
                 "rejections": len(result.rejections),
                 "warnings": len(result.warnings),
                 "blank_rows": result.blank_rows,
+                "rows": result.rows,
             }
         )
         rows += [{"type": "group", **where, "group": g, "records": n} for g, n in result.groups]
@@ -124,7 +138,7 @@ def render_report(results: Iterable[ParseResult], fmt: str, out: TextIO) -> None
             if row["type"] == "document":
                 detail = (
                     f"rejections={row['rejections']} warnings={row['warnings']} "
-                    f"blank_rows={row['blank_rows']}"
+                    f"blank_rows={row['blank_rows']} rows={row['rows']}"
                 )
             out.write(
                 "\t".join(
@@ -141,7 +155,7 @@ def render_report(results: Iterable[ParseResult], fmt: str, out: TextIO) -> None
             out.write(
                 f"{row['file']} ({row['doc']}): {row['records']} records, "
                 f"{row['rejections']} rejected, {row['warnings']} warnings, "
-                f"{row['blank_rows']} blank rows\n"
+                f"{row['blank_rows']} blank rows, of {row['rows']} data rows\n"
             )
         elif row["type"] == "group":
             out.write(f"  {row['group']}: {row['records']}\n")

@@ -21,11 +21,13 @@ def register(subparsers: Any) -> None:
             "Parameters are bound as RDF terms, never pasted into the query text."
         ),
     )
+    from kg.cli import http_url, positive_float
+
     parser.add_argument("query", nargs="?", metavar="NAME|FILE",
                         help="named query or a .rq file")
     parser.add_argument("--param", "-p", action="append", default=[], metavar="K=V",
                         help="bind parameter K to V (repeatable)")
-    parser.add_argument("--endpoint", metavar="URL",
+    parser.add_argument("--endpoint", metavar="URL", type=http_url,
                         help="SPARQL endpoint to query instead of the built graph")
     parser.add_argument("--data", type=Path, metavar="FILE",
                         help="RDF file to query locally (default: dist/twinning.trig)")
@@ -36,7 +38,7 @@ def register(subparsers: Any) -> None:
                         help="list the named queries and their parameters")
     parser.add_argument("--show", action="store_true",
                         help="print the query with its parameters bound instead of running it")
-    parser.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+    parser.add_argument("--timeout", type=positive_float, default=60.0, metavar="SECONDS",
                         help="timeout for --endpoint (default 60)")
     parser.set_defaults(func=run)
 
@@ -75,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
         answer = q.run_remote(text, args.endpoint, args.format, timeout=args.timeout)
     else:
         answer = q.run_local(text, args.data or DIST_DIR / "twinning.trig", args.format)
-    sys.stdout.write(answer)
+    # Every format ends with a newline (RDF/XML and SPARQL XML come without one).
+    sys.stdout.write(answer if not answer or answer.endswith("\n") else answer + "\n")
     return 0

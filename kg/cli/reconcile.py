@@ -27,6 +27,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``reconcile`` subcommand."""
     from kg import paths
+    from kg.cli import add_max_input_size, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "reconcile",
@@ -40,19 +41,27 @@ def register(subparsers: Any) -> None:
                         default=Path(os.environ.get("KG_GAZETTEER", paths.GAZETTEER_DIR)),
                         help="gazetteer folder (env KG_GAZETTEER)")
     parser.add_argument("--out", type=Path, default=paths.LINKS_TSV, help="links table to write")
-    parser.add_argument("--overrides", type=Path, default=paths.OVERRIDES_TSV,
-                        help="human decisions (doc role key country qid evidence reason)")
+    parser.add_argument("--overrides", type=Path, default=None,
+                        help="human decisions (doc role key country qid evidence reason); "
+                        f"default {paths.OVERRIDES_TSV.name} in seeds/, none if it is missing")
     parser.add_argument("--cache-dir", type=Path, default=None,
                         help="cache folder (gazetteer index, Wikidata answers)")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the gazetteer index")
+    add_max_input_size(parser)
     parser.add_argument("--report", action="store_true", help="print coverage and open places")
     parser.add_argument("--coordinates-only", action="store_true",
                         help="only (re)fill lat, lon, coord_evidence of the table --out names "
                         "from the gazetteer (and P625 with --online); no other column changes")
     parser.add_argument("--online", action="store_true",
                         help="ask the live Wikidata API about what the gazetteer leaves open")
-    parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php")
-    parser.add_argument("--sparql-url", default="https://query.wikidata.org/sparql")
+    parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php", type=http_url,
+                        metavar="URL",
+                        help="MediaWiki Action API of the Wikibase to ask (--online), e.g. a "
+                        "mirror")
+    parser.add_argument("--sparql-url", default="https://query.wikidata.org/sparql", type=http_url,
+                        metavar="URL",
+                        help="SPARQL query service of that Wikibase (--online: P190 "
+                        "statements)")
     parser.add_argument("--user-agent", default=os.environ.get("KG_USER_AGENT"),
                         help="User-Agent for Wikidata, with your contact as Wikimedia's policy "
                         "asks (env KG_USER_AGENT; default names the project)")
@@ -62,6 +71,8 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run reconciliation; 0 on success, a :class:`~kg.errors.KGError` otherwise."""
     from kg import paths
+    from kg.errors import LinksError
+    from kg.fsutil import check_regular_file
     from kg.reconcile import reconcile, report
     from kg.reconcile.coordinates import add_coordinates, load_coordinates
     from kg.reconcile.gazetteer import load_gazetteer
@@ -80,14 +91,19 @@ def run(args: argparse.Namespace) -> int:
               f"{sum(bool(row.qid) for row in rows)} resolved place references", file=sys.stderr)
         return 0
     documents = args.documents or list(paths.SEED_DOCUMENTS)
+    # Every small input first, so that a bad one fails before the gazetteer is loaded.
     results = [parse_path(path) for path in documents]
+    if args.overrides is not None:
+        # Named on the command line: it must exist (only the default may be absent).
+        check_regular_file(args.overrides, LinksError, "overrides")
+    overrides_path = args.overrides or paths.OVERRIDES_TSV
+    overrides = read_overrides(overrides_path)
     gazetteer = load_gazetteer(args.gazetteer, cache_dir=args.cache_dir,
                                use_cache=not args.no_cache)
-    overrides = read_overrides(args.overrides)
     client = None
     if args.online:
         client = _online(args, gazetteer)
-    rows = reconcile(results, gazetteer, overrides, client, overrides_path=args.overrides)
+    rows = reconcile(results, gazetteer, overrides, client, overrides_path=overrides_path)
     rows = add_coordinates(rows, load_coordinates(args.gazetteer),
                            client.coordinates if client is not None else None)
     write_links(rows, args.out)

@@ -73,8 +73,14 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate, print the report; 0 when the graph conforms, 1 when it does not."""
+    from kg.errors import ValidationError
+    from kg.fsutil import check_regular_file
     from kg.validate import validate
 
+    # A FIFO or device named as the graph would block or never end: refused before reading.
+    check_regular_file(args.graph, ValidationError, "graph", missing="graph not found")
+    if args.ontology is not None:
+        check_regular_file(args.ontology, ValidationError, "ontology")
     result = validate(
         args.graph, shapes_dir=args.shapes, ontology=args.ontology, inference=args.inference
     )

@@ -17,7 +17,7 @@ from urllib.parse import quote
 import zhconv
 from rdflib import Dataset, Graph, Literal, URIRef
 
-from kg.model import LinkRow, Membership, ParseResult, Twinning, WikiLink
+from kg.model import LinkRow, Membership, PairTwinning, ParseResult, Twinning, WikiLink
 from kg.rdf.geo import geo_triples, place_coordinates
 from kg.rdf.vocab import (
     DCTERMS,
@@ -246,12 +246,13 @@ class _Emitter:
 
     # -- provenance -------------------------------------------------------------------------
 
-    def source(self, doc: str, file: str) -> URIRef:
+    def source(self, doc: str, file: str, titles: Sequence[tuple[str, str]] = ()) -> URIRef:
         node = self.iris.source(doc)
         g = self.graph(doc)
         g.add((node, RDF.type, TW.SourceDocument))
         g.add((node, DCTERMS.identifier, Literal(file)))
-        for text, lang in DOC_TITLES.get(doc, ()):
+        # Titles come from the source plug-in (kg.sources); DOC_TITLES is the fallback.
+        for text, lang in titles or DOC_TITLES.get(doc, ()):
             g.add((node, DCTERMS.title, Literal(text, lang=lang)))
             g.add((node, RDFS.label, Literal(text, lang=lang)))
         return node
@@ -366,6 +367,46 @@ class _Emitter:
         self.twin_pairs.append((str(node), str(cn), str(partner)))
         self.stats.twinnings += 1
 
+    def pair(self, rec: PairTwinning, index: int) -> None:
+        """A twinning of a generic list (kg.sources.csvlist): side A listed, B the partner;
+        each place with its country, both reconciled under role ``place``."""
+        doc = rec.source.doc
+        g = self.graph(doc)
+        sides: list[URIRef] = []
+        for city, country_name, lang in ((rec.city_a, rec.country_a, rec.lang_a),
+                                         (rec.city_b, rec.country_b, rec.lang_b)):
+            node = self.place(doc, "place", city, country_name,
+                              self.iris.place_ref(doc, country_name, city), "city")
+            self.names(doc, node, [(city, lang)])
+            if country_name:
+                country = self.place(doc, "country", country_name, "",
+                                     self.iris.place_ref(doc, country_name), "country")
+                self.names(doc, country, [(country_name, lang)])
+                if country != node:
+                    g.add((node, TW.country, country))
+            sides.append(node)
+        a, b = sides
+        node = self.iris.twinning(doc, rec.source.line, index)
+        g.add((node, RDF.type, TW.Twinning))
+        g.add((node, TW.place, a))
+        g.add((node, TW.place, b))
+        g.add((node, TW.listedPlace, a))
+        g.add((node, TW.partnerPlace, b))
+        same = rec.lang_a if rec.lang_a == rec.lang_b else "und"
+        g.add((node, RDFS.label, Literal(f"{rec.city_a} – {rec.city_b}", lang=same)))
+        if rec.date is not None:
+            g.add((node, TW.startDate, Literal(rec.date.iso, datatype=XSD[rec.date.xsd_type])))
+        g.add((node, TW.agreementKind, agreement_kind(rec.note)))
+        if rec.note:
+            g.add((node, SKOS.note, Literal(rec.note, lang=rec.note_lang)))
+        if rec.source_url:
+            g.add((node, DCTERMS.source, URIRef(rec.source_url)))
+        self.provenance(doc, rec.source.line, node)
+        g.add((a, TW.twinnedWith, b))
+        g.add((b, TW.twinnedWith, a))
+        self.twin_pairs.append((str(node), str(a), str(b)))
+        self.stats.twinnings += 1
+
 
 def emit(
     results: Sequence[ParseResult], links: LinksTable, *, base: str = DEFAULT_BASE,
@@ -380,13 +421,15 @@ def emit(
     em = _Emitter(links, base)
     em.source(LINKS_DOC, links_file)
     for result in sorted(results, key=lambda r: r.doc):
-        em.source(result.doc, result.file)
+        em.source(result.doc, result.file, result.titles)
         seen: dict[tuple[str, int], int] = defaultdict(int)
         for rec in result.records:
             key = (rec.source.doc, rec.source.line)
             seen[key] += 1
             if isinstance(rec, Membership):
                 em.membership(rec, seen[key])
+            elif isinstance(rec, PairTwinning):
+                em.pair(rec, seen[key])
             else:
                 em.twinning(rec, seen[key])
     # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.

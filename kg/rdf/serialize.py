@@ -236,6 +236,8 @@ def void_graph(
     g.add((dataset, DCTERMS.license, DATA_LICENSE))
     g.add((dataset, DCTERMS.creator, Literal("twinning-kg contributors")))
     g.add((dataset, DCTERMS.conformsTo, ONTOLOGY_IRI))
+    # The ontology the data conforms to has its own licence (LICENSE-DATA, section 2).
+    g.add((ONTOLOGY_IRI, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")))
     g.add((dataset, VOID.uriSpace, Literal(base)))
     g.add((dataset, VOID.sparqlEndpoint, URIRef(sparql_endpoint)))
     g.add((dataset, VOID.triples, Literal(len(union), datatype=XSD.integer)))

@@ -18,6 +18,7 @@ import rdflib
 from rdflib.namespace import XSD
 
 from kg.errors import RdfError
+from kg.fsutil import check_regular_file
 
 __all__ = [
     "FORMATS",
@@ -160,6 +161,8 @@ def _read(path: Path, format: str | pyoxigraph.RdfFormat | None,
     """The file's bytes, its format (given or from the extension) and its base IRI (given,
     or the file's ``file:`` URI). Raises :class:`~kg.errors.RdfError` as :func:`check_file`."""
     rdf_format = _format(format, path)
+    # Regular files only: a FIFO or a device (a shapes file, a graph) would block or never end.
+    check_regular_file(path, RdfError, "RDF file", missing="cannot read: No such file or directory")
     try:
         data = path.read_bytes()
     except OSError as exc:

@@ -129,6 +129,11 @@ class Iris:
         """An unresolved zh.wikipedia place, by its article title."""
         return self._iri(f"place/zhwiki/{_seg(title)}")
 
+    def place_ref(self, doc: str, *names: str) -> URIRef:
+        """An unresolved place of any other document, by the names of its reference
+        (a generic list's: its country, then the place; ``-`` for a missing one)."""
+        return self._iri("/".join(["place", doc, *(_seg(n) or "-" for n in names)]))
+
     def twinning(self, doc: str, line: int, index: int = 1) -> URIRef:
         """The twinning stated at ``doc`` line ``line`` (``index`` > 1 for a second one)."""
         suffix = "" if index == 1 else f"-{index}"

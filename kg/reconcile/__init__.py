@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from kg.model import LinkRow, Membership, ParseResult, Twinning, WikiLink
+from kg.model import LinkRow, Membership, PairTwinning, ParseResult, Twinning, WikiLink
 from kg.reconcile.countries import CountryMatch, resolve_country
 from kg.reconcile.gazetteer import Gazetteer
 from kg.reconcile.normalize import (
@@ -91,7 +91,29 @@ def collect_refs(results: Iterable[ParseResult]) -> list[PlaceRef]:
                 add("zhwiki", "partner", part.title, country,
                     [("zh", part.title), ("zh", part.label)], _link_kind(part),
                     _context(rec.partner))
+            elif isinstance(rec, PairTwinning):
+                # A generic list: both sides are places of the list's document, each with
+                # the country the row gives.
+                doc = rec.source.doc
+                for city, country, tag in ((rec.city_a, rec.country_a, rec.lang_a),
+                                           (rec.city_b, rec.country_b, rec.lang_b)):
+                    if country:
+                        add(doc, "country", country, "", [(_name_lang(country, ""), country)],
+                            "country")
+                    add(doc, "place", city, country, [(_name_lang(city, tag), city)],
+                        kind_hint(city) or "city")
     return list(refs.values())
+
+
+def _name_lang(name: str, tag: str) -> str:
+    """The gazetteer language to match a name in: ``ja``, ``zh``, ``en`` (Latin script),
+    or ``xx`` (any other), from its BCP 47 tag or, without one, its script."""
+    primary = tag.split("-", 1)[0].lower()
+    if primary in ("ja", "zh", "en"):
+        return primary
+    if has_cjk(name):
+        return "zh"
+    return "en" if all(ord(c) < 0x250 for c in name) else "xx"
 
 
 def _link_kind(link: WikiLink) -> str:

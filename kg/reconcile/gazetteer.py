@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg.errors import GazetteerError
-from kg.fsutil import atomic_write_bytes, read_lines
+from kg.fsutil import atomic_write_bytes, read_input, read_lines
 from kg.reconcile.normalize import variants
 
 __all__ = [
@@ -311,8 +311,10 @@ def _fingerprint(directory: Path) -> str:
         try:
             stat = path.stat()
             digest.update(f"{name}:{stat.st_size}:{stat.st_mtime_ns}:".encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-        except OSError:
+            # read_input: a FIFO or device in the folder must not block or run forever.
+            data = read_input(path, GazetteerError, "gazetteer file")
+            digest.update(hashlib.sha256(data).digest())
+        except (OSError, GazetteerError):
             digest.update(f"{name}:missing".encode())
     return digest.hexdigest()[:24]
 

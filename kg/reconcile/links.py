@@ -13,11 +13,15 @@ from typing import get_args
 
 from kg.errors import LinksError
 from kg.fsutil import atomic_write_text, read_lines
-from kg.model import DOCS, LINK_COLUMNS, LinkRow, Role
+from kg.model import DOCS, LINK_COLUMNS, LinkRow, ParseResult, Role, is_doc_id
 
-__all__ = ["COORD_COLUMNS", "QID_RE", "LinksTable", "read_links", "write_links"]
+__all__ = ["COORD_COLUMNS", "QID_RE", "LinksTable", "missing_rows", "qid_problem", "read_links",
+           "write_links"]
 
-QID_RE = re.compile(r"Q[1-9][0-9]*")
+#: A Wikidata item id. Wikidata has issued ids of up to 9 digits; more than 10 is a typo or
+#: garbage, not a future item.
+QID_RE = re.compile(r"Q[1-9][0-9]{0,9}")
+_QID_SHAPE = re.compile(r"Q[1-9][0-9]*")
 _ROLES = set(get_args(Role))
 _STATUSES = {"resolved", "ambiguous", "unresolved"}
 
@@ -40,19 +44,29 @@ class LinksTable:
         return self._index.get((doc, role, key, country))
 
 
+def qid_problem(value: str) -> str | None:
+    """Why ``value`` is not a QID (``Q`` and 1 to 10 digits, no leading 0), or None."""
+    if QID_RE.fullmatch(value):
+        return None
+    shown = repr(value if len(value) <= 24 else value[:20] + "…")
+    if _QID_SHAPE.fullmatch(value):
+        return f"QID {shown} has {len(value) - 1} digits: longer than any Wikidata has issued"
+    return f"{shown} is not a QID (expected Q<digits>)"
+
+
 def _check(row: LinkRow, path: Path, line: int) -> None:
-    if row.doc not in DOCS:
-        raise LinksError(f"unknown doc {row.doc!r} (expected one of {DOCS})", path=path, line=line)
+    if not is_doc_id(row.doc):
+        raise LinksError(f"malformed doc id {row.doc!r} (expected e.g. {DOCS})", path=path,
+                         line=line)
     if row.role not in _ROLES:
         raise LinksError(f"unknown role {row.role!r}", path=path, line=line)
     if row.status not in _STATUSES:
         raise LinksError(f"unknown status {row.status!r}", path=path, line=line)
     for name in ("qid", "country_qid"):
         value = getattr(row, name)
-        if value and not QID_RE.fullmatch(value):
-            raise LinksError(
-                f"malformed {name} {value!r} (expected Q<digits>)", path=path, line=line
-            )
+        problem = qid_problem(value) if value else None
+        if problem:
+            raise LinksError(f"malformed {name}: {problem}", path=path, line=line)
     if (row.status == "resolved") != bool(row.qid):
         raise LinksError(
             f"status {row.status!r} does not agree with qid {row.qid!r}", path=path, line=line
@@ -82,11 +96,13 @@ def _check_coordinates(row: LinkRow, path: Path, line: int) -> None:
 def read_links(path: Path) -> LinksTable:
     """Read and check a links table.
 
-    Raises :class:`LinksError` (with file:line) for a missing file, a wrong header, a row
-    with the wrong number of cells, a malformed QID, a QID without evidence, malformed or
-    out-of-range coordinates or coordinates without evidence, or a duplicated place
-    reference. A table without the coordinate columns (the older header) is read with
-    empty coordinates.
+    Raises :class:`LinksError` (with file:line) for a missing file, anything but a regular
+    file or one over the input size limit (:func:`kg.fsutil.read_input`), a wrong header, a
+    table with no rows (an empty table would leave every place unresolved without a
+    word), a row with the wrong number of cells, a malformed QID or one of more than 10
+    digits, a QID without evidence, malformed or out-of-range coordinates or coordinates
+    without evidence, or a duplicated place reference. A table without the coordinate
+    columns (the older header) is read with empty coordinates.
     """
     lines = read_lines(path, LinksError, "links table", " (run `kg reconcile`)")
     header = tuple(lines[0].split("\t")) if lines else ()
@@ -112,7 +128,25 @@ def read_links(path: Path) -> LinksTable:
             )
         seen[row.ref] = number
         rows.append(row)
+    if not rows:
+        raise LinksError(
+            "the links table has a header but no rows: run `kg reconcile` to fill it",
+            path=path,
+            line=1,
+        )
     return LinksTable(rows)
+
+
+def missing_rows(
+    results: Iterable[ParseResult], table: LinksTable
+) -> list[tuple[str, str, str, str]]:
+    """The place references ``(doc, role, key, country)`` of the parsed documents that have
+    no row in ``table``, in first-seen order: places a build leaves unresolved because the
+    table does not know them (a deleted row, a table older than the documents)."""
+    from kg.reconcile import collect_refs  # the one definition of a place reference
+
+    refs = [(r.doc, r.role, r.key, r.country) for r in collect_refs(results)]
+    return [ref for ref in refs if table.get(*ref) is None]
 
 
 def _cell(value: str) -> str:

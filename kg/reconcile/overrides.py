@@ -12,16 +12,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 from kg.errors import LinksError
 from kg.fsutil import read_lines
-from kg.model import DOCS
-from kg.reconcile.links import QID_RE
+from kg.model import Role, is_doc_id
+from kg.reconcile.links import qid_problem
 
 __all__ = ["OVERRIDE_COLUMNS", "Override", "check_evidence", "read_overrides"]
 
 OVERRIDE_COLUMNS = ("doc", "role", "key", "country", "qid", "evidence", "reason")
-_ROLES = ("member", "country", "cn", "partner")
+_ROLES = get_args(Role)
 _ROW_REF = re.compile(r"([A-Za-z0-9_.-]+\.tsv):([0-9]+)")
 
 
@@ -61,13 +62,12 @@ def read_overrides(path: Path) -> dict[tuple[str, str, str, str], Override]:
                              path=path, line=number)
         doc, role, key, country, qid, evidence, reason = cells
         row = Override(doc, role, key, country, qid, evidence, reason, number)
-        if row.doc not in DOCS:
-            raise LinksError(f"unknown doc {row.doc!r}", path=path, line=number)
+        if not is_doc_id(row.doc):
+            raise LinksError(f"malformed doc id {row.doc!r}", path=path, line=number)
         if row.role not in _ROLES:
             raise LinksError(f"unknown role {row.role!r}", path=path, line=number)
-        if row.qid and not QID_RE.fullmatch(row.qid):
-            raise LinksError(f"malformed QID {row.qid!r} (expected Q<digits>)",
-                             path=path, line=number)
+        if row.qid and (problem := qid_problem(row.qid)):
+            raise LinksError(f"malformed QID: {problem}", path=path, line=number)
         if not row.evidence.strip():
             raise LinksError("override without evidence", path=path, line=number)
         if not row.reason.strip():

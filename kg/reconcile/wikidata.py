@@ -484,6 +484,30 @@ class WikidataClient:
                 self._twin_evidence[qid] = evidence
         return result
 
+    def select(self, query: str) -> tuple[list[dict[str, dict[str, str]]], Evidence]:
+        """The bindings of a SPARQL SELECT ``query`` on the query service, and their evidence.
+
+        Same etiquette as every request here (User-Agent, retries honouring ``Retry-After``,
+        the persistent cache: a cached answer keeps its original retrieval time). Each binding
+        maps a variable to its SPARQL JSON term (``type``, ``value``, ``datatype``,
+        ``xml:lang``); malformed rows are skipped. Raises :class:`~kg.errors.WikidataError`
+        on any failure or on an answer without ``results.bindings``.
+        """
+        data, evidence = self._sparql(query)
+        results = data.get("results")
+        bindings = results.get("bindings") if isinstance(results, dict) else None
+        if not isinstance(bindings, list):
+            raise WikidataError(f"{evidence.endpoint}: malformed SPARQL JSON: no results.bindings")
+        rows: list[dict[str, dict[str, str]]] = []
+        for row in bindings:
+            if not isinstance(row, dict):
+                continue
+            clean = {var: {k: v for k, v in term.items() if isinstance(v, str)}
+                     for var, term in row.items()
+                     if isinstance(var, str) and isinstance(term, dict)}
+            rows.append(clean)
+        return rows, evidence
+
     # ---- answers ----------------------------------------------------------------------
 
     def _entities(self, data: Mapping[str, Any], evidence: Evidence) -> list[Entity]:

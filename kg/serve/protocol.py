@@ -4,8 +4,10 @@
   :class:`Operation` (query text and protocol dataset) or raises :class:`ProtocolError`
   carrying the HTTP status to answer.
 * :func:`negotiate` picks a media type from an ``Accept`` header with q-values.
-* :class:`Engine` runs a query on a read-only pyoxigraph store with a timeout, a row cap,
-  a ``SERVICE`` allow-list and a response cache, and returns a :class:`Response`.
+* :class:`Engine` runs a query in a worker process (:mod:`kg.serve.workers`) on a read-only
+  on-disk pyoxigraph store, with a timeout that kills the worker, guards on length and
+  nesting depth, a row cap, a ``SERVICE`` allow-list and a byte-capped answer cache, and
+  returns a :class:`Response`. :func:`execute` is what a worker runs.
 
 Statuses (also in the README):
 
@@ -13,21 +15,27 @@ Statuses (also in the README):
 200    a result (``X-Result-Truncated: true`` if the row cap cut it)
 400    bad query syntax, missing query, ``query`` given twice, query *and* update,
        bad ``default-graph-uri``/``named-graph-uri``, body not UTF-8, a ``SERVICE``
-       to an endpoint that is not allowed
+       to an endpoint that is not allowed, a query longer than ``--max-query-length``
+       or nested deeper than ``--max-depth`` (the message names the limit)
 403    SPARQL Update in any form (``update=``, ``application/sparql-update``): read-only
 405    a method other than GET, HEAD, POST, OPTIONS (``Allow`` header given)
 406    no result format the ``Accept`` header allows
 413    request body larger than the limit
 415    POST with a ``Content-Type`` other than form or ``application/sparql-query``, or a
        charset other than UTF-8
+500    the query's worker crashed ("query worker crashed"; it is replaced)
 502    an allowed ``SERVICE`` endpoint failed
-503    the query ran past the timeout (``Retry-After`` given)
+503    the query ran past the timeout (its worker killed), or the server is busy: the
+       queue is full, or a query on the reserved worker ran past ``--express-timeout``
+       (``Retry-After`` given)
 =====  ==========================================================================
 
 The default graph: unless the request names a dataset (``default-graph-uri``,
 ``named-graph-uri``) or the query does (``FROM``, ``FROM NAMED``), the default graph is the
-union of the store's default graph and all its named graphs (Oxigraph's
-``use_default_graph_as_union``), and ``GRAPH ?g`` ranges over the named graphs. A
+store's default graph, which :func:`kg.store.prepare_store` makes the *set* union of all
+graphs (a triple in two named graphs counts once; Oxigraph's
+``use_default_graph_as_union`` would repeat it), and ``GRAPH ?g`` ranges over the named
+graphs. A
 protocol dataset replaces the query's, as the protocol requires; a dataset that names only
 default graphs has no named graphs, and one that names only named graphs has an empty
 default graph.
@@ -35,22 +43,23 @@ default graph.
 
 from __future__ import annotations
 
+import atexit
 import json
-import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urljoin
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
 import pyoxigraph as ox
 
 from kg.errors import ServeError
+from kg.serve.workers import Busy, Pool, QueryTimeout, WorkerCrashed
+from kg.sparql import Outline, outline
+from kg.store import ServedStore
 
 __all__ = [
     "ASK_TYPES",
@@ -58,11 +67,13 @@ __all__ = [
     "GRAPH_TYPES",
     "SELECT_TYPES",
     "Engine",
+    "Job",
     "Operation",
     "ProtocolError",
     "QueryInfo",
     "Response",
     "analyse_query",
+    "execute",
     "negotiate",
     "parse_accept",
     "parse_media_type",
@@ -292,20 +303,6 @@ def parse_request(method: str, query_string: str, content_type: str | None,
 
 # --- a light lexical look at the query ------------------------------------------------------
 
-_TOKEN = re.compile(
-    r"""(?P<ws>\s+)
-    |(?P<comment>\#[^\n\r]*)
-    |(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-    |(?P<string>\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
-        |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
-    |(?P<var>[?$][^\s{}()\[\],;.<>"'=!|&+*/^-]+)
-    |(?P<pname>[^\s{}()\[\],;<>"'\#?$=!|&+*/^]*:[^\s{}()\[\],;<>"'\#=!|&+*/^]*)
-    |(?P<word>[A-Za-z_][A-Za-z0-9_]*)
-    |(?P<other>.)""",
-    re.X | re.S,
-)
-
-
 @dataclass(frozen=True, slots=True)
 class QueryInfo:
     """What :func:`analyse_query` found: ``SERVICE`` targets (``None`` for one given by a
@@ -315,48 +312,15 @@ class QueryInfo:
     has_dataset: bool
 
 
-def _tokens(query: str) -> Iterator[tuple[str, str]]:
-    for match in _TOKEN.finditer(query):
-        kind = match.lastgroup or "other"
-        if kind not in ("ws", "comment"):
-            yield kind, match.group()
-
-
 def analyse_query(query: str) -> QueryInfo:
     """Find ``SERVICE`` targets (IRIs resolved against ``BASE`` and ``PREFIX``) and
-    dataset clauses by scanning tokens, so strings, IRIs and comments never match.
+    dataset clauses with the shared lexer (:mod:`kg.sparql`, linear time), so strings,
+    IRIs and comments never match.
 
     It does not validate the query; the store's parser does that.
     """
-    tokens = list(_tokens(query))
-    prefixes: dict[str, str] = {}
-    base = ""
-    services: list[str | None] = []
-    has_dataset = False
-    for index, (kind, text) in enumerate(tokens):
-        if kind != "word":
-            continue
-        keyword = text.upper()
-        following = tokens[index + 1: index + 4]
-        if keyword == "BASE" and following and following[0][0] == "iri":
-            base = urljoin(base, following[0][1][1:-1])
-        elif (keyword == "PREFIX" and len(following) >= 2 and following[0][0] == "pname"
-              and following[1][0] == "iri"):
-            prefixes[following[0][1][:-1]] = urljoin(base, following[1][1][1:-1])
-        elif keyword == "FROM":
-            has_dataset = True
-        elif keyword == "SERVICE":
-            if following and following[0][0] == "word" and following[0][1].upper() == "SILENT":
-                following = following[1:]
-            target: str | None = None
-            if following and following[0][0] == "iri":
-                target = urljoin(base, following[0][1][1:-1])
-            elif following and following[0][0] == "pname":
-                prefix, _, local = following[0][1].partition(":")
-                if prefix in prefixes:
-                    target = prefixes[prefix] + local
-            services.append(target)
-    return QueryInfo(tuple(services), has_dataset)
+    found = outline(query)
+    return QueryInfo(found.services, found.has_dataset)
 
 
 # --- result serialisation -------------------------------------------------------------------
@@ -462,14 +426,6 @@ def serialize_solutions(variables: Sequence[str], rows: Sequence[Sequence[Any]],
     raise ValueError(f"unknown results format {fmt!r}")
 
 
-def _serialize_boolean(value: bool, fmt: str) -> bytes:
-    if fmt == "json":
-        return json.dumps({"head": {}, "boolean": value}).encode("utf-8")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<sparql xmlns='
-            '"http://www.w3.org/2005/sparql-results#"><head/>'
-            f"<boolean>{'true' if value else 'false'}</boolean></sparql>\n").encode()
-
-
 def serialize_graph(triples: Iterable[ox.Triple], media: str) -> bytes:
     """``triples`` in the RDF format of ``media`` (a key of :data:`GRAPH_TYPES`)."""
     return ox.serialize(list(triples), format=GRAPH_TYPES[media],
@@ -527,197 +483,361 @@ def service_description(endpoint: str, *, union_default_graph: bool, triples: in
 
 # --- the query engine -----------------------------------------------------------------------
 
-class _Cancelled(Exception):
-    """The request's timeout passed while its results were being read."""
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A query for a worker process: the operation, the ``Accept`` header and the limits
+    that the worker checks before the store sees the query."""
+
+    query: str
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...]
+    base_iri: str | None
+    accept: str | None
+    max_rows: int
+    max_depth: int
+    allowed_services: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    form: str  # "solutions", "boolean", "graph" (or "cancelled")
+    form: str  # "solutions", "boolean", "graph"
     media: str | None  # None: nothing in Accept fits the form (406)
     body: bytes = b""
     truncated_at: int | None = None
 
 
-#: Cache key: query, default graphs, named graphs, base IRI, media type.
-_Key = tuple[str, tuple[str, ...], tuple[str, ...], str | None, str]
+#: What a worker returns: an outcome, or (status, message) for a refusal.
+_Result = _Outcome | tuple[int, str]
+
+_RESULT_FORMATS = {"json": ox.QueryResultsFormat.JSON, "xml": ox.QueryResultsFormat.XML,
+                   "csv": ox.QueryResultsFormat.CSV, "tsv": ox.QueryResultsFormat.TSV}
+
+
+def _services_refusal(services: Sequence[str | None], allowed: frozenset[str]) -> str | None:
+    for target in services:
+        if target is None:
+            return "SERVICE with a variable endpoint is not allowed"
+        if target not in allowed:
+            listed = ", ".join(sorted(allowed)) or "none"
+            return (f"federated SERVICE <{target}> is not allowed on this endpoint (allowed: "
+                    f"{listed}; the server operator can add it with --allow-service URL)")
+    return None
+
+
+def execute(store: ox.Store, job: Job) -> _Result:
+    """Run ``job`` on ``store`` (in a worker process) and serialise its results.
+
+    Checks first, before the store's parser sees the query: the nesting depth (400 past
+    ``job.max_depth``) and the ``SERVICE`` allow-list (400). Results are written by
+    pyoxigraph wherever the row cap cannot apply: a SELECT gets a ``LIMIT`` of
+    ``max_rows + 1`` (or keeps its own smaller one), pyoxigraph serialises it, and only
+    when the cap did cut it are the first ``max_rows`` rows written again by
+    :func:`serialize_solutions` with the truncation stated. CONSTRUCT/DESCRIBE triples are
+    read up to the cap and written by pyoxigraph. Never raises: a refusal or failure is
+    returned as ``(status, message)``.
+    """
+    found = outline(job.query)
+    if found.depth > job.max_depth:
+        return 400, (f"the query nests brackets {found.depth} deep, over this endpoint's "
+                     f"limit of {job.max_depth} (kg serve --max-depth)")
+    refusal = _services_refusal(found.services, job.allowed_services)
+    if refusal is not None:
+        return 400, refusal
+    kwargs: dict[str, Any] = {"base_iri": job.base_iri}
+    if job.default_graphs or job.named_graphs:
+        kwargs["default_graph"] = [ox.NamedNode(iri) for iri in job.default_graphs]
+        kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in job.named_graphs]
+    capped = _capped_select(job.query, found, job.max_rows)
+    try:
+        if capped is not None:
+            try:
+                outcome = _pyoxigraph_select(store.query(capped[0], **kwargs), job, capped[1])
+            except SyntaxError:
+                outcome = None  # our rewrite did not parse: the original decides below
+            if outcome is not None:
+                return outcome
+        return _python_results(store.query(job.query, **kwargs), job)
+    except SyntaxError as exc:
+        return 400, f"query syntax error: {exc.msg or exc}"
+    except OSError as exc:
+        if found.services:
+            return 502, f"a SERVICE endpoint failed: {exc}"
+        return 500, f"query evaluation failed: {exc}"
+    except (ValueError, RuntimeError) as exc:
+        return 500, f"query evaluation failed: {exc}"
+    except MemoryError:
+        return 500, ("the query needed more memory than a query worker may use "
+                     "(kg serve --worker-memory)")
+
+
+def _capped_select(query: str, found: Outline, max_rows: int) -> tuple[str, bool] | None:
+    """The SELECT query with a top-level LIMIT of at most ``max_rows + 1``, and whether
+    its rows must be counted (``False``: its own LIMIT is within the cap); ``None`` if it
+    is not a SELECT whose top level we found."""
+    if found.form != "SELECT" or found.where_offset is None or found.update is not None:
+        return None
+    if found.limit is not None:
+        value, start, end = found.limit
+        if value <= max_rows:
+            return query, False
+        return query[:start] + str(max_rows + 1) + query[end:], True
+    at = found.values_offset if found.values_offset is not None else len(query)
+    return query[:at] + f"\nLIMIT {max_rows + 1}\n" + query[at:], True
+
+
+def _pyoxigraph_select(result: Any, job: Job, count: bool) -> _Outcome | None:
+    """pyoxigraph's serialisation of a SELECT (or ASK) result; ``None`` when the row cap
+    cut it (or it cannot tell), for :func:`_python_results` to write instead."""
+    if isinstance(result, ox.QueryBoolean):
+        media = negotiate(job.accept, list(ASK_TYPES))
+        if media is None:
+            return _Outcome("boolean", None)
+        return _Outcome("boolean", media,
+                        result.serialize(format=_RESULT_FORMATS[ASK_TYPES[media]]) or b"")
+    if not isinstance(result, ox.QuerySolutions):
+        return None
+    media = negotiate(job.accept, list(SELECT_TYPES))
+    if media is None:
+        return _Outcome("solutions", None)
+    fmt = SELECT_TYPES[media]
+    body = result.serialize(format=_RESULT_FORMATS[fmt]) or b""
+    if count and _rows_over(body, fmt, job.max_rows):
+        return None
+    return _Outcome("solutions", media, body)
+
+
+def _rows_over(body: bytes, fmt: str, max_rows: int) -> bool:
+    """Whether a serialised result may hold more than ``max_rows`` rows (exact for XML and
+    TSV, where a row mark cannot occur inside a value; an upper bound first for JSON and
+    CSV, then a parse for JSON)."""
+    if fmt == "xml":
+        return body.count(b"<result>") > max_rows
+    if fmt == "tsv":  # values escape their line breaks
+        return body.count(b"\n") - 1 > max_rows
+    if fmt == "csv":  # a quoted value may hold a line break: an upper bound
+        return body.count(b"\n") - 1 > max_rows
+    if body.count(b"{") <= max_rows:  # every row is an object: an upper bound
+        return False
+    rows: Any = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON)
+    return sum(1 for _ in rows) > max_rows
+
+
+def _python_results(result: Any, job: Job) -> _Outcome:
+    """Results read in Python up to the row cap (triples written by pyoxigraph)."""
+    if isinstance(result, ox.QueryBoolean):
+        media = negotiate(job.accept, list(ASK_TYPES))
+        if media is None:
+            return _Outcome("boolean", None)
+        return _Outcome("boolean", media,
+                        result.serialize(format=_RESULT_FORMATS[ASK_TYPES[media]]) or b"")
+    if isinstance(result, ox.QuerySolutions):
+        media = negotiate(job.accept, list(SELECT_TYPES))
+        if media is None:
+            return _Outcome("solutions", None)
+        variables = [v.value for v in result.variables]
+        width = range(len(variables))
+        rows, truncated = _take(result, job.max_rows, lambda s: [s[i] for i in width])
+        return _Outcome("solutions", media,
+                        serialize_solutions(variables, rows, SELECT_TYPES[media],
+                                            truncated_at=truncated), truncated)
+    media = negotiate(job.accept, list(GRAPH_TYPES))
+    if media is None:
+        return _Outcome("graph", None)
+    triples, truncated = _take(result, job.max_rows, lambda t: t)
+    return _Outcome("graph", media, serialize_graph(triples, media), truncated)
+
+
+def _take(items: Iterable[Any], max_rows: int,
+          convert: Callable[[Any], Any]) -> tuple[list[Any], int | None]:
+    out: list[Any] = []
+    for item in items:
+        if len(out) == max_rows:
+            return out, max_rows
+        out.append(convert(item))
+    return out, None
+
+
+#: Cache key: query, default graphs, named graphs, base IRI.
+_Key = tuple[str, tuple[str, ...], tuple[str, ...], str | None]
+#: Bytes counted for a cache entry besides its query text and bodies.
+_ENTRY_OVERHEAD = 512
+
+
+@dataclass(slots=True)
+class _Entry:
+    form: str
+    bodies: dict[str, _Outcome] = field(default_factory=dict)
+    size: int = 0
+
+
+class _Cache:
+    """Answers by (query, dataset, base IRI), then by media type, least recently used
+    first out, within ``limit`` bytes counting the query texts, the bodies and a fixed
+    overhead per entry. A limit of 0 keeps nothing at all (not even a query's form)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: _Key) -> tuple[str, dict[str, _Outcome]] | None:
+        """The form and the answers kept for ``key`` (a copy), or ``None``."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry.form, dict(entry.bodies)
+
+    def put(self, key: _Key, outcome: _Outcome) -> None:
+        """Keep ``outcome`` (and its form) if it fits in a quarter of the limit."""
+        grow = len(outcome.body) + (len(key[0]) + _ENTRY_OVERHEAD)
+        if grow > self.limit // 4:
+            return
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry(outcome.form, size=grow - len(outcome.body))
+                self.size += entry.size
+            if outcome.media is not None and outcome.media not in entry.bodies:
+                entry.bodies[outcome.media] = outcome
+                entry.size += len(outcome.body)
+                self.size += len(outcome.body)
+            self._entries.move_to_end(key)
+            while self.size > self.limit and self._entries:
+                _, old = self._entries.popitem(last=False)
+                self.size -= old.size
 
 
 class Engine:
-    """Runs queries on a store that nobody writes to while the engine serves.
+    """Runs queries in worker processes (:mod:`kg.serve.workers`) over a store prepared by
+    :func:`kg.store.prepare_store`, which nobody writes to while the engine serves.
 
-    ``timeout`` (seconds) bounds each request: past it the answer is a 503 and the query's
-    worker stops at its next result row (pyoxigraph cannot interrupt an operator that is
-    still computing, such as a sort, so the worker finishes that on its own; the pool of
-    ``workers`` threads bounds how many can run at once). ``max_rows`` caps the rows of a
-    SELECT and the triples of a CONSTRUCT/DESCRIBE; a cut result is answered with
-    ``X-Result-Truncated: true`` and ``X-Result-Limit`` and says so in its body (see
-    :func:`serialize_solutions`). ``allowed_services`` are the only endpoints ``SERVICE``
-    may call. Answers are cached by (query, dataset, media type) up to ``cache_bytes``:
-    the store is read-only, so a cached answer never goes stale.
+    Limits, each with the ``kg serve`` option that sets it and what a client sees:
+
+    * ``max_length`` characters of query text (``--max-query-length``): longer is 400.
+    * ``max_depth`` nesting of ``{ ( [`` (``--max-depth``): deeper is 400, checked before
+      the store's parser sees the query (pyoxigraph's parser overflows its stack on a few
+      thousand levels).
+    * ``timeout`` seconds (``--timeout``): past it the query's worker is killed and
+      replaced, and the answer is 503 with ``Retry-After``.
+    * ``workers`` general and ``express`` reserved workers (``--workers``,
+      ``--express-workers``), ``express_timeout`` seconds on a reserved worker
+      (``--express-timeout``), ``queue`` waiting requests (``--queue``): a full queue is
+      503 with ``Retry-After`` at once. A crashed worker is 500 ("query worker crashed").
+    * ``worker_memory`` bytes of address space per worker (``--worker-memory``): a query
+      that needs more fails, its worker is replaced (500).
+    * ``max_rows`` rows of a SELECT or triples of a CONSTRUCT/DESCRIBE (``--max-rows``): a
+      cut result is answered with ``X-Result-Truncated: true`` and ``X-Result-Limit`` and
+      says so in its body (see :func:`serialize_solutions`).
+    * ``allowed_services``: the only endpoints ``SERVICE`` may call (``--allow-service``).
+    * ``cache_bytes`` (``--cache``): answers kept by (query, dataset, media type), counted
+      in bytes with their query texts; the store is read-only, so they never go stale.
+      Cached answers are served by the server process itself, without a worker.
+
+    The default graph is the store's default graph, which :func:`kg.store.prepare_store`
+    makes the set union of the named graphs (``union_default_graph`` says so in the
+    service description). ``triples`` is its size, ``store`` a read-only handle on the
+    store for the server's own queries.
+
+    Raises :class:`OSError` if the store cannot be opened or the workers started.
     """
 
-    def __init__(self, store: ox.Store, *, union_default_graph: bool = True,
-                 timeout: float = 30.0, max_rows: int = 100_000,
-                 allowed_services: Sequence[str] = (), workers: int = 8,
-                 cache_bytes: int = 64 * 1024 * 1024) -> None:
-        self.store = store
-        self.union_default_graph = union_default_graph
+    union_default_graph = True
+
+    def __init__(self, served: ServedStore, *, timeout: float = 30.0,
+                 max_rows: int = 100_000, allowed_services: Sequence[str] = (),
+                 workers: int = 2, express: int = 1, express_timeout: float = 0.5,
+                 queue: int = 16, cache_bytes: int = 64 * 1024 * 1024,
+                 max_length: int = 100_000, max_depth: int = 100,
+                 worker_memory: int = 2048 * 1024 * 1024) -> None:
+        self.served = served
+        self.triples = served.triples
+        self.store = ox.Store.read_only(str(served.path))
         self.timeout = timeout
         self.max_rows = max_rows
+        self.max_length = max_length
+        self.max_depth = max_depth
         self.allowed_services = frozenset(allowed_services)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kg-query")
-        self._cache: OrderedDict[_Key, _Outcome] = OrderedDict()
-        self._forms: dict[str, str] = {}
-        self._cache_bytes = cache_bytes
-        self._cached = 0
-        self._lock = threading.Lock()
+        self.cache = _Cache(cache_bytes)
+        self._closed = False
+        self.pool = Pool(served.path, workers=workers, express=express,
+                         express_timeout=express_timeout, queue=queue, memory=worker_memory)
+        # An engine that nobody closes still removes its temporary store at exit.
+        atexit.register(self.close)
 
     def close(self) -> None:
-        """Stop accepting work; running queries finish in the background."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def check_services(self, query: str) -> QueryInfo:
-        """The query's :class:`QueryInfo`; raises :class:`ProtocolError` (400) if it calls a
-        ``SERVICE`` that is not allowed."""
-        info = analyse_query(query)
-        for target in info.services:
-            if target is None:
-                raise ProtocolError(400, "SERVICE with a variable endpoint is not allowed")
-            if target not in self.allowed_services:
-                allowed = ", ".join(sorted(self.allowed_services)) or "none"
-                raise ProtocolError(400, f"federated SERVICE <{target}> is not allowed on "
-                                         f"this endpoint (allowed: {allowed}; the server "
-                                         "operator can add it with --allow-service URL)")
-        return info
+        """Kill the workers (whatever they run) and remove a temporary store folder."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.close)
+        self.pool.close()
+        self.served.remove()
 
     def run(self, op: Operation, accept: str | None) -> Response:
         """The HTTP answer to ``op`` (which must have a query) for this ``Accept`` header.
 
-        Raises :class:`ProtocolError` (400, 406, 502, 503) for a request it refuses.
+        Raises :class:`ProtocolError` (400, 406, 500, 502, 503) for a request it refuses
+        or cannot answer (see the class docstring).
         """
         query = op.query
         if query is None:
             raise ProtocolError(400, "missing query parameter")
-        info = self.check_services(query)
-        form = self._forms.get(query)
-        if form is not None:
+        if len(query) > self.max_length:
+            raise ProtocolError(400, f"the query is {len(query)} characters long, over this "
+                                     f"endpoint's limit of {self.max_length} "
+                                     "(kg serve --max-query-length)")
+        key: _Key = (query, op.default_graphs, op.named_graphs, op.base_iri)
+        cached = self.cache.get(key)
+        if cached is not None:
+            form, bodies = cached
             media = negotiate(accept, list(_offers(form)))
             if media is None:
                 raise _not_acceptable(form)
-            key: _Key = (query, op.default_graphs, op.named_graphs, op.base_iri, media)
-            with self._lock:
-                hit = self._cache.get(key)
-                if hit is not None:
-                    self._cache.move_to_end(key)
-            if hit is not None:
-                return self._answer(hit)
-        cancel = threading.Event()
-        future = self._pool.submit(self._execute, op, query, info, accept, cancel)
+            if media in bodies:
+                return _answer(bodies[media])
+        job = Job(query, op.default_graphs, op.named_graphs, op.base_iri, accept,
+                  self.max_rows, self.max_depth, self.allowed_services)
         try:
-            outcome = future.result(timeout=self.timeout)
-        except FutureTimeout:
-            cancel.set()
-            future.cancel()
+            result = self.pool.run(job, self.timeout)
+        except Busy as exc:
+            raise ProtocolError(503, f"the server is busy: {exc.reason}; retry later",
+                                {"Retry-After": "5"}) from None
+        except QueryTimeout as exc:
+            if exc.express:
+                raise ProtocolError(
+                    503, "the server is busy: every query worker is taken and this query "
+                         f"needs more than the {exc.seconds:g} s given to queries beside "
+                         "them (kg serve --express-timeout); retry later",
+                    {"Retry-After": "10"}) from None
             raise ProtocolError(503, f"the query ran longer than the {self.timeout:g} s "
-                                     "timeout", {"Retry-After": "60"}) from None
-        if isinstance(outcome, ProtocolError):
-            raise outcome
-        if outcome.form == "cancelled":  # pragma: no cover - only after a timeout
-            raise ProtocolError(503, "the query was cancelled", {"Retry-After": "60"})
-        self._forms[query] = outcome.form
-        if outcome.media is None:
-            raise _not_acceptable(outcome.form)
-        self._store((query, op.default_graphs, op.named_graphs, op.base_iri, outcome.media),
-                    outcome)
-        return self._answer(outcome)
+                                     "timeout and was stopped (kg serve --timeout)",
+                                {"Retry-After": "60"}) from None
+        except WorkerCrashed:
+            raise ProtocolError(500, "query worker crashed (the query was not answered, "
+                                     "perhaps past the memory cap, kg serve "
+                                     "--worker-memory; the worker was replaced)") from None
+        if isinstance(result, tuple):
+            status, message = result
+            raise ProtocolError(status, message)
+        self.cache.put(key, result)
+        if result.media is None:
+            raise _not_acceptable(result.form)
+        return _answer(result)
 
-    def _store(self, key: _Key, outcome: _Outcome) -> None:
-        size = len(outcome.body) + len(key[0])
-        if size > self._cache_bytes // 4:
-            return
-        with self._lock:
-            if key in self._cache:
-                return
-            self._cache[key] = outcome
-            self._cached += size
-            while self._cached > self._cache_bytes and self._cache:
-                old_key, old = self._cache.popitem(last=False)
-                self._cached -= len(old.body) + len(old_key[0])
 
-    @staticmethod
-    def _answer(outcome: _Outcome) -> Response:
-        assert outcome.media is not None
-        headers = {}
-        if outcome.truncated_at is not None:
-            headers["X-Result-Truncated"] = "true"
-            headers["X-Result-Limit"] = str(outcome.truncated_at)
-        return Response(200, outcome.body, _content_type(outcome.media), headers)
-
-    def _execute(self, op: Operation, query: str, info: QueryInfo, accept: str | None,
-                 cancel: threading.Event) -> _Outcome | ProtocolError:
-        # Runs in a worker. Errors are returned, not raised: pyoxigraph's result iterators
-        # must be dropped on the thread that made them, and a raised exception's traceback
-        # would carry them to the request thread.
-        status, message = 500, "query evaluation failed"
-        try:
-            return self._evaluate(op, query, info, accept, cancel)
-        except _Cancelled:
-            return _Outcome("cancelled", None)
-        except SyntaxError as exc:
-            status, message = 400, f"query syntax error: {exc.msg or exc}"
-        except OSError as exc:
-            if info.services:
-                status, message = 502, f"a SERVICE endpoint failed: {exc}"
-            else:
-                message = f"query evaluation failed: {exc}"
-        return ProtocolError(status, message)
-
-    def _evaluate(self, op: Operation, query: str, info: QueryInfo, accept: str | None,
-                  cancel: threading.Event) -> _Outcome:
-        kwargs: dict[str, Any] = {"base_iri": op.base_iri}
-        if op.default_graphs or op.named_graphs:
-            kwargs["default_graph"] = [ox.NamedNode(iri) for iri in op.default_graphs]
-            kwargs["named_graphs"] = [ox.NamedNode(iri) for iri in op.named_graphs]
-        elif self.union_default_graph and not info.has_dataset:
-            # Oxigraph's union flag would override FROM, so only use it without one.
-            kwargs["use_default_graph_as_union"] = True
-        return self._serialize(self.store.query(query, **kwargs), accept, cancel)
-
-    def _serialize(self, result: Any, accept: str | None,
-                   cancel: threading.Event) -> _Outcome:
-        if isinstance(result, ox.QueryBoolean):
-            media = negotiate(accept, list(ASK_TYPES))
-            if media is None:
-                return _Outcome("boolean", None)
-            return _Outcome("boolean", media, _serialize_boolean(bool(result),
-                                                                 ASK_TYPES[media]))
-        if isinstance(result, ox.QuerySolutions):
-            media = negotiate(accept, list(SELECT_TYPES))
-            if media is None:
-                return _Outcome("solutions", None)
-            variables = [v.value for v in result.variables]
-            rows, truncated = self._take(result, cancel,
-                                         lambda s: [s[i] for i in range(len(variables))])
-            return _Outcome("solutions", media,
-                            serialize_solutions(variables, rows, SELECT_TYPES[media],
-                                                truncated_at=truncated), truncated)
-        media = negotiate(accept, list(GRAPH_TYPES))
-        if media is None:
-            return _Outcome("graph", None)
-        triples, truncated = self._take(result, cancel, lambda t: t)
-        return _Outcome("graph", media, serialize_graph(triples, media), truncated)
-
-    def _take(self, items: Iterable[Any], cancel: threading.Event,
-              convert: Callable[[Any], Any]) -> tuple[list[Any], int | None]:
-        out: list[Any] = []
-        for item in items:
-            if cancel.is_set():
-                raise _Cancelled
-            if len(out) == self.max_rows:
-                return out, self.max_rows
-            out.append(convert(item))
-        return out, None
+def _answer(outcome: _Outcome) -> Response:
+    assert outcome.media is not None
+    headers = {}
+    if outcome.truncated_at is not None:
+        headers["X-Result-Truncated"] = "true"
+        headers["X-Result-Limit"] = str(outcome.truncated_at)
+    return Response(200, outcome.body, _content_type(outcome.media), headers)
 
 
 def _offers(form: str) -> Iterable[str]:

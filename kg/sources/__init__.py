@@ -1,76 +1,167 @@
-"""Source documents -> typed records: one parser per document format.
+"""Source documents -> typed records, through a registry of source plug-ins.
 
-Entry point: :func:`parse_path`. It reads a file (refusing missing files, folders, empty
-files and non-UTF-8 bytes with a :class:`~kg.errors.SourceError`), detects its format (or
-takes the one given), and runs the format's parser, which returns a
-:class:`~kg.model.ParseResult`: records plus rejections and warnings, each with its line.
+Entry point: :func:`parse_path`. It reads a file (refusing missing files, anything but a
+regular file, files over the size limit, empty files and non-UTF-8 bytes with a
+:class:`~kg.errors.SourceError`), detects its kind (or
+takes the one given), and runs that kind's parser, which returns a
+:class:`~kg.model.ParseResult`: records plus rejections and warnings, each with its line,
+and the count of data rows they account for.
+
+A **source plug-in** is any object (a module will do) with
+
+- ``parse(text: str, file: str) -> ParseResult``: the records of a document;
+- ``looks_like(text: str) -> bool``: true when the text is a document of this kind;
+- optionally ``TITLES``: ``((text, BCP 47 tag), ...)``, the document's titles, used when
+  the parse result carries none.
+
+Plug-ins are registered as Python entry points in the group ``twinning_kg.sources``
+(:data:`ENTRY_POINT_GROUP`); the entry point's name is the kind (``kg parse --source``).
+The built-in kinds (``lhc``, ``zhwiki``, ``csv``) are registered there too, and are also
+known without any installed metadata (running from a checkout). So a third list format
+is a package of its own that declares, in its ``pyproject.toml``::
+
+    [project.entry-points."twinning_kg.sources"]
+    mylist = "my_package.mylist"
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 from kg.errors import SourceError
-from kg.model import DocId, ParseResult
-from kg.sources import lhc, zhwiki
+from kg.fsutil import read_input
+from kg.model import ParseResult
 
-__all__ = ["PARSERS", "detect_format", "parse_path", "parse_text"]
+__all__ = [
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "SourceKind",
+    "detect_format",
+    "kinds",
+    "parse_path",
+    "parse_text",
+]
 
-#: Parsers by document id; each takes (text, file name) and returns a ParseResult.
-PARSERS: dict[DocId, Callable[[str, str], ParseResult]] = {
-    "lhc": lhc.parse,
-    "zhwiki": zhwiki.parse,
+#: The entry point group source plug-ins register under.
+ENTRY_POINT_GROUP = "twinning_kg.sources"
+
+#: Built-in kinds and their modules (also declared as entry points in pyproject.toml).
+BUILTIN: dict[str, str] = {
+    "lhc": "kg.sources.lhc",
+    "zhwiki": "kg.sources.zhwiki",
+    "csv": "kg.sources.csvlist",
 }
 
-#: Format sniffers by document id: true when the text looks like that format.
-_SNIFFERS: dict[DocId, Callable[[str], bool]] = {
-    "lhc": lhc.looks_like,
-    "zhwiki": zhwiki.looks_like,
+#: Titles of the built-in documents, by kind (their parsers predate ``TITLES``).
+_BUILTIN_TITLES: dict[str, tuple[tuple[str, str], ...]] = {
+    "lhc": (
+        ("League of Historical Cities: member cities (as of December 2025)", "en"),
+        ("世界歴史都市連盟 加盟都市一覧（令和7年12月現在）", "ja"),
+    ),
+    "zhwiki": (
+        ("List of sister cities of the People's Republic of China (zh.wikipedia)", "en"),
+        ("中華人民共和國友好城市列表", "zh-Hant"),
+    ),
 }
 
 
-def detect_format(text: str, file: str) -> DocId:
-    """The document id whose parser recognises ``text``.
+@dataclass(frozen=True)
+class SourceKind:
+    """A registered source plug-in: its kind name and what it provides."""
 
-    Raises :class:`SourceError` if no format, or more than one, recognises it.
+    name: str
+    parse: Callable[[str, str], ParseResult]
+    looks_like: Callable[[str], bool]
+    titles: tuple[tuple[str, str], ...] = ()
+
+
+def _kind(name: str, plugin: Any) -> SourceKind:
+    parse = getattr(plugin, "parse", None)
+    looks_like = getattr(plugin, "looks_like", None)
+    if not callable(parse) or not callable(looks_like):
+        raise SourceError(
+            f"source plug-in {name!r} ({plugin!r}) lacks parse(text, file) or looks_like(text)"
+        )
+    titles = tuple(getattr(plugin, "TITLES", ())) or _BUILTIN_TITLES.get(name, ())
+    return SourceKind(name, parse, looks_like, titles)
+
+
+@cache
+def kinds() -> dict[str, SourceKind]:
+    """Every registered source kind by name: the built-ins, then the entry points of
+    :data:`ENTRY_POINT_GROUP` (an installed plug-in of a built-in's name replaces it).
+
+    Raises :class:`SourceError` for a plug-in that cannot be loaded or lacks the interface.
     """
-    found = [doc for doc, sniff in _SNIFFERS.items() if sniff(text)]
+    found: dict[str, SourceKind] = {
+        name: _kind(name, importlib.import_module(module)) for name, module in BUILTIN.items()
+    }
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name in BUILTIN and ep.value == BUILTIN[ep.name]:
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # a broken third-party plug-in: one line, not a traceback
+            raise SourceError(
+                f"cannot load source plug-in {ep.name!r} ({ep.value}): {exc}"
+            ) from None
+        found[ep.name] = _kind(ep.name, plugin)
+    return found
+
+
+def detect_format(text: str, file: str) -> str:
+    """The kind whose plug-in recognises ``text``.
+
+    Raises :class:`SourceError` if no kind, or more than one, recognises it.
+    """
+    registry = kinds()
+    found = [name for name, kind in registry.items() if kind.looks_like(text)]
     if len(found) != 1:
         what = "neither" if not found else "more than one"
         raise SourceError(
-            f"cannot tell the document format ({what} of: {', '.join(PARSERS)}); "
+            f"cannot tell the document format ({what} of: {', '.join(registry)}); "
             "pass --source to name it",
             path=file,
         )
     return found[0]
 
 
-def parse_text(text: str, file: str, *, source: DocId | None = None) -> ParseResult:
-    """Parse a document already read; ``source`` names the format, else it is detected."""
+def parse_text(text: str, file: str, *, source: str | None = None) -> ParseResult:
+    """Parse a document already read; ``source`` names its kind, else it is detected.
+
+    The result carries the kind and, when its parser gave none, the plug-in's titles.
+    Raises :class:`SourceError` for an empty document or an unknown kind.
+    """
     if not text.strip():
         raise SourceError("document is empty", path=file)
-    doc = source if source is not None else detect_format(text, file)
-    if doc not in PARSERS:
-        raise SourceError(f"unknown source format {doc!r}", path=file)
-    return PARSERS[doc](text, file)
+    name = source if source is not None else detect_format(text, file)
+    registry = kinds()
+    if name not in registry:
+        raise SourceError(
+            f"unknown source format {name!r} (known: {', '.join(registry)})", path=file
+        )
+    kind = registry[name]
+    result = kind.parse(text, file)
+    return dataclasses.replace(result, kind=name, titles=result.titles or kind.titles)
 
 
-def parse_path(path: Path, *, source: DocId | None = None) -> ParseResult:
+def parse_path(path: Path, *, source: str | None = None) -> ParseResult:
     """Read and parse one document.
 
     Records carry the file's name (not its folder) so that output does not depend on where
-    the checkout lives. Raises :class:`SourceError` for a missing file, a folder, an
-    unreadable or non-UTF-8 file, an empty document, or an unrecognised format.
+    the checkout lives. Raises :class:`SourceError` for a missing file, anything but a
+    regular file (a folder, FIFO or device is refused before any read), a file over the
+    input size limit (:func:`kg.fsutil.set_max_input_size`), an unreadable or non-UTF-8
+    file, an empty document, or an unrecognised format.
     """
-    if path.is_dir():
-        raise SourceError("is a directory, not a document", path=path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise SourceError("no such file", path=path) from None
-    except OSError as exc:
-        raise SourceError(f"cannot read: {exc.strerror or exc}", path=path) from None
+    data = read_input(path, SourceError, "document", missing="no such file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

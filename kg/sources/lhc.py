@@ -34,6 +34,7 @@ from functools import cache
 from pathlib import Path
 
 from kg.errors import SourceError
+from kg.fsutil import read_input
 from kg.model import Issue, Membership, ParseResult, SourceRef
 from kg.paths import SEEDS_DIR
 
@@ -254,11 +255,10 @@ def load_corrections(path: Path) -> tuple[Correction, ...]:
     a positive integer, an unknown field, an empty value, or two corrections of the same
     field on the same line.
     """
+    data = read_input(path, SourceError, "corrections table", missing="no such corrections table")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError("no such corrections table", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise SourceError(f"cannot read corrections table: {exc}", path=path) from None
     rows = [
         (n, line.rstrip("\r"))
@@ -350,6 +350,8 @@ class _Parser:
     country: tuple[str, str] | None = None
     title: _Title | None = None
     blank_rows: int = 0
+    #: data rows read (see :class:`~kg.model.ParseResult`)
+    rows: int = 0
     used: set[tuple[int, str]] = field(default_factory=set)
 
     def ref(self, line: int) -> SourceRef:
@@ -367,19 +369,23 @@ class _Parser:
         cells = [_clean(c) for c in raw.split("\t")]
         filled = [(col, cell) for col, cell in enumerate(cells) if cell]
         if not filled:
+            self.rows += 1
             self.blank_rows += 1
             return
         if len(filled) == 1 and _TITLE.search(filled[0][1]):
             self.title_row(n, filled[0][1])
             return
-        if _COLUMN_HEADER.search(raw):
-            return  # the table's column header, repeated on each page
+        if all(_COLUMN_HEADER.search(cell) for _, cell in filled):
+            # The table's column header, repeated on each page (only header cells: a row
+            # that also holds other text is data, not dropped as a header).
+            return
         header = _region_header(cells[0])
         if header is not None:
             self.region_row(n, *header)
             filled = filled[1:] if filled[0][0] == 0 else filled
             if not filled:
                 return
+        self.rows += 1  # a data row: it ends as records or one rejection
         if self.region is None:
             self.reject(n, "row before any region header: its region is unknown", raw)
             return
@@ -522,6 +528,8 @@ class _Parser:
                 raw,
             )
             return
+        # The correction says the PDF merged ``pieces`` rows into this one.
+        self.rows += pieces - 1
         for i in range(pieces):
             pick = {k: v[i] if len(v) > 1 else v[0] for k, v in values.items()}
             self.entries.append(
@@ -642,5 +650,6 @@ def parse(text: str, file: str, *, corrections: Iterable[Correction] | None = No
         rejections=tuple(parser.rejections),
         warnings=tuple(sorted(parser.warnings, key=lambda i: i.source.line)),
         blank_rows=parser.blank_rows,
+        rows=parser.rows,
         groups=tuple((r.en, r.records) for r in parser.regions.values()),
     )

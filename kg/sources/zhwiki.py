@@ -18,11 +18,14 @@ titles are unescaped (``\\(`` -> ``(``), keep their underscores, and lose MediaW
 colon (``:普羅夫迪夫州`` targets the article ``普羅夫迪夫州``).
 
 Every line is accounted for. Headings, the intro paragraph before the first heading, table
-scaffolding (``<table>``, ``<tbody>``, pipe header and separator rows), the Category line
-and blank lines are structure. An empty table row (``| | <small> |``) is counted in
-``blank_rows``. Everything else is a record or a rejection with its line and reason; in
-particular a row with a country but no partner, a row with no links, an HTML row with a
-missing cell or unbalanced tags, and any text this parser does not understand.
+scaffolding (``<table>``, ``<tbody>``, separator rows and a pipe header row of empty cells
+above one), the Category line and blank lines are structure. Everything else is one of the
+data ``rows``: an empty table row (``| | <small> |``) is counted in ``blank_rows``, any
+other is a record or a rejection with its line and reason; in particular a row with a
+country but no partner, a row with no links, an HTML row with a missing cell or unbalanced
+tags, a row with content directly above a separator (read as a row, not as a header), HTML
+row markup outside a ``<table>`` (the intro included), a table row before the first
+heading (no province to list it under), and any text this parser does not understand.
 
 Decisions (see the tests):
 
@@ -81,6 +84,10 @@ _DATE = re.compile(
     r"^(?P<y>[0-9]{4})\s*年(?:\s*(?P<m>[0-9]{1,2})\s*月(?:\s*(?P<d>[0-9]{1,2})\s*日)?)?$"
 )
 _DATE_LIKE = re.compile(r"\d+\s*年")
+# Only digits, 年月日 and an optional sign: meant as a date (``0年``, ``-5年``, ``99999年``).
+_DATE_SHAPED = re.compile(r"[-+−]?[\d\s年月日]+")
+# HTML row markup outside a <table> (before the first heading, or between tables).
+_ROW_MARKUP = re.compile(r"</?(?:tr|td|th)\b", re.IGNORECASE)
 # A range ``1998年11月1日－2003年`` / ``1998年至今``: the start is the date of the twinning.
 _DATE_RANGE = re.compile(r"^(?P<start>[^-–—－~～〜至到]+?)\s*(?:[-–—－~～〜]|至|到)\s*\S")
 _TAG = re.compile(r"<(?P<close>/?)(?P<name>[A-Za-z][A-Za-z0-9]*)\b[^<>]*?(?P<self>/?)>")
@@ -126,7 +133,7 @@ def parse_date(text: str) -> PartialDate | None:
     """``1986年`` / ``2013年12月`` / ``1985年9月12日`` -> :class:`PartialDate`.
 
     Returns None when ``text`` is not of that shape; raises :class:`ValueError` when it is
-    but names no real date (month 13, 30 February).
+    but names no real date (year 0, month 13, 30 February).
     """
     # NFKC turns full-width digits (１９８６年) into ASCII ones; other scripts' digits
     # do not match, so the ISO string is always ASCII.
@@ -134,6 +141,8 @@ def parse_date(text: str) -> PartialDate | None:
     if m is None:
         return None
     year, month, day = m.group("y"), m.group("m"), m.group("d")
+    if int(year) == 0:
+        raise ValueError("year 0 does not exist")
     if month is None:
         return PartialDate(iso=year, precision=DatePrecision.YEAR)
     if not 1 <= int(month) <= 12:
@@ -252,7 +261,9 @@ class _Dated:
         except ValueError as exc:
             self.problems.append(f"invalid date {text!r} ({exc}); kept without a date")
             return
-        if date is None and _DATE_LIKE.search(text) and not re.search(r"[^\d\s年月日]", text):
+        shape = unicodedata.normalize("NFKC", text)
+        if date is None and _DATE_LIKE.search(shape) and _DATE_SHAPED.fullmatch(shape):
+            # Meant as a date but not one (0年, -5年, 99999年): said, not kept as a note.
             self.problems.append(f"unreadable date {text!r}; kept without a date")
             return
         if date is None:
@@ -310,6 +321,8 @@ class _State:
     rejections: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     blank_rows: int = 0
+    #: data rows read: each ends as exactly one record, rejection or blank row
+    rows: int = 0
     groups: dict[str, int] = field(default_factory=dict)
     section: str | None = None
     # The Chinese place that continuation rows refer to: (prefix, links).
@@ -336,7 +349,11 @@ class _State:
         cn_from_section: bool = False,
         text: str = "",
     ) -> None:
-        section = self.section or ""
+        if self.section is None:
+            # Before the first heading nothing says which province the row belongs to.
+            self.reject(line, "table row before the first section heading: no province", text)
+            return
+        section = self.section
         for problem in dated.problems:
             self.warn(line, problem, text)
         self.records.append(
@@ -386,11 +403,15 @@ def parse(text: str, file: str) -> ParseResult:
             i = _pipe_table(state, lines, i)
             state.current_cn = None
             continue
-        if _CATEGORY.match(line) or state.section is None:
-            # The Category line, or the intro paragraph before the first section.
-            i += 1
-            continue
-        state.reject(lineno, "not a table row, heading or category line", raw)
+        if _ROW_MARKUP.search(line):
+            # A row outside any table: a rejection wherever it is, the intro included.
+            state.rows += 1
+            state.reject(lineno, "HTML table row markup outside a <table>", raw)
+        elif not (_CATEGORY.match(line) or state.section is None):
+            # (The Category line and the intro paragraph before the first section are
+            # structure.)
+            state.rows += 1
+            state.reject(lineno, "not a table row, heading or category line", raw)
         i += 1
     return ParseResult(
         doc="zhwiki",
@@ -399,6 +420,7 @@ def parse(text: str, file: str) -> ParseResult:
         rejections=tuple(sorted(state.rejections, key=lambda x: x.source.line)),
         warnings=tuple(sorted(state.warnings, key=lambda x: x.source.line)),
         blank_rows=state.blank_rows,
+        rows=state.rows,
         groups=tuple(state.groups.items()),
     )
 
@@ -433,14 +455,22 @@ def _pipe_table(state: _State, lines: list[str], start: int) -> int:
         if _PIPE_SEPARATOR.match(line):
             i += 1  # separator row: structure
             continue
-        if _PIPE_SEPARATOR.match(nxt) and nxt.startswith("|"):
-            # Header row (here: empty cells), followed by its separator: structure.
+        if _PIPE_SEPARATOR.match(nxt) and nxt.startswith("|") and _empty_cells(line):
+            # Header row (the page's are empty), followed by its separator: structure.
             state.current_cn = None
             i += 2
             continue
+        # Anything else, a row with content above a separator included, is a data row.
+        state.rows += 1
         _pipe_row(state, lines[i], lineno)
         i += 1
     return i
+
+
+def _empty_cells(line: str) -> bool:
+    """True when the pipe row ``line`` has only empty cells (``|   |   |``)."""
+    cells = _split_pipe_row(line)
+    return cells is not None and all(not _SMALL_TAGS.sub("", c).strip() for c in cells)
 
 
 def _pipe_row(state: _State, raw: str, lineno: int) -> None:
@@ -542,6 +572,7 @@ def _html_table(state: _State, lines: list[str], start: int) -> int:
         outside[s:e] = [c if c == "\n" else " " for c in block[s:e]]
     for k, rest in enumerate(_TABLE_SCAFFOLD.sub("", "".join(outside)).split("\n")):
         if rest.strip():
+            state.rows += 1
             state.reject(first_line + k, "unexpected content in an HTML table", rest)
 
     table = _HtmlTable(state)
@@ -591,6 +622,7 @@ class _HtmlTable:
     def row(self, source: str, lineno: int, closed: bool) -> None:
         state = self.state
         flat = " ".join(source.split())
+        state.rows += 1
         if not closed:
             state.reject(lineno, "table row is not closed (no </tr>): broken or truncated", flat)
             return
@@ -640,6 +672,7 @@ class _HtmlTable:
             self.state.reject(line, "table header names no partner-city column", flat)
             return
         self.roles = roles
+        self.state.rows -= 1  # a header row is structure, not data
         if "cn" not in roles:
             self.state.warn(
                 line,

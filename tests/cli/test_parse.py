@@ -181,3 +181,18 @@ def test_subprocess_no_traceback(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
     assert len(proc.stdout.splitlines()) == 352
+
+
+def test_report_counts_data_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    """records + rejections + blank rows = data rows, in every report format."""
+    code, _, err = _run(capsys, str(ZHWIKI), str(LHC))
+    assert code == 0
+    docs = [json.loads(line) for line in err.splitlines()]
+    docs = [d for d in docs if d["report"] == "document"]
+    assert [(d["doc"], d["rows"]) for d in docs] == [("zhwiki", 361), ("lhc", 140)]
+    for d in docs:
+        assert d["records"] + d["rejections"] + d["blank_rows"] == d["rows"]
+    code, _, err = _run(capsys, str(ZHWIKI), "--format", "table")
+    assert "351 records, 1 rejected, 1 warnings, 9 blank rows, of 361 data rows" in err
+    code, _, err = _run(capsys, str(ZHWIKI), "--format", "tsv")
+    assert "rows=361" in err

@@ -7,11 +7,12 @@ import pytest
 
 from kg.rdf.syntax import RdfSyntaxError, check_bytes
 from tests.conformance.expected_failures import NTRIPLES_EXPECTED_FAILURES
-from tests.conformance.w3c import RdfSyntaxCase, params, rdf_syntax_cases
+from tests.conformance.w3c import RDF_TESTS, RdfSyntaxCase, params, rdf_syntax_cases
+from tests.shared import w3c_missing
 
 CASES = rdf_syntax_cases("rdf-n-triples")
 
-pytestmark = pytest.mark.skipif(not CASES, reason="W3C N-Triples suite not found (../shared/w3c)")
+pytestmark = pytest.mark.skipif(not CASES, reason=w3c_missing("N-Triples", RDF_TESTS))
 
 
 

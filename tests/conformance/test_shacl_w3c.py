@@ -23,13 +23,22 @@ from rdflib.term import Node
 from kg.errors import ValidationError
 from kg.validate import top_results, validate_with_shapes
 from tests.conformance.expected_failures import SHACL_EXPECTED_FAILURES, SHACL_NOT_IN_MANIFESTS
-from tests.conformance.w3c import MF, ShaclCase, params, shacl_cases, shacl_graph, shacl_included
+from tests.conformance.w3c import (
+    MF,
+    SHACL_SUITE,
+    ShaclCase,
+    params,
+    shacl_cases,
+    shacl_graph,
+    shacl_included,
+)
+from tests.shared import w3c_missing
 
 CASES = shacl_cases()
 IGNORED = (SH.resultMessage, SH.detail)
 
 pytestmark = [
-    pytest.mark.skipif(not CASES, reason="W3C SHACL suite not found (../shared/w3c)"),
+    pytest.mark.skipif(not CASES, reason=w3c_missing("SHACL", SHACL_SUITE)),
     # The suite holds ill-typed literals on purpose; rdflib warns when it reads them.
     pytest.mark.filterwarnings("ignore:Parsing weird boolean:UserWarning"),
 ]

@@ -27,6 +27,7 @@ from rdflib.term import Node
 
 from kg.serve.app import make_server, open_site
 from tests.conformance.w3c import W3C_DIR
+from tests.shared import w3c_missing
 
 PROTOCOL_DIR = W3C_DIR / "rdf-tests" / "sparql" / "sparql11" / "protocol"
 BASE = "https://w3c.github.io/rdf-tests/sparql/sparql11/protocol/"
@@ -117,6 +118,9 @@ def _graph_data() -> dict[str, Path]:
 
 
 CASES = _cases() if (PROTOCOL_DIR / "manifest.ttl").is_file() else []
+
+pytestmark = pytest.mark.skipif(
+    not CASES, reason=w3c_missing("SPARQL 1.1 Protocol", PROTOCOL_DIR))
 
 
 @pytest.fixture(scope="module")

@@ -12,11 +12,12 @@ from rdflib.compare import isomorphic
 
 from kg.rdf.syntax import RdfSyntaxError, check_bytes, parse_quads, to_rdflib_graph
 from tests.conformance.expected_failures import TURTLE_EXPECTED_FAILURES
-from tests.conformance.w3c import RdfSyntaxCase, params, rdf_syntax_cases
+from tests.conformance.w3c import RDF_TESTS, RdfSyntaxCase, params, rdf_syntax_cases
+from tests.shared import w3c_missing
 
 CASES = rdf_syntax_cases("rdf-turtle")
 
-pytestmark = pytest.mark.skipif(not CASES, reason="W3C Turtle suite not found (../shared/w3c)")
+pytestmark = pytest.mark.skipif(not CASES, reason=w3c_missing("Turtle", RDF_TESTS))
 
 
 def lowercase_language_tags(graph: Graph) -> Graph:

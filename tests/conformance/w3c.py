@@ -23,6 +23,7 @@ from kg.rdf.syntax import read_graph
 __all__ = [
     "MF",
     "RDFT",
+    "RDF_TESTS",
     "SHACL_SUITE",
     "SHT",
     "W3C_DIR",

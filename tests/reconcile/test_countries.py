@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from kg import paths
 from kg.reconcile.countries import resolve_country
 from kg.reconcile.gazetteer import Gazetteer, load_gazetteer
+from tests.shared import needs_gazetteer
 
-pytestmark = pytest.mark.skipif(not paths.GAZETTEER_DIR.is_dir(), reason="no gazetteer")
+pytestmark = needs_gazetteer
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from kg import paths
 from kg.errors import GazetteerError
 from kg.reconcile.gazetteer import FILES, Gazetteer, load_gazetteer
 from kg.reconcile.normalize import name_key
+from tests.shared import GAZETTEER_MISSING
 
 __all__ = ["SAMPLE_QIDS", "sample_gazetteer"]
 
@@ -31,7 +32,7 @@ SAMPLE_QIDS = {
     "Q983779", "Q787466",  # two Titusvilles (naturalearth 5093, gf_wikidata_cities 11665)
 }
 
-needs_gazetteer = pytest.mark.skipif(not REAL.is_dir(), reason="shared gazetteer not present")
+needs_gazetteer = pytest.mark.skipif(not REAL.is_dir(), reason=GAZETTEER_MISSING)
 
 
 def sample_gazetteer(target: Path, qids: set[str] = SAMPLE_QIDS) -> Path:

@@ -44,7 +44,7 @@ def test_tabs_in_values_do_not_break_the_table(tmp_path: Path) -> None:
         (replace(ROW, status="unresolved"), "does not agree"),
         (replace(ROW, evidence=""), "no evidence"),
         (replace(ROW, role="city"), "unknown role"),  # type: ignore[arg-type]
-        (replace(ROW, doc="web"), "unknown doc"),  # type: ignore[arg-type]
+        (replace(ROW, doc="Web page"), "malformed doc id"),
         (replace(ROW, status="maybe"), "unknown status"),
     ],
 )
@@ -70,3 +70,44 @@ def test_bad_tables(tmp_path: Path) -> None:
     path.write_text(text + "zhwiki\tpartner\n", encoding="utf-8")
     with pytest.raises(LinksError, match=f":3: expected {len(LINK_COLUMNS)} cells"):
         read_links(path)
+
+
+def test_header_only_table_is_an_error(tmp_path: Path) -> None:
+    """It used to build with every place unresolved and no word that the table is empty."""
+    path = tmp_path / "links.tsv"
+    path.write_text("\t".join(LINK_COLUMNS) + "\n", encoding="utf-8")
+    with pytest.raises(LinksError, match=r":1: .*header but no rows"):
+        read_links(path)
+
+
+@pytest.mark.parametrize(
+    ("qid", "ok"),
+    [("Q1", True), ("Q1234567890", True), ("Q12345678901", False), ("Q" + "7" * 5000, False)],
+)
+def test_qid_of_more_than_ten_digits_is_an_error(tmp_path: Path, qid: str, ok: bool) -> None:
+    path = tmp_path / "links.tsv"
+    write_links([replace(ROW, qid=qid, evidence=f"test {qid[:5]}")], path)
+    if ok:
+        assert read_links(path).rows[0].qid == qid
+        return
+    with pytest.raises(LinksError, match=r":2: malformed qid: .*digits: longer than any") as info:
+        read_links(path)
+    assert len(str(info.value)) < 200  # one short line, not the 5000 digits
+
+
+def test_missing_rows_names_the_places_the_table_lacks(tmp_path: Path) -> None:
+    from kg.reconcile.links import missing_rows
+    from kg.sources import parse_text
+
+    doc = (
+        "## 河南\n\n"
+        '| 〖[甲](../Page/甲.md "wikilink")〗- | | <small>[烏克蘭](../Page/烏克蘭.md "wikilink")'
+        '[基輔](../Page/基輔.md "wikilink") |\n'
+    )
+    result = parse_text(doc, "t.md", source="zhwiki")
+    path = tmp_path / "links.tsv"
+    write_links([ROW, OPEN], path)
+    assert missing_rows([result], read_links(path)) == [
+        ("zhwiki", "country", "烏克蘭", ""),
+        ("zhwiki", "cn", "甲", ""),
+    ]

@@ -42,7 +42,7 @@ def test_good_rows(tmp_path: Path) -> None:
         ("zhwiki\tpartner\t基輔\t\tQ18x\tne.tsv:196\tx", "malformed QID"),
         ("zhwiki\tpartner\t基輔\t\tQ1899\t\tchecked", "without evidence"),
         ("zhwiki\tpartner\t基輔\t\tQ1899\tsomewhere\t", "without a reason"),
-        ("web\tpartner\t基輔\t\tQ1899\te\tr", "unknown doc"),
+        ("Web page\tpartner\t基輔\t\tQ1899\te\tr", "malformed doc id"),
         ("zhwiki\tcity\t基輔\t\tQ1899\te\tr", "unknown role"),
         ("zhwiki\tpartner\t基輔\tQ1899\te", "expected 7 cells"),
     ],

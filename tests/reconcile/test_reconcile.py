@@ -14,8 +14,7 @@ from kg.reconcile import collect_refs, reconcile, report
 from kg.reconcile.gazetteer import Gazetteer, load_gazetteer
 from kg.reconcile.links import read_links
 from kg.reconcile.overrides import read_overrides
-
-needs_gazetteer = pytest.mark.skipif(not paths.GAZETTEER_DIR.is_dir(), reason="no gazetteer")
+from tests.shared import needs_gazetteer
 
 
 def _results() -> list[ParseResult]:
@@ -146,6 +145,11 @@ def test_cli_writes_table_and_report(tmp_path: Path, capsys: pytest.CaptureFixtu
 
     folder = sample_gazetteer(tmp_path / "gaz")
     out = tmp_path / "links.tsv"
+    # An overrides file named on the command line must exist (a mistyped path would drop
+    # every human decision in silence): an empty one, header only, means none.
+    from kg.reconcile.overrides import OVERRIDE_COLUMNS
+
+    (tmp_path / "none.tsv").write_text("\t".join(OVERRIDE_COLUMNS) + "\n", encoding="utf-8")
     code = main(["reconcile", "--gazetteer", str(folder), "--out", str(out), "--overrides",
                  str(tmp_path / "none.tsv"), "--cache-dir", str(tmp_path / "cache"), "--report"])
     assert code == 0

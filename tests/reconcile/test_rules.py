@@ -39,8 +39,7 @@ from kg.reconcile.gazetteer import Gazetteer, load_gazetteer
 from kg.reconcile.normalize import kind_hint, name_key, suffix_kind, variants
 from kg.reconcile.overrides import check_evidence, read_overrides
 from kg.reconcile.score import Query, decide, score_candidates
-
-needs_gazetteer = pytest.mark.skipif(not paths.GAZETTEER_DIR.is_dir(), reason="no gazetteer")
+from tests.shared import needs_gazetteer
 
 QIDS = {
     "Q1438", "Q80734", "Q485176", "Q51695", "Q99", "Q1490", "Q179645", "Q170616", "Q80011",

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from kg import paths
 from kg.reconcile.gazetteer import Gazetteer, load_gazetteer
 from kg.reconcile.score import Query, decide, score_candidates
+from tests.shared import needs_gazetteer
 
-pytestmark = pytest.mark.skipif(not paths.GAZETTEER_DIR.is_dir(), reason="no gazetteer")
+pytestmark = needs_gazetteer
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,9 +64,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @contextmanager
-def serve_site(site: Site) -> Iterator[str]:
-    """Serve ``site`` on a free loopback port in a thread; yields the base URL."""
-    server = make_server(site, host="127.0.0.1", port=0)
+def serve_site(site: Site, **options: Any) -> Iterator[str]:
+    """Serve ``site`` on a free loopback port in a thread (``options``: those of
+    :func:`make_server`); yields the base URL."""
+    server = make_server(site, host="127.0.0.1", port=0, **options)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

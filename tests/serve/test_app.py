@@ -18,7 +18,7 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from kg.errors import ServeError
+from kg.errors import KGError, ServeError
 from kg.serve.app import Site, ensure_built
 from tests.serve.conftest import serve_site
 
@@ -221,7 +221,13 @@ def test_given_void_is_served(site_factory: Callable[..., Site], tmp_path: Path)
     with serve_site(site_factory(void=void)) as url:
         answer = requests.get(url + "/.well-known/void", headers={"Accept": "text/turtle"},
                               timeout=30)
-        assert answer.content == void.read_bytes()
+        # The given triples, and the endpoint this server answers at (it had none).
+        given = {q.triple for q in ox.parse(void.read_bytes(), format=ox.RdfFormat.TURTLE)}
+        served = {q.triple for q in ox.parse(answer.content, format=ox.RdfFormat.TURTLE)}
+        assert served - given == {ox.Triple(ox.NamedNode("http://example.org/ds"),
+                                            ox.NamedNode("http://rdfs.org/ns/void#sparqlEndpoint"),
+                                            ox.NamedNode(url + "/sparql"))}
+        assert given <= served
         info = requests.get(url + "/api/info", timeout=30).json()
     assert info["title"] == "Fixture set"
     assert info["license"] == "https://creativecommons.org/publicdomain/zero/1.0/"
@@ -233,7 +239,8 @@ def test_page_data(base_url: str) -> None:
     info = requests.get(base_url + "/api/info", timeout=30).json()
     assert info["triples"] == 13 and info["graphs"] == 2
     assert info["wikidata_entities"] == 2
-    assert {"class": "http://example.org/City", "count": 3} in info["classes"]
+    assert {"class": "http://example.org/City", "count": 3, "curie": "http://example.org/City",
+            "labels": {}} in info["classes"]
     assert [d["name"] for d in info["dumps"]] == ["graphs.trig", "places.ttl"]
     page = requests.get(base_url + "/", timeout=30)
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -325,7 +332,11 @@ def test_ensure_built_without_build(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "twinning.trig").write_text("", encoding="utf-8")
-    assert ensure_built(dist, root=tmp_path, build=True) == dist / "twinning.trig"
+    assert ensure_built(dist, root=tmp_path, build=False) == dist / "twinning.trig"
+    # Not built by kg build (no manifest): rebuilding it would destroy what it holds.
+    with pytest.raises(KGError, match=r"holds no manifest\.json"):
+        ensure_built(dist, root=tmp_path, build=True)
+    assert [p.name for p in dist.iterdir()] == ["twinning.trig"]
 
 
 def _kg(*args: str, cwd: Path) -> subprocess.Popen[str]:
@@ -388,3 +399,67 @@ def test_quoted_query_path(base_url: str) -> None:
     answer = requests.get(base_url + "/sparql?query=" + quote("ASK { }"), timeout=30)
     assert answer.json()["boolean"] is True
     assert json.loads(answer.content)["head"] == {}
+
+
+VOID_WITH_ENDPOINT = """@prefix void: <http://rdfs.org/ns/void#> .
+@prefix dcat: <http://www.w3.org/ns/dcat#> .
+<https://w3id.org/x/dataset> a void:Dataset ;
+  void:sparqlEndpoint <http://127.0.0.1:8000/sparql> ;
+  void:dataDump <https://w3id.org/x/places.ttl>, <https://w3id.org/x/not-served.nt> ;
+  dcat:accessService <http://127.0.0.1:8000/sparql> .
+<http://127.0.0.1:8000/sparql> a dcat:DataService ;
+  dcat:endpointURL <http://127.0.0.1:8000/sparql> .
+<https://w3id.org/x/dist/places.ttl> dcat:downloadURL <https://w3id.org/x/places.ttl> .
+"""
+
+
+@pytest.mark.parametrize("public", [None, "https://kg.example.org/twinning/"])
+def test_void_names_this_server(site_factory: Callable[..., Site], tmp_path: Path,
+                                public: str | None) -> None:
+    """The VoID announces the endpoint and dumps this server answers at (issue 11), from
+    --public-url or the listening address; the Host header changes nothing."""
+    void = tmp_path / "void.ttl"
+    void.write_text(VOID_WITH_ENDPOINT, encoding="utf-8")
+    site = site_factory(void=void)
+    with serve_site(site, public_url=public) as url:
+        base = (public or url).rstrip("/")
+        answers = [requests.get(url + "/.well-known/void", timeout=30,
+                                headers={"Accept": "text/turtle", "Host": host})
+                   for host in ("evil.example", "other.example:81")]
+        assert answers[0].content == answers[1].content
+        text = answers[0].text
+        assert "evil" not in text and "other.example" not in text
+        assert "127.0.0.1:8000" not in text and "not-served" not in text
+        store = ox.Store()
+        store.load(answers[0].content, format=ox.RdfFormat.TURTLE)
+        assert store.query(f"""PREFIX void: <http://rdfs.org/ns/void#>
+            PREFIX dcat: <http://www.w3.org/ns/dcat#>
+            ASK {{ <https://w3id.org/x/dataset> void:sparqlEndpoint <{base}/sparql> ;
+                     void:dataDump <{base}/dumps/places.ttl> ;
+                     dcat:accessService <{base}/sparql> .
+                   <{base}/sparql> dcat:endpointURL <{base}/sparql> .
+                   ?d dcat:downloadURL <{base}/dumps/places.ttl> }}""")
+        # The dump it names is served.
+        dump = requests.get(f"{url}/dumps/places.ttl", timeout=30)
+        assert dump.status_code == 200
+        description = requests.get(url + "/sparql", headers={"Host": "evil.example"},
+                                   timeout=30)
+        assert f"<{base}/sparql" in description.text and "evil" not in description.text
+
+
+def test_public_url_is_checked() -> None:
+    from kg.serve.app import check_public_url
+
+    assert check_public_url("https://kg.example.org/a/") == "https://kg.example.org/a"
+    for bad in ("ftp://x.org", "kg.example.org", "http://x.org/?q=1", "http://u@x.org",
+                "http://x.org/#f", "http://x .org"):
+        with pytest.raises(ServeError):
+            check_public_url(bad)
+
+
+def test_cli_bad_public_url_is_one_line(data_dir: Path, tmp_path: Path) -> None:
+    process = _kg(str(data_dir / "places.ttl"), "--port", "0", "--public-url",
+                  "javascript:alert(1)", cwd=tmp_path)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.strip().splitlines() == [err.strip()] and "--public-url" in err

@@ -124,8 +124,8 @@ def test_click_on_beijing_shows_its_twins(browser: Any, url: str) -> None:  # no
     assert name.startswith("Beijing") and f"{twinnings} twinnings" in name
     # Tokyo (seeds/zhwiki-prc-sister-cities.md line 7: 北京市 — 東京, 1979-03-14).
     assert any(i.text.startswith("Tokyo") and "since 1979-03-14" in i.text for i in items)
-    # Names in the chosen language, falling back to any label.
-    Select(browser.find_element("id", "map-lang")).select_by_value("zh-Hant")
+    # Names in the language of the page's switch, falling back to any label.
+    Select(browser.find_element("id", "lang-select")).select_by_value("zh-Hant")
     wait.until(lambda d: not d.find_element("id", "map-selected-name").text
                .startswith("Beijing"))
     assert "北京" in browser.find_element("id", "map-selected-name").text

@@ -36,6 +36,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
                  "--disable-dev-shm-usage", "--window-size=1280,1100",
                  f"--user-data-dir={tmp_path / 'profile'}"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports land here
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     try:
@@ -86,3 +87,34 @@ def test_pick_and_run_a_named_query(browser: Any, site_factory: Callable[..., Si
         browser.find_element(By.ID, "run").click()
         wait.until(lambda d: "HTTP 400" in d.find_element(By.ID, "status").text)
         browser.save_screenshot(str(tmp_path / "page.png"))
+
+
+def test_only_http_iris_become_links(browser: Any, site_factory: Callable[..., Site]) -> None:
+    """A result IRI with another scheme (javascript:, data:) is text, not a link; the page
+    runs under its Content-Security-Policy with nothing blocked."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    query = """SELECT ?x WHERE {
+      VALUES ?s { "javascript:alert(1)" "JavaScript:alert(2)" "data:text/html,x"
+                  "http://example.org/kyoto" }
+      BIND(IRI(?s) AS ?x) }"""
+    with serve_site(site_factory()) as url:
+        browser.get(url + "/")
+        wait = WebDriverWait(browser, 30)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#query-select option")) > 1)
+        editor = browser.find_element(By.ID, "editor")
+        editor.clear()
+        editor.send_keys(query)
+        browser.find_element(By.ID, "run").click()
+        wait.until(lambda d: "rows" in d.find_element(By.ID, "status").text)
+        cells = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#results tbody td")]
+        assert "javascript:alert(1)" in cells and "data:text/html,x" in cells
+        hrefs = [a.get_attribute("href") or ""
+                 for a in browser.find_elements(By.CSS_SELECTOR, "#results a")]
+        assert hrefs == ["http://example.org/kyoto"], hrefs
+        # No script ran from a result, and the policy blocked nothing the page needs.
+        assert browser.execute_script("return typeof window.alerted") == "undefined"
+        assert "rows" in browser.find_element(By.ID, "status").text
+        logs = browser.get_log("browser")
+        assert not [e for e in logs if "Content Security Policy" in e["message"]], logs

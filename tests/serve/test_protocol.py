@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import pyoxigraph as ox
 import pytest
@@ -16,6 +19,9 @@ from kg.serve.protocol import (
     parse_request,
     serialize_solutions,
 )
+from kg.store import prepare_store
+
+HEAVY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -101,25 +107,43 @@ def test_analyse_finds_services_and_datasets() -> None:
     assert analyse_query("SELECT * { ?s ?p '''FROM''' }") == analyse_query("ASK {}")
 
 
-def _store() -> ox.Store:
-    store = ox.Store()
-    ex = "http://example.org/"
-    for i in range(5):
-        store.add(ox.Quad(ox.NamedNode(f"{ex}s{i}"), ox.NamedNode(ex + "p"),
-                          ox.Literal(str(i), datatype=ox.NamedNode(
-                              "http://www.w3.org/2001/XMLSchema#integer")),
-                          ox.NamedNode(ex + "g")))
-    store.add(ox.Quad(ox.NamedNode(ex + "s"), ox.NamedNode(ex + "label"),
-                      ox.Literal('a "b",\tc', language="en")))
-    return store
+EX = "http://example.org/"
+_XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 
 
-def test_results_roundtrip_through_pyoxigraph() -> None:
-    store = _store()
+def _data(folder: Path, extra: int = 0) -> Path:
+    """Five quads in graph ex:g and one labelled triple in the default graph (and
+    ``extra`` more triples, to make a cartesian product heavy)."""
+    lines = [f'<{EX}s{i}> <{EX}p> "{i}"^^<{_XSD_INTEGER}> <{EX}g> .' for i in range(5)]
+    lines += [f'<{EX}x{i}> <{EX}q> "{i}" .' for i in range(extra)]
+    lines.append(f'<{EX}s> <{EX}label> "a \\"b\\",\\tc"@en .')
+    path = folder / "data.nq"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def engine_factory(tmp_path: Path) -> Iterator[Callable[..., Engine]]:
+    """Engines over :func:`_data` in their own store folders, closed after the test."""
+    made: list[Engine] = []
+
+    def make(extra: int = 0, **options: Any) -> Engine:
+        data = _data(tmp_path, extra)
+        engine = Engine(prepare_store([data]), **options)
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        engine.close()
+
+
+def test_results_roundtrip_through_pyoxigraph(engine_factory: Callable[..., Engine]) -> None:
+    engine = engine_factory()
     query = "SELECT ?s ?o ?none WHERE { ?s ?p ?o OPTIONAL { ?s <urn:x> ?none } }"
-    expected = {(str(s["s"]), str(s["o"])) for s in store.query(
-        query, use_default_graph_as_union=True)}  # type: ignore[union-attr]
-    engine = Engine(store)
+    expected = {(str(s["s"]), str(s["o"])) for s in engine.store.query(
+        query)}  # type: ignore[union-attr]
+    assert len(expected) == 6
     for media, fmt in (("application/sparql-results+json", ox.QueryResultsFormat.JSON),
                        ("application/sparql-results+xml", ox.QueryResultsFormat.XML),
                        ("text/tab-separated-values", ox.QueryResultsFormat.TSV)):
@@ -127,7 +151,6 @@ def test_results_roundtrip_through_pyoxigraph() -> None:
         assert answer.status == 200
         parsed = ox.parse_query_results(answer.body, format=fmt)
         assert {(str(s["s"]), str(s["o"])) for s in parsed} == expected  # type: ignore
-    engine.close()
 
 
 def test_csv_quotes_cells() -> None:
@@ -136,40 +159,63 @@ def test_csv_quotes_cells() -> None:
         b'v,b,n\r\n"a ""b"",c",_:x,\r\n')
 
 
-def test_row_cap() -> None:
-    engine = Engine(_store(), max_rows=3)
-    answer = engine.run(Operation("SELECT * WHERE { ?s ?p ?o }"), None)
-    data = json.loads(answer.body)
-    assert len(data["results"]["bindings"]) == 3
+@pytest.mark.parametrize("accept", ["application/sparql-results+json",
+                                    "application/sparql-results+xml", "text/csv",
+                                    "text/tab-separated-values"])
+def test_row_cap(engine_factory: Callable[..., Engine], accept: str) -> None:
+    engine = engine_factory(max_rows=3, cache_bytes=0)
+    answer = engine.run(Operation("SELECT * WHERE { ?s ?p ?o }"), accept)
     assert answer.headers == {"X-Result-Truncated": "true", "X-Result-Limit": "3"}
+    if accept.endswith("json"):
+        assert len(json.loads(answer.body)["results"]["bindings"]) == 3
+    else:
+        marks = {"application/sparql-results+xml": b"<result>"}.get(accept, b"\n")
+        assert answer.body.count(marks) == 3 + (marks == b"\n")
+    # Its own LIMIT within the cap, a larger one, one in a subquery, a trailing VALUES.
+    for query, cut in (("SELECT * WHERE { ?s ?p ?o } LIMIT 3", False),
+                       ("SELECT * WHERE { ?s ?p ?o } LIMIT 2", False),
+                       ("SELECT * WHERE { ?s ?p ?o } ORDER BY ?s LIMIT 50", True),
+                       ("SELECT * { { SELECT * { ?s ?p ?o } LIMIT 5 } }", True),
+                       ("SELECT * { ?s ?p ?o } VALUES ?p { <http://example.org/p> }", True),
+                       ("SELECT ?s WHERE { ?s ?p ?o } OFFSET 4", False)):
+        answer = engine.run(Operation(query), accept)
+        assert answer.status == 200
+        assert ("X-Result-Truncated" in answer.headers) is cut, query
     graph = engine.run(Operation("CONSTRUCT WHERE { ?s ?p ?o }"), "application/n-triples")
     assert graph.body.count(b"\n") == 3 and graph.headers["X-Result-Truncated"] == "true"
-    exact = engine.run(Operation("SELECT * WHERE { ?s ?p ?o } LIMIT 3"), None)
-    assert "X-Result-Truncated" not in exact.headers
-    engine.close()
 
 
-def test_default_graph_union_and_protocol_dataset() -> None:
-    engine = Engine(_store())
+def test_default_graph_is_set_union_and_protocol_dataset(
+        engine_factory: Callable[..., Engine], tmp_path: Path) -> None:
+    engine = engine_factory()
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
-    def n(op: Operation) -> int:
-        body = json.loads(engine.run(op, None).body)
+    def n(op: Operation, on: Engine = engine) -> int:
+        body = json.loads(on.run(op, None).body)
         return int(body["results"]["bindings"][0]["n"]["value"])
 
-    assert n(Operation(count)) == 6
+    assert n(Operation(count)) == 6 == engine.triples
     assert n(Operation(count, ("http://example.org/g",))) == 5
     assert n(Operation(count, (), ("http://example.org/g",))) == 0
     assert n(Operation(count.replace("WHERE", "FROM <http://example.org/g> WHERE"))) == 5
-    engine.close()
-    stored = Engine(_store(), union_default_graph=False)
-    assert int(json.loads(stored.run(Operation(count), None).body)
-               ["results"]["bindings"][0]["n"]["value"]) == 1
-    stored.close()
+    # A triple in two named graphs counts once in the default graph (issue 11).
+    twice = tmp_path / "twice.trig"
+    twice.write_text("<http://e/a> <http://e/p> <http://e/b> <http://e/g1> .\n"
+                     "<http://e/a> <http://e/p> <http://e/b> <http://e/g2> .\n"
+                     "<http://e/c> <http://e/p> <http://e/b> <http://e/g2> .\n",
+                     encoding="utf-8")
+    twice = twice.rename(tmp_path / "twice.nq")
+    other = Engine(prepare_store([twice]))
+    try:
+        assert n(Operation(count), other) == 2 == other.triples
+        graphs = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+        assert n(Operation(graphs), other) == 3
+    finally:
+        other.close()
 
 
-def test_errors() -> None:
-    engine = Engine(_store(), allowed_services=["http://127.0.0.1:9/sparql"])
+def test_errors(engine_factory: Callable[..., Engine]) -> None:
+    engine = engine_factory(allowed_services=["http://127.0.0.1:9/sparql"])
     with pytest.raises(ProtocolError) as caught:
         engine.run(Operation("SELECT * WHERE {"), None)
     assert caught.value.status == 400 and "syntax" in caught.value.message
@@ -187,29 +233,38 @@ def test_errors() -> None:
     with pytest.raises(ProtocolError) as caught:
         engine.run(Operation(None), None)
     assert caught.value.status == 400
-    engine.close()
 
 
-def test_timeout() -> None:
-    store = ox.Store()
-    for i in range(200):
-        store.add(ox.Quad(ox.NamedNode(f"http://e/s{i}"), ox.NamedNode("http://e/p"),
-                          ox.Literal(str(i))))
-    engine = Engine(store, timeout=0.2, max_rows=10**9)
+def test_guards_name_their_limit(engine_factory: Callable[..., Engine]) -> None:
+    engine = engine_factory(max_length=1000, max_depth=10)
     with pytest.raises(ProtocolError) as caught:
-        engine.run(Operation("SELECT * { ?a ?p ?b . ?c ?q ?d . ?e ?r ?f }"), None)
+        engine.run(Operation("ASK {}" + " " * 1000), None)
+    assert caught.value.status == 400 and "--max-query-length" in caught.value.message
+    with pytest.raises(ProtocolError) as caught:
+        engine.run(Operation("ASK { FILTER(" + "(" * 20 + "1" + ")" * 20 + ") }"), None)
+    assert caught.value.status == 400 and "--max-depth" in caught.value.message
+    assert engine.run(Operation("ASK { FILTER(((1))) }"), None).status == 200
+
+
+def test_timeout_kills_the_worker(engine_factory: Callable[..., Engine]) -> None:
+    engine = engine_factory(extra=300, timeout=0.5, max_rows=10**9, express=0, workers=1)
+    before = engine.pool.pids()
+    with pytest.raises(ProtocolError) as caught:
+        engine.run(Operation(HEAVY), None)
     assert caught.value.status == 503 and "Retry-After" in caught.value.headers
-    engine.close()
+    after = engine.pool.pids()
+    assert len(after) == 1 and after != before
+    assert not Path(f"/proc/{before[0]}").exists()
+    assert engine.run(Operation("ASK {}"), None).status == 200
 
 
-def test_cache_zero_evaluates_every_request() -> None:
-    """``kg serve --cache 0``: no answer is kept, so each request reads the store."""
-    count = Operation("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
-    extra = ox.Quad(ox.NamedNode("urn:x:s"), ox.NamedNode("urn:x:p"), ox.Literal("o"))
-    for cache_bytes, counts_extra in ((64 * 1024, False), (0, True)):
-        store = _store()
-        engine = Engine(store, cache_bytes=cache_bytes)
-        before = engine.run(count, None).body
-        store.add(extra)  # the server never writes; the test does, to see what is cached
-        assert (engine.run(count, None).body != before) is counts_extra
-        engine.close()
+def test_cache_zero_keeps_nothing(engine_factory: Callable[..., Engine]) -> None:
+    """``kg serve --cache 0``: nothing is kept, not even a query's form."""
+    engine = engine_factory(cache_bytes=0)
+    for i in range(50):
+        engine.run(Operation(f"SELECT * {{ ?s ?p ?o }} # {'x' * 1000}{i}"), None)
+    assert len(engine.cache) == 0 and engine.cache.size == 0
+    capped = engine_factory(cache_bytes=64 * 1024)
+    for i in range(200):
+        capped.run(Operation(f"ASK {{ ?s ?p ?o }} # {'x' * 1000}{i}"), None)
+    assert capped.cache.size <= 64 * 1024 and 0 < len(capped.cache) < 200

@@ -4,8 +4,50 @@
 "use strict";
 
 const WD = "http://www.wikidata.org/entity/";
+const LANGUAGES = ["en", "ja", "zh-Hant", "zh-Hans"];
 const $ = (id) => document.getElementById(id);
 let namedQueries = [];
+let info = null;
+// The base of the data IRIs (VoID uriSpace): such IRIs link to this server's own pages.
+let uriSpace = "https://w3id.org/twinning-kg/";
+// A language chosen on the switch (remembered) also goes to the resource pages (?lang=).
+let langChosen = false;
+let lang = initialLanguage();
+
+function initialLanguage() {
+  let stored = null;
+  try { stored = localStorage.getItem("kg-lang"); } catch (e) { stored = null; }
+  if (stored && LANGUAGES.includes(stored)) {
+    langChosen = true;
+    return stored;
+  }
+  for (const tag of navigator.languages || []) {
+    const low = tag.toLowerCase();
+    if (low.startsWith("ja")) return "ja";
+    if (/^zh-(hant|tw|hk|mo)/.test(low)) return "zh-Hant";
+    if (low.startsWith("zh")) return "zh-Hans";
+    if (low.startsWith("en")) return "en";
+  }
+  return "en";
+}
+
+// [text, tag] from a {tag: text} map: the chosen language, else the nearest one.
+function pickTagged(map, fallback) {
+  const byTag = {};
+  for (const [tag, text] of Object.entries(map || {})) byTag[tag.toLowerCase()] = [text, tag];
+  const want = lang.toLowerCase();
+  const order = [want, ...(want.startsWith("zh") ? ["zh", "zh-hant", "zh-hans"] : []),
+                 "en", "", ...LANGUAGES.map((t) => t.toLowerCase())];
+  for (const tag of order) if (byTag[tag]) return byTag[tag];
+  const any = Object.values(byTag);
+  return any.length ? any[0] : [fallback, ""];
+}
+
+// The element's text in a language, with the matching lang attribute (screen readers, fonts).
+function setText(node, [text, tag]) {
+  node.textContent = text;
+  if (tag) node.setAttribute("lang", tag); else node.removeAttribute("lang");
+}
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -18,7 +60,12 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// Only http(s) URLs and this server's own paths become links: an IRI such as
+// javascript:alert(1) or data:… in a result is shown as text, never made clickable.
+const SAFE_HREF = /^(https?:\/\/|\/(?![\/\\]))/i;
+
 function link(href, text) {
+  if (!SAFE_HREF.test(href)) return document.createTextNode(String(text));
   return el("a", { href, rel: "noopener" }, text);
 }
 
@@ -49,22 +96,9 @@ function asLink(text) {
 }
 
 async function loadInfo() {
-  const info = await (await fetch("/api/info")).json();
-  document.title = info.title + " — SPARQL endpoint";
-  $("title").textContent = info.title;
-  $("description").textContent = info.description;
-  const dl = $("facts");
-  fact(dl, "Triples", Number(info.triples).toLocaleString("en"));
-  fact(dl, "Named graphs", info.graphs);
-  fact(dl, "Wikidata items linked", info.wikidata_entities);
-  fact(dl, "Sources", info.sources.map(asLink));
-  fact(dl, "Licence", info.license ? asLink(info.license) : "");
-  fact(dl, "Last build", info.modified || info.created);
-  if (info.classes.length) {
-    const ul = el("ul");
-    for (const c of info.classes) ul.append(el("li", {}, shortIri(c.class) + ": " + c.count));
-    $("classes").append(el("p", { class: "note" }, "Resources by type:"), ul);
-  }
+  info = await (await fetch("/api/info")).json();
+  if (info.uri_space) uriSpace = info.uri_space;
+  showInfo();
   const dumps = $("dumps");
   for (const d of info.dumps) {
     dumps.append(el("li", {}, link(d.url, d.name), ` (${formatBytes(d.bytes)}, ${d.type.split(";")[0]})`));
@@ -72,9 +106,55 @@ async function loadInfo() {
   if (!info.dumps.length) dumps.append(el("li", {}, "no files to download"));
 }
 
-function shortIri(iri) {
-  const cut = Math.max(iri.lastIndexOf("#"), iri.lastIndexOf("/"));
-  return cut >= 0 && cut < iri.length - 1 ? iri.slice(cut + 1) : iri;
+function sourceItem(s) {
+  const [title, tag] = pickTagged(s.titles, s.iri);
+  const item = el("span", { class: "source" }, link(localHref(s.iri) || s.iri, title));
+  if (tag) item.firstChild.setAttribute("lang", tag);
+  if (s.file) item.append(" (", el("code", {}, s.file), ")");
+  return item;
+}
+
+// The dataset facts in the chosen language (labels only: the interface stays English).
+function showInfo() {
+  if (!info) return;
+  const title = pickTagged(info.titles, info.title);
+  document.title = title[0] + " — SPARQL endpoint";
+  setText($("title"), title);
+  setText($("description"), pickTagged(info.descriptions, info.description));
+  const dl = $("facts");
+  dl.replaceChildren();
+  fact(dl, "Triples", Number(info.triples).toLocaleString("en"));
+  fact(dl, "Named graphs", info.graphs);
+  fact(dl, "Wikidata items linked", info.wikidata_entities);
+  const details = info.source_details && info.source_details.length
+    ? info.source_details.map(sourceItem) : info.sources.map(asLink);
+  fact(dl, "Sources", details);
+  fact(dl, "Licence", info.license ? asLink(info.license) : "");
+  fact(dl, "Last build", info.modified || info.created || info.built);
+  const classes = $("classes");
+  classes.replaceChildren();
+  if (info.classes.length) {
+    const ul = el("ul");
+    for (const c of info.classes) {
+      // The prefixed name tells tw:Place from schema:Place; the label is the ontology's.
+      const name = c.curie || c.class;
+      const [label, tag] = pickTagged(c.labels, "");
+      const href = localHref(c.class) || (/^https?:\/\//.test(c.class) ? c.class : null);
+      const item = el("li", { "data-class": c.class });
+      item.append(href ? link(href, name) : name);
+      if (label) item.append(" ", el("span", { class: "term-label", lang: tag || null }, label));
+      item.append(": " + c.count);
+      ul.append(item);
+    }
+    classes.append(el("p", { class: "note" }, "Resources by type:"), ul);
+  }
+}
+
+function setLanguage(value) {
+  lang = LANGUAGES.includes(value) ? value : "en";
+  langChosen = true;
+  try { localStorage.setItem("kg-lang", lang); } catch (e) { /* private mode */ }
+  showInfo();
 }
 
 async function loadQueries() {
@@ -103,12 +183,36 @@ function pick(name) {
   }
 }
 
+// The local page of an IRI the dataset mints (or of an ontology term), else null.
+function localHref(iri) {
+  const onto = "https://w3id.org/twinning-kg/ontology";
+  let path = null;
+  if (iri.startsWith(uriSpace) && iri.length > uriSpace.length) path = "/" + iri.slice(uriSpace.length);
+  else if (iri === onto || iri.startsWith(onto + "#")) path = "/ontology" + iri.slice(onto.length);
+  if (path === null) return null;
+  if (!langChosen || path.startsWith("/ontology")) return path;
+  const hash = path.indexOf("#");
+  const [bare, frag] = hash >= 0 ? [path.slice(0, hash), path.slice(hash)] : [path, ""];
+  return `${bare}?lang=${encodeURIComponent(lang)}${frag}`;
+}
+
 function cell(term) {
   const td = el("td");
   if (!term) return td;
   if (term.type === "uri") {
-    if (term.value.startsWith(WD)) td.append(wikidataLink(term.value.slice(WD.length)));
-    else td.append(link(term.value, term.value));
+    const local = localHref(term.value);
+    if (term.value.startsWith(WD)) {
+      td.append(wikidataLink(term.value.slice(WD.length)));
+    } else if (local) {
+      td.append(link(local, term.value));
+      const qid = /^place\/(Q[1-9][0-9]*)$/.exec(term.value.slice(uriSpace.length));
+      if (qid) td.append(" ", el("a", { class: "wd", href: "https://www.wikidata.org/wiki/" + qid[1],
+                                         rel: "noopener" }, "wd:" + qid[1]));
+    } else if (/^https?:\/\//i.test(term.value)) {
+      td.append(link(term.value, term.value));
+    } else {
+      td.append(term.value);  // urn:, mailto:, javascript:… are shown, never followed
+    }
   } else if (term.type === "bnode") {
     td.append("_:" + term.value);
   } else if (term.type === "literal") {
@@ -205,6 +309,8 @@ async function run() {
   }
 }
 
+$("lang-select").value = lang;
+$("lang-select").addEventListener("change", (e) => setLanguage(e.target.value));
 $("run").addEventListener("click", run);
 $("editor").addEventListener("keydown", (e) => {
   if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) run();

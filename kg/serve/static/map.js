@@ -32,6 +32,8 @@ PREFIX schema: <https://schema.org/>
 } GROUP BY ?twinning ?a ?b`;
 
   const $ = (id) => document.getElementById(id);
+  // The page's language switch (app.js remembers the choice); names follow it.
+  const langSelect = () => $("lang-select");
   const state = { places: new Map(), arcs: [], selected: null, lang: "en" };
   let projection = null;
   let geoPath = null;
@@ -283,7 +285,7 @@ PREFIX schema: <https://schema.org/>
   async function init() {
     const figure = $("map-figure");
     if (!figure || typeof d3 === "undefined" || typeof topojson === "undefined") return;
-    state.lang = $("map-lang").value;
+    state.lang = langSelect() ? langSelect().value : document.documentElement.lang || "en";
     try {
       const [world] = await Promise.all([
         fetch("/static/vendor/countries-110m.json").then((r) => r.json()),
@@ -309,7 +311,9 @@ PREFIX schema: <https://schema.org/>
     }
     $("map-country").addEventListener("change", apply);
     $("map-decade").addEventListener("change", apply);
-    $("map-lang").addEventListener("change", () => { state.lang = $("map-lang").value; relabel(); });
+    if (langSelect()) {
+      langSelect().addEventListener("change", () => { state.lang = langSelect().value; relabel(); });
+    }
     $("map-clear").addEventListener("click", () => select(null));
   }
 
@@ -322,7 +326,7 @@ PREFIX schema: <https://schema.org/>
 
   async function kgPlaceMap(container, placeIri) {
     if (!IRI_SAFE.test(placeIri) || typeof d3 === "undefined") return;
-    if (!$("map-lang")) state.lang = document.documentElement.lang || "en";
+    if (!langSelect()) state.lang = document.documentElement.lang || "en";
     const query = PREFIXES + `SELECT ?wkt ?twin ?twinWkt ?label ?date WHERE {
   <${placeIri}> geo:hasGeometry/geo:asWKT ?wkt .
   OPTIONAL {
