@@ -188,3 +188,19 @@ def test_small_map_of_a_place_and_its_twins(browser: Any, url: str) -> None:  # 
     assert len(small.find_elements("css selector", "path.map-arc")) == twins
     assert len(small.find_elements("css selector", "circle.selected")) == 1
     assert browser.find_element("id", "bad").get_attribute("innerHTML") == ""
+
+
+def test_place_page_shows_the_place_and_its_twins(browser: Any, url: str) -> None:  # noqa: F811
+    """The linked-data page of Beijing (/place/Q956) carries the small map."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    twins = _count(url, PREFIXES + f"""SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{
+        ?t tw:place <{BEIJING}> , ?x . FILTER(?x != <{BEIJING}>) ?x geo:hasGeometry ?h }}""")
+    browser.get(url + "/place/Q956")
+    WebDriverWait(browser, 90).until(
+        lambda d: d.find_element("css selector", "[data-kg-place-map]").get_attribute("data-twins"))
+    box = browser.find_element("css selector", "[data-kg-place-map]")
+    assert box.get_attribute("data-kg-place-map") == BEIJING
+    assert box.get_attribute("data-twins") == str(twins)
+    assert len(box.find_elements("css selector", "path.map-arc")) == twins
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
