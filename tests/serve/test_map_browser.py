@@ -96,6 +96,8 @@ def test_map_draws_one_dot_per_place_and_one_arc_per_twinning(
     # Every arc is drawn (a great-circle path, not empty).
     assert all(p.get_attribute("d") for p in
                browser.find_elements("css selector", "path.map-arc"))
+    # Nothing refused by the Content-Security-Policy, nothing failed to load.
+    assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     shot = os.environ.get("KG_MAP_SCREENSHOT")  # docs/map.png is made this way
     if shot:
         browser.set_window_size(1280, 1700)  # room for the map and Beijing's list of twins
