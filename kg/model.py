@@ -283,6 +283,9 @@ LINK_COLUMNS: tuple[str, ...] = (
     "evidence",
     "candidates",
     "reason",
+    "lat",
+    "lon",
+    "coord_evidence",
 )
 
 
@@ -316,6 +319,11 @@ class LinkRow:
     evidence: str
     candidates: str
     reason: str
+    #: WGS84 decimal degrees of the QID's place, as the record named by ``coord_evidence``
+    #: (gazetteer ``file:line``, or a Wikidata P625 answer) gives them; "" when none.
+    lat: str = ""
+    lon: str = ""
+    coord_evidence: str = ""
 
     @property
     def ref(self) -> tuple[str, str, str, str]:

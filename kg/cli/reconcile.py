@@ -3,7 +3,10 @@
 Parses the seed documents, maps every place reference to a Wikidata QID from the offline
 gazetteer (and, with ``--online``, the live Wikidata API for what the gazetteer leaves
 open), applies ``seeds/overrides.tsv`` and writes the links table atomically.
-``--report`` prints coverage and the unresolved/ambiguous places on stdout.
+``--report`` prints coverage and the unresolved/ambiguous places on stdout. Every resolved
+place gets coordinates from a gazetteer record of its own QID (:mod:`kg.reconcile.coordinates`;
+online, Wikidata's P625 where the gazetteer has none); ``--coordinates-only`` refills just
+those columns of an existing table.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kg.reconcile.gazetteer import Gazetteer
+    from kg.reconcile.online import OnlineResolver
 
 __all__ = ["register", "run"]
 
@@ -42,6 +49,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-cache", action="store_true", help="rebuild the gazetteer index")
     add_max_input_size(parser)
     parser.add_argument("--report", action="store_true", help="print coverage and open places")
+    parser.add_argument("--coordinates-only", action="store_true",
+                        help="only (re)fill lat, lon, coord_evidence of the table --out names "
+                        "from the gazetteer (and P625 with --online); no other column changes")
     parser.add_argument("--online", action="store_true",
                         help="ask the live Wikidata API about what the gazetteer leaves open")
     parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php", type=http_url,
@@ -64,11 +74,22 @@ def run(args: argparse.Namespace) -> int:
     from kg.errors import LinksError
     from kg.fsutil import check_regular_file
     from kg.reconcile import reconcile, report
+    from kg.reconcile.coordinates import add_coordinates, load_coordinates
     from kg.reconcile.gazetteer import load_gazetteer
-    from kg.reconcile.links import write_links
+    from kg.reconcile.links import read_links, write_links
     from kg.reconcile.overrides import read_overrides
     from kg.sources import parse_path
 
+    if args.coordinates_only:
+        table = read_links(args.out)  # read before the gazetteer: a missing table fails fast
+        coords = load_coordinates(args.gazetteer)
+        online = _online(args, None).coordinates if args.online else None
+        rows = add_coordinates(table, coords, online)
+        write_links(rows, args.out)
+        placed = sum(bool(row.lat) for row in rows)
+        print(f"kg reconcile: {args.out}: coordinates for {placed} of "
+              f"{sum(bool(row.qid) for row in rows)} resolved place references", file=sys.stderr)
+        return 0
     documents = args.documents or list(paths.SEED_DOCUMENTS)
     # Every small input first, so that a bad one fails before the gazetteer is loaded.
     results = [parse_path(path) for path in documents]
@@ -81,12 +102,10 @@ def run(args: argparse.Namespace) -> int:
                                use_cache=not args.no_cache)
     client = None
     if args.online:
-        from kg.reconcile.online import OnlineResolver
-
-        client = OnlineResolver.from_options(api_url=args.api_url, sparql_url=args.sparql_url,
-                                             cache_dir=args.cache_dir, gazetteer=gazetteer,
-                                             user_agent=args.user_agent)
+        client = _online(args, gazetteer)
     rows = reconcile(results, gazetteer, overrides, client, overrides_path=overrides_path)
+    rows = add_coordinates(rows, load_coordinates(args.gazetteer),
+                           client.coordinates if client is not None else None)
     write_links(rows, args.out)
     resolved = sum(row.status == "resolved" for row in rows)
     print(f"kg reconcile: {args.out}: {len(rows)} place references, {resolved} resolved",
@@ -94,3 +113,11 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         sys.stdout.write(report(rows))
     return 0
+
+
+def _online(args: argparse.Namespace, gazetteer: Gazetteer | None) -> OnlineResolver:
+    from kg.reconcile.online import OnlineResolver
+
+    return OnlineResolver.from_options(api_url=args.api_url, sparql_url=args.sparql_url,
+                                       cache_dir=args.cache_dir, gazetteer=gazetteer,
+                                       user_agent=args.user_agent)

@@ -18,6 +18,7 @@ import zhconv
 from rdflib import Dataset, Graph, Literal, URIRef
 
 from kg.model import LinkRow, Membership, PairTwinning, ParseResult, Twinning, WikiLink
+from kg.rdf.geo import geo_triples, place_coordinates
 from kg.rdf.vocab import (
     DCTERMS,
     DEFAULT_BASE,
@@ -159,6 +160,7 @@ class _Emitter:
             self.ds.bind(prefix, ns, override=True, replace=True)
         self.stats = EmitStats()
         self.places: set[URIRef] = set()
+        self.twin_pairs: list[tuple[str, str, str]] = []  # (twinning, place, place) for geo
         self.resolved: set[URIRef] = set()
         # English labels of QIDs from the links table, for country nodes known only by QID.
         self.qid_labels: dict[str, set[str]] = defaultdict(set)
@@ -362,6 +364,7 @@ class _Emitter:
         # The direct link, both ways: simple queries stay simple.
         g.add((cn, TW.twinnedWith, partner))
         g.add((partner, TW.twinnedWith, cn))
+        self.twin_pairs.append((str(node), str(cn), str(partner)))
         self.stats.twinnings += 1
 
     def pair(self, rec: PairTwinning, index: int) -> None:
@@ -401,6 +404,7 @@ class _Emitter:
         self.provenance(doc, rec.source.line, node)
         g.add((a, TW.twinnedWith, b))
         g.add((b, TW.twinnedWith, a))
+        self.twin_pairs.append((str(node), str(a), str(b)))
         self.stats.twinnings += 1
 
 
@@ -428,6 +432,12 @@ def emit(
                 em.pair(rec, seen[key])
             else:
                 em.twinning(rec, seen[key])
+    # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
+    coords = place_coordinates(links, lambda qid: str(em.iris.place_qid(qid)))
+    geo = geo_triples({p: c for p, c in coords.items() if URIRef(p) in em.resolved}, em.twin_pairs)
+    for s, p, o in geo:
+        obj = URIRef(o) if isinstance(o, str) else Literal(o[0], datatype=URIRef(o[1]))
+        em.graph(LINKS_DOC).add((URIRef(s), URIRef(p), obj))
     em.stats.places = len(em.places)
     em.stats.resolved_places = len(em.resolved)
     em.stats.unresolved_refs.sort()

@@ -68,6 +68,7 @@ PREFIXES: tuple[tuple[str, str], ...] = (
     ("dcat", str(DCAT)),
     ("dcterms", str(DCTERMS)),
     ("foaf", str(FOAF)),
+    ("geo", "http://www.opengis.net/ont/geosparql#"),
     ("org", str(ORG)),
     ("owl", str(OWL)),
     ("prov", str(PROV)),

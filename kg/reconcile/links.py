@@ -15,7 +15,8 @@ from kg.errors import LinksError
 from kg.fsutil import atomic_write_text, read_lines
 from kg.model import DOCS, LINK_COLUMNS, LinkRow, ParseResult, Role, is_doc_id
 
-__all__ = ["QID_RE", "LinksTable", "missing_rows", "qid_problem", "read_links", "write_links"]
+__all__ = ["COORD_COLUMNS", "QID_RE", "LinksTable", "missing_rows", "qid_problem", "read_links",
+           "write_links"]
 
 #: A Wikidata item id. Wikidata has issued ids of up to 9 digits; more than 10 is a typo or
 #: garbage, not a future item.
@@ -74,6 +75,24 @@ def _check(row: LinkRow, path: Path, line: int) -> None:
         raise LinksError(f"QID {row.qid} has no evidence", path=path, line=line)
 
 
+#: The coordinate columns, last in the header (older tables end before them).
+COORD_COLUMNS = ("lat", "lon", "coord_evidence")
+_DEGREES = re.compile(r"-?[0-9]{1,3}(\.[0-9]+)?")
+
+
+def _check_coordinates(row: LinkRow, path: Path, line: int) -> None:
+    """Coordinates are both or neither, in range, on a resolved row, with their evidence."""
+    if not (row.lat or row.lon or row.coord_evidence):
+        return
+    if not (row.lat and row.lon and row.coord_evidence and row.qid):
+        raise LinksError("coordinates need lat, lon, coord_evidence and a qid", path=path,
+                         line=line)
+    for name, value, bound in (("lat", row.lat, 90.0), ("lon", row.lon, 180.0)):
+        if not _DEGREES.fullmatch(value) or abs(float(value)) > bound:
+            raise LinksError(f"malformed {name} {value!r} (decimal degrees within ±{bound:g})",
+                             path=path, line=line)
+
+
 def read_links(path: Path) -> LinksTable:
     """Read and check a links table.
 
@@ -81,21 +100,26 @@ def read_links(path: Path) -> LinksTable:
     file or one over the input size limit (:func:`kg.fsutil.read_input`), a wrong header, a
     table with no rows (an empty table would leave every place unresolved without a
     word), a row with the wrong number of cells, a malformed QID or one of more than 10
-    digits, a QID without evidence, or a duplicated place reference.
+    digits, a QID without evidence, malformed or out-of-range coordinates or coordinates
+    without evidence, or a duplicated place reference. A table without the coordinate
+    columns (the older header) is read with empty coordinates.
     """
     lines = read_lines(path, LinksError, "links table", " (run `kg reconcile`)")
-    if not lines or tuple(lines[0].split("\t")) != LINK_COLUMNS:
+    header = tuple(lines[0].split("\t")) if lines else ()
+    # A table written before the coordinate columns existed reads with empty coordinates.
+    if header not in (LINK_COLUMNS, LINK_COLUMNS[:-len(COORD_COLUMNS)]):
         raise LinksError(f"header must be: {' '.join(LINK_COLUMNS)}", path=path, line=1)
     rows: list[LinkRow] = []
     seen: dict[tuple[str, str, str, str], int] = {}
     for number, line in enumerate(lines[1:], start=2):
         cells = line.split("\t")
-        if len(cells) != len(LINK_COLUMNS):
+        if len(cells) != len(header):
             raise LinksError(
-                f"expected {len(LINK_COLUMNS)} cells, found {len(cells)}", path=path, line=number
+                f"expected {len(header)} cells, found {len(cells)}", path=path, line=number
             )
-        row = LinkRow(**dict(zip(LINK_COLUMNS, cells, strict=True)))  # type: ignore[arg-type]
+        row = LinkRow(**dict(zip(header, cells, strict=True)))  # type: ignore[arg-type]
         _check(row, path, number)
+        _check_coordinates(row, path, number)
         if row.ref in seen:
             raise LinksError(
                 f"duplicate place reference {row.ref} (first on line {seen[row.ref]})",

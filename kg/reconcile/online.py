@@ -10,6 +10,7 @@ The client (:mod:`kg.reconcile.wikidata`) is imported lazily, so offline runs ne
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,23 @@ class OnlineResolver:
             row = self._search(ref, cq)
             if row is not None:
                 out[ident] = row
+        return out
+
+    def coordinates(self, qids: Sequence[str]) -> dict[str, tuple[float, float, str]]:
+        """``{QID: (lat, lon, evidence)}`` from the P625 of each item, for the items that
+        have one. An answer for another item (a redirect) is not taken: the coordinate must
+        be the asked QID's own. Raises :class:`~kg.errors.WikidataError` when the service
+        fails."""
+        out: dict[str, tuple[float, float, str]] = {}
+        entities = self.client.get_entities(list(qids)) if qids else {}
+        for qid in qids:
+            entity = entities.get(qid)
+            if entity is None or entity.qid != qid or entity.coord is None:
+                continue
+            lat, lon = entity.coord
+            evidence = self.client.evidence(qid)
+            if evidence is not None and abs(lat) <= 90 and abs(lon) <= 180:
+                out[qid] = (lat, lon, f"{evidence} (P625)")
         return out
 
     def _search(self, ref: PlaceRef, cq: str) -> LinkRow | None:

@@ -98,7 +98,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 DEFAULT_MAX_BODY = 1024 * 1024
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
-                 ".png": "image/png", ".ico": "image/x-icon"}
+                 ".png": "image/png", ".ico": "image/x-icon",
+                 ".json": "application/json"}
 _DUMP_TYPES = {".ttl": "text/turtle; charset=utf-8", ".nt": "application/n-triples",
                ".nq": "application/n-quads", ".trig": "application/trig",
                ".jsonld": "application/ld+json", ".json": "application/json",
@@ -779,7 +780,10 @@ _STATIC_LOCK = threading.Lock()
 
 def _static(name: str) -> Response:
     suffix = Path(name).suffix
-    if "/" in name or name.startswith(".") or suffix not in _STATIC_TYPES:
+    parts = name.split("/")
+    # One level of folders only, the vendored libraries (static/vendor/NAME); no dot files.
+    if (len(parts) > 2 or (len(parts) == 2 and parts[0] != "vendor")
+            or any(p.startswith(".") or not p for p in parts) or suffix not in _STATIC_TYPES):
         raise ProtocolError(404, f"no page file {name!r}")
     with _STATIC_LOCK:
         data = _STATIC_CACHE.get(name)

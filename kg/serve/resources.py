@@ -666,6 +666,7 @@ class _Page:
                          'the <a href="/sparql">SPARQL endpoint</a> has the rest.</p>\n')
         if ONTOLOGY_NS + "Place" in types:
             parts.append(self._place(iri))
+            parts.append(self._place_map(iri))
         if ONTOLOGY_NS + "SourceDocument" in types:
             parts.append(self._source_lines(iri, desc))
         parts.append(self._statements(iri, desc))
@@ -703,6 +704,20 @@ class _Page:
             text = f"{name}:{number[0].value}" if number else _path_text(line.value, self.base)
             out.append(self.link(line.value, text))
         return ", ".join(out)
+
+    def _place_map(self, iri: str) -> str:
+        """A small map of a place with a point geometry and its twins, drawn in the browser
+        by ``static/map.js`` (``kgPlaceMap``) from the SPARQL endpoint; "" without one."""
+        if not self.values(iri, "http://www.opengis.net/ont/geosparql#hasGeometry"):
+            return ""
+        scripts = "".join(f'<script src="/static/{name}"></script>\n' for name in (
+            "vendor/d3-array.min.js", "vendor/d3-geo.min.js", "vendor/topojson-client.min.js",
+            "map.js"))
+        return ('<section id="place-map"><h2>Map</h2>\n'
+                '<link rel="stylesheet" href="/static/map.css">\n'
+                f'<div class="place-map" data-kg-place-map="{_e(iri)}"></div>\n'
+                '<p class="note">The place and its twins, as great-circle lines.</p>\n'
+                f"{scripts}</section>\n")
 
     def _place(self, iri: str) -> str:
         node = ox.NamedNode(iri)

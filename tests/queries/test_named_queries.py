@@ -144,6 +144,61 @@ def test_twinnings_without_date(store: ox.Store, twinnings: list[Twinning]) -> N
     assert 0 < len(rows) <= len(undated)
 
 
+# --- distances (tw:distanceKm, kg.rdf.geo) --------------------------------------------------
+
+
+def _distances(store: ox.Store) -> dict[str, float]:
+    """Twinning -> tw:distanceKm, each checked against the places' WKT points (haversine)."""
+    from kg.rdf.geo import ASWKT, HAS_GEOMETRY, haversine_km, parse_wkt_point
+
+    def point(place: ox.NamedNode | ox.BlankNode) -> tuple[float, float]:
+        geom = next(iter(store.quads_for_pattern(place, ox.NamedNode(HAS_GEOMETRY), None)))
+        wkt = next(iter(store.quads_for_pattern(geom.object, ox.NamedNode(ASWKT), None)))
+        return parse_wkt_point(wkt.object.value)
+
+    out: dict[str, float] = {}
+    for quad in store.quads_for_pattern(None, ox.NamedNode(TW + "distanceKm"), None):
+        places = [q.object for q in store.quads_for_pattern(quad.subject,
+                                                             ox.NamedNode(TW + "place"), None)]
+        assert len(places) == 2
+        km = float(quad.object.value)
+        a, b = (point(p) for p in places)  # type: ignore[arg-type]
+        assert km == round(haversine_km(*a, *b), 1)
+        out[quad.subject.value] = km
+    return out
+
+
+def test_longest_twinnings(store: ox.Store) -> None:
+    distances = _distances(store)
+    rows = run(store, "longest-twinnings")
+    kms = [float(r["km"]) for r in rows]
+    assert kms == sorted(kms, reverse=True) and len(rows) == min(25, len(distances))
+    assert kms[0] == max(distances.values())
+    assert all(distances[r["twinning"]] == float(r["km"]) for r in rows)
+    assert all(r.get("listedLabel") and r.get("partnerLabel") for r in rows)
+
+
+def test_shortest_twinnings(store: ox.Store) -> None:
+    distances = _distances(store)
+    rows = run(store, "shortest-twinnings")
+    kms = [float(r["km"]) for r in rows]
+    assert kms == sorted(kms) and len(rows) == min(25, len(distances))
+    assert kms[0] == min(distances.values())
+
+
+def test_twinnings_by_distance_band(store: ox.Store) -> None:
+    distances = _distances(store)
+    rows = run(store, "twinnings-by-distance-band")
+    bounds = [0, 1000, 3000, 6000, 10000, float("inf")]
+    assert sum(int(r["twinnings"]) for r in rows) == len(distances) > 0
+    for row in rows:
+        low = int(row["fromKm"])
+        high = bounds[bounds.index(low) + 1]
+        inside = [km for km in distances.values() if low <= km < high]
+        assert int(row["twinnings"]) == len(inside)
+        assert (float(row["shortestKm"]), float(row["longestKm"])) == (min(inside), max(inside))
+
+
 # --- the federated query -------------------------------------------------------------------
 
 

@@ -68,7 +68,7 @@ def test_bad_tables(tmp_path: Path) -> None:
     with pytest.raises(LinksError, match=":3: duplicate"):
         read_links(path)
     path.write_text(text + "zhwiki\tpartner\n", encoding="utf-8")
-    with pytest.raises(LinksError, match=":3: expected 14 cells"):
+    with pytest.raises(LinksError, match=f":3: expected {len(LINK_COLUMNS)} cells"):
         read_links(path)
 
 

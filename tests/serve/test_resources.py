@@ -236,7 +236,10 @@ def test_place_page(server: str) -> None:
     page = answer.text
     assert "Beijing" in page and "北京市" in page  # the names, in every language
     assert 'href="https://www.wikidata.org/wiki/Q956"' in page
-    assert 'href="/static/style.css"' in page and "<script" not in page
+    assert 'href="/static/style.css"' in page
+    # No inline script: only the map's own files (static/map.js and its vendored libraries).
+    assert page.count("<script") == page.count('<script src="/static/')
+    assert 'data-kg-place-map="https://w3id.org/twinning-kg/place/Q956"' in page
     # Tokyo, its date and the source line behind it (seeds/zhwiki-prc-sister-cities.md:7).
     assert 'href="/place/Q1490"' in page and "1979-03-14" in page
     assert 'href="/source/zhwiki#L7"' in page and "zhwiki-prc-sister-cities.md:7" in page
