@@ -33,13 +33,13 @@ __all__ = [
 ]
 
 #: The files that carry coordinates, in order of precedence, with the columns read:
-#: (QID column, name column, and for WOF the status and place type columns).
+#: (QID column, name column, and for WOF the status and place type columns). The dr5hn
+#: files have coordinates too, but they are ODbL (share-alike, "keep apart from
+#: differently licensed data", gazetteer README) and the dataset is CC BY-SA 4.0: only
+#: their QIDs (CC0) and match evidence are used, never their coordinates.
 COORD_FILES: tuple[tuple[str, str], ...] = (
     ("naturalearth_populated_places.tsv", "name_en"),
     ("wof_places.tsv", "name_eng"),
-    ("dr5hn_states.tsv", "name"),
-    ("dr5hn_us_counties.tsv", "name"),
-    ("dr5hn_countries.tsv", "name"),
 )
 
 # WOF keeps several records per QID (a locality and its localadmin, a deprecated record and
