@@ -35,6 +35,7 @@ from rdflib.term import Node
 
 from kg import paths
 from kg.errors import KGError, ValidationError
+from kg.rdf.quads import Quads
 
 __all__ = [
     "INFERENCE_OPTIONS",
@@ -121,7 +122,7 @@ def load_shapes(shapes_dir: Path) -> Graph:
 
 
 def validate(
-    data: Graph | Path,
+    data: Graph | Path | Quads,
     *,
     shapes_dir: Path = paths.SHAPES_DIR,
     ontology: Path | None = paths.ONTOLOGY,
@@ -136,7 +137,10 @@ def validate(
     Raises :class:`~kg.errors.ValidationError` when the graph, the shapes or the ontology
     cannot be read, or when pySHACL cannot evaluate the shapes.
     """
-    data_graph = data if isinstance(data, Graph) else load_graph(Path(data))
+    if isinstance(data, Quads):
+        data_graph = data.to_rdflib()
+    else:
+        data_graph = data if isinstance(data, Graph) else load_graph(Path(data))
     shapes_graph = load_shapes(shapes_dir)
     ont_graph = None if ontology is None else load_graph(Path(ontology), what="ontology")
     return validate_with_shapes(
