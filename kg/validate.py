@@ -156,6 +156,10 @@ def validate(
     """
     if engine not in ENGINES:
         raise ValidationError(f"unknown SHACL engine {engine!r} (one of {', '.join(ENGINES)})")
+    if inference not in INFERENCE_OPTIONS:
+        raise ValidationError(
+            f"unknown inference option {inference!r} (one of {', '.join(INFERENCE_OPTIONS)})"
+        )
     shapes_graph = load_shapes(shapes_dir)
     if engine == "shacl":
         if isinstance(data, Quads):

@@ -5,8 +5,9 @@ project's ``shapes/``) and prints the report on stdout: readable text, or the re
 as Turtle with ``--format ttl``. Only violations make the graph non-conforming; warnings
 (unresolved places, missing reverse links) are reported but do not.
 
+Engines: ``shacl`` (Rust, the default) or ``--engine pyshacl`` (pySHACL, the reference).
 Exit codes, as pySHACL's: 0 the graph conforms, 1 it does not, 2 an error (unreadable
-graph or shapes, shapes pySHACL cannot evaluate).
+graph or shapes, shapes the engine cannot evaluate).
 """
 
 from __future__ import annotations
@@ -65,7 +66,13 @@ def register(subparsers: Any) -> None:
         "--inference",
         choices=("none", "rdfs", "owlrl", "both"),
         default="none",
-        help="pySHACL pre-inference (default: %(default)s)",
+        help="pre-inference (default: %(default)s; owlrl and both need --engine pyshacl)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("shacl", "pyshacl"),
+        default="shacl",
+        help="SHACL engine: shacl (Rust, default) or pyshacl (the reference; owlrl inference)",
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format")
     parser.set_defaults(func=run)
@@ -76,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     from kg.validate import validate
 
     result = validate(
-        args.graph, shapes_dir=args.shapes, ontology=args.ontology, inference=args.inference
+        args.graph, shapes_dir=args.shapes, ontology=args.ontology, inference=args.inference,
+        engine=args.engine,
     )
     if args.format == "ttl":
         sys.stdout.write(result.report_graph.serialize(format="turtle"))

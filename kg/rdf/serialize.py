@@ -116,7 +116,7 @@ def to_turtle(data: Quads | Graph) -> bytes:
     quads = _as_quads(data)
     out = pyoxigraph.serialize(quads.triples(), format=pyoxigraph.RdfFormat.TURTLE,
                                prefixes=_PREFIX_MAP)
-    return _bcp47_case(out)
+    return _bcp47_case(_own_prefix_header(out))
 
 
 def to_ntriples(data: Quads | Graph) -> bytes:
@@ -135,6 +135,16 @@ def _bcp47_case(data: bytes) -> bytes:
 
 
 _PREFIX_MAP: dict[str, str] = dict(PREFIXES)
+_PREFIX_HEADER = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES).encode()
+
+
+def _own_prefix_header(data: bytes) -> bytes:
+    # pyoxigraph writes every given prefix, in an order of its own; the header is ours, in
+    # PREFIXES order, so the bytes do not depend on the writer's internals.
+    end = 0
+    while data.startswith(b"@prefix ", end):
+        end = data.index(b"\n", end) + 1
+    return _PREFIX_HEADER + data[end:]
 
 
 def to_trig(data: Quads) -> bytes:
@@ -142,7 +152,7 @@ def to_trig(data: Quads) -> bytes:
     triples sorted within each."""
     out = pyoxigraph.serialize(data.quads(), format=pyoxigraph.RdfFormat.TRIG,
                                prefixes=_PREFIX_MAP)
-    return _bcp47_case(out)
+    return _bcp47_case(_own_prefix_header(out))
 
 
 _SIMPLE_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
