@@ -148,14 +148,14 @@ def generate(n: int, folder: Path, *, seed: int = 0) -> SyntheticSources:
     _check_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
-    n_cn = max(1, -(-n // _TWINNINGS_PER_CN))
     n_partners = max(2, n // 3)
     countries = [_name(k, "國") for k in range(min(_COUNTRIES, n_partners))]
 
     def partner_country(j: int) -> int:
         return j % len(countries)
 
-    lines = ["此列表為基準測試合成（synthetic），不是真實的[友好城市](../Page/友好城市.md \"wikilink\")。", ""]
+    intro = "此列表為基準測試合成（synthetic），不是真實的" + _md_link("友好城市") + "。"
+    lines = [intro, ""]
     # Partners named in HTML rows (no country given) and in pipe rows (with their country)
     # are distinct place references of the links table.
     in_html: set[int] = set()
@@ -185,7 +185,8 @@ def generate(n: int, folder: Path, *, seed: int = 0) -> SyntheticSources:
                 if html:
                     in_html.add(j)
                     parity = "odd" if (made % 2 == 0) else "even"
-                    cells = [f"<p>{_html_link(p_title)}{note}</p>", f"<p>{date}</p>" if date else ""]
+                    when = f"<p>{date}</p>" if date else ""
+                    cells = [f"<p>{_html_link(p_title)}{note}</p>", when]
                     if k == 0:
                         cells = [f"<p>{_html_link(cn_title)}</p>", *cells]
                         if not cells[2]:
@@ -210,7 +211,8 @@ def generate(n: int, folder: Path, *, seed: int = 0) -> SyntheticSources:
             lines += ["</tbody>", "</table>"]
         lines.append("")
         section += 1
-    lines.append("[Category:基準測試](https://zh.wikipedia.org/wiki/Category:基準測試 \"wikilink\")")
+    category = "https://zh.wikipedia.org/wiki/Category:基準測試"
+    lines.append(f'[Category:基準測試]({category} "wikilink")')
 
     evidence = _EVIDENCE.format(seed=seed)
     rows: list[LinkRow] = []

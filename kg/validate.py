@@ -208,9 +208,9 @@ def _read_ntriples(path: Path, what: str) -> str:
         raise ValidationError(f"{where}{exc.message}", path=path, line=exc.line) from None
     except KGError as exc:
         raise ValidationError(f"{what}: {exc.message}", path=path) from None
-    out: bytes = pyoxigraph.serialize(
+    out = pyoxigraph.serialize(
         (q.triple for q in quads), format=pyoxigraph.RdfFormat.N_TRIPLES
-    )
+    ) or b""
     return out.decode("utf-8")
 
 

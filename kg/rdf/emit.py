@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import zhconv
-from rdflib import Namespace, URIRef
+from rdflib import URIRef
 
 from kg.model import LinkRow, Membership, ParseResult, Twinning, WikiLink
 from kg.rdf import vocab
@@ -46,7 +46,7 @@ LINKS_DOC = "links"
 class _Vocab:
     """A vocabulary's terms in N-Triples syntax: ``TW.Place`` -> ``<…ontology#Place>``."""
 
-    def __init__(self, namespace: Namespace | URIRef) -> None:
+    def __init__(self, namespace: object) -> None:
         self._base = str(namespace)
         self._terms: dict[str, Term] = {}
 
@@ -71,7 +71,7 @@ DCTERMS, ORG, OWL, PROV, RDF, RDFS, SCHEMA, SKOS, TIME, TW, WD, XSD = (
 )
 
 
-def Literal(  # noqa: N802 - named as the rdflib constructor whose calls it takes
+def Literal(
     value: str | int, *, lang: str | None = None, datatype: Term | None = None
 ) -> Term:
     """A literal in N-Triples syntax (see :func:`kg.rdf.quads.literal`)."""

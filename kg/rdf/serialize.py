@@ -115,7 +115,7 @@ def to_turtle(data: Quads | Graph) -> bytes:
     so ``;`` and ``,`` lists): stable bytes. Raises RdfError on blank nodes in a graph."""
     quads = _as_quads(data)
     out = pyoxigraph.serialize(quads.triples(), format=pyoxigraph.RdfFormat.TURTLE,
-                               prefixes=_PREFIX_MAP)
+                               prefixes=_PREFIX_MAP) or b""
     return _bcp47_case(_own_prefix_header(out))
 
 
@@ -151,7 +151,7 @@ def to_trig(data: Quads) -> bytes:
     """TriG by pyoxigraph's writer: one block per non-empty named graph, graphs in IRI order,
     triples sorted within each."""
     out = pyoxigraph.serialize(data.quads(), format=pyoxigraph.RdfFormat.TRIG,
-                               prefixes=_PREFIX_MAP)
+                               prefixes=_PREFIX_MAP) or b""
     return _bcp47_case(_own_prefix_header(out))
 
 
@@ -269,7 +269,7 @@ class UnionStats:
             properties.add(triple.predicate)
             predicate = triple.predicate.value
             if predicate == rdf_type:
-                stats.classes[triple.object.value] += 1
+                stats.classes[str(triple.object)[1:-1]] += 1
                 subject = triple.subject.value  # type: ignore[union-attr]
                 if stats.example is None or subject < stats.example:
                     stats.example = subject

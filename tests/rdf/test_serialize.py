@@ -11,6 +11,7 @@ from rdflib.compare import isomorphic
 
 from kg.errors import RdfError
 from kg.rdf import emit
+from kg.rdf.quads import Quads
 from kg.rdf.serialize import (
     FORMATS,
     serialize_dataset,
@@ -21,7 +22,6 @@ from kg.rdf.serialize import (
     union_graph,
     void_graph,
 )
-from kg.rdf.quads import Quads
 from kg.rdf.vocab import VOID
 from tests.rdf.fixtures import links, results
 
