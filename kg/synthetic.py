@@ -229,12 +229,16 @@ def generate(n: int, folder: Path, *, seed: int = 0) -> SyntheticSources:
             reason="" if qid else "synthetic: left unresolved on purpose",
         ))
 
+    # The Chinese side's country: a synthetic one the document names (the real PRC node is
+    # named by the League's list, which a synthetic build does not read).
+    pipe_countries = {partner_country(i) for i in in_pipe}
+    cn_country = f"Q{_COUNTRY_BASE + min(pipe_countries)}" if pipe_countries else ""
     for i in range(cn):
-        row("cn", _name(i, "市"), "", f"Q{_CN_BASE + i}", "city", f"Synthetic City {i}")
+        row("cn", _name(i, "市"), "", f"Q{_CN_BASE + i}", "city", f"Synthetic City {i}",
+            cn_country)
     for k, title in enumerate(countries):
         row("country", title, "", f"Q{_COUNTRY_BASE + k}", "country", f"Synthetic Country {k}",
             f"Q{_COUNTRY_BASE + k}")
-    pipe_countries = {partner_country(i) for i in in_pipe}
     for refs, with_country in ((in_html, False), (in_pipe, True)):
         for j in sorted(refs):
             c = partner_country(j)

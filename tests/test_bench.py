@@ -66,3 +66,31 @@ def test_unknown_endpoint_is_a_one_line_error(tmp_path: Path) -> None:
     data.write_text(SMALL, encoding="utf-8")
     done = kg("bench", str(data), "--endpoints", "oxigraph,nonesuch")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_synthetic_sources_parse_without_rejections(tmp_path: Path) -> None:
+    from kg.reconcile.links import read_links
+    from kg.sources import parse_path
+    from kg.synthetic import generate, is_synthetic_qid
+
+    made = generate(250, tmp_path / "syn")
+    result = parse_path(made.document)
+    assert len(result.records) == 250
+    assert not result.rejections and not result.warnings
+    links = read_links(made.links)
+    assert all(is_synthetic_qid(row.qid) for row in links if row.qid)
+    # Every place reference of the document has its row in the links table.
+    for rec in result.records:
+        assert links.get("zhwiki", "cn", rec.cn[-1].title, "") is not None  # type: ignore[union-attr]
+    assert generate(250, tmp_path / "again").document.read_bytes() == made.document.read_bytes()
+
+
+def test_synthetic_sources_never_go_into_seeds(tmp_path: Path) -> None:
+    from kg import paths
+    from kg.synthetic import SyntheticError, generate
+
+    with pytest.raises(SyntheticError, match="seeds"):
+        generate(10, paths.SEEDS_DIR / "synthetic")
+    (tmp_path / "mine.txt").write_text("not the generator's", encoding="utf-8")
+    with pytest.raises(SyntheticError, match="not empty"):
+        generate(10, tmp_path)
