@@ -425,7 +425,8 @@ def bind(named: NamedQuery, params: Mapping[str, str]) -> str:
     # term is pyoxigraph's N-Triples text of a validated value (escaped, one line).
     text = named.text
     for variable, term in zip(variables, terms, strict=True):
-        text = re.sub(rf"\${re.escape(variable[1:])}(?![A-Za-z0-9_])", lambda _m: term, text)
+        pattern = rf"\${re.escape(variable[1:])}(?![A-Za-z0-9_])"
+        text = re.sub(pattern, term.replace("\\", "\\\\"), text)
     offset = _where_offset(text)
     values = f"\n  VALUES ({' '.join(variables)}) {{ ({' '.join(terms)}) }}"
     return text[:offset] + values + text[offset:]
