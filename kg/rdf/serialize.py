@@ -191,26 +191,39 @@ def _sort_key(node: object) -> tuple[str, str, str]:
     return (str(node), "", "")
 
 
+_STR = json.JSONEncoder(ensure_ascii=False).encode  # C-accelerated for a str
+
+
+def _jsonld_object(value: dict[str, Any], pad: str) -> str:
+    # One value object at json.dumps(indent=1)'s layout, its keys in insertion order.
+    inner = ",\n".join(f"{pad} {_STR(k)}: {_STR(v)}" for k, v in value.items())
+    return f"{pad}{{\n{inner}\n{pad}}}"
+
+
 def _jsonld_node(subject: object, pairs: list[tuple[object, object]],
                  context: Mapping[str, str]) -> tuple[str, str]:
+    """One node object as text, laid out as ``json.dumps(doc, indent=1)`` lays it out inside
+    ``"@graph": [ … ]`` (written here: json.dumps with an indent runs the pure-Python
+    encoder, 20 times slower)."""
     if not isinstance(subject, pyoxigraph.NamedNode):
         raise RdfError(f"blank node in the emitted graph: {subject}")
-    node: dict[str, Any] = {"@id": _compact(subject.value, context)}
+    fields = [f'   "@id": {_STR(_compact(subject.value, context))}']
     types = sorted(o.value for p, o in pairs
                    if isinstance(p, pyoxigraph.NamedNode) and p.value == _RDF_TYPE
                    and isinstance(o, pyoxigraph.NamedNode))
     if types:
-        node["@type"] = [_compact(t, context) for t in types]
+        items = ",\n".join(f"    {_STR(_compact(t, context))}" for t in types)
+        fields.append(f'   "@type": [\n{items}\n   ]')
     props: dict[str, list[object]] = {}
     for p, o in pairs:
         assert isinstance(p, pyoxigraph.NamedNode)
         if p.value != _RDF_TYPE:
             props.setdefault(_compact(p.value, context), []).append(o)
     for key in sorted(props):
-        node[key] = [_jsonld_value(v, context) for v in sorted(props[key], key=_sort_key)]
-    # The node at the depth json.dumps(indent=1) gives it inside "@graph": [ … ].
-    text = json.dumps(node, ensure_ascii=False, indent=1).replace("\n", "\n  ")
-    return subject.value, "  " + text
+        values = [_jsonld_value(v, context) for v in sorted(props[key], key=_sort_key)]
+        items = ",\n".join(_jsonld_object(v, "    ") for v in values)
+        fields.append(f"   {_STR(key)}: [\n{items}\n   ]")
+    return subject.value, "  {\n" + ",\n".join(fields) + "\n  }"
 
 
 _RDF_TYPE = str(RDF.type)
