@@ -18,8 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import BNode, Graph, URIRef
-from rdflib.compare import to_canonical_graph
+from rdflib import Graph
 
 from kg import paths
 from kg.errors import KGError, RdfError
@@ -69,28 +68,28 @@ class BuildResult:
 
 def report_turtle(report: Graph, *, base: str) -> bytes:
     """The SHACL report as Turtle with stable bytes: its blank nodes are replaced by IRIs
-    ``<base>validation/<hash>`` derived from their canonical labels (RDF canonicalisation),
-    so the same report always gives the same file."""
-    canonical = to_canonical_graph(report)
-    mapping: dict[BNode, URIRef] = {}
+    ``<base>validation/<hash>`` derived from their canonical labels (RDF canonicalisation,
+    RDFC-1.0 by pyoxigraph), so the same report always gives the same file."""
+    import pyoxigraph
 
-    def iri(node: BNode) -> URIRef:
-        if node not in mapping:
-            digest = hashlib.sha1(str(node).encode("utf-8")).hexdigest()[:16]
-            mapping[node] = URIRef(f"{base}validation/{digest}")
-        return mapping[node]
+    from kg.rdf.quads import Quads
+    from kg.rdf.serialize import to_turtle
 
-    out = Graph()
-    for prefix, ns in report.namespaces():
-        out.bind(prefix, ns, override=True, replace=True)
-    for s, p, o in canonical:
-        out.add((
-            iri(s) if isinstance(s, BNode) else s,
-            p,
-            iri(o) if isinstance(o, BNode) else o,
-        ))
-    data: bytes = out.serialize(format="turtle", encoding="utf-8")
-    return data
+    data = report.serialize(format="nt", encoding="utf-8")
+    dataset = pyoxigraph.Dataset(pyoxigraph.parse(data, pyoxigraph.RdfFormat.N_TRIPLES))
+    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
+
+    def iri(term: object) -> object:
+        if isinstance(term, pyoxigraph.BlankNode):
+            digest = hashlib.sha1(term.value.encode("utf-8")).hexdigest()[:16]
+            return pyoxigraph.NamedNode(f"{base}validation/{digest}")
+        return term
+
+    lines = {
+        f"{pyoxigraph.Triple(iri(q.subject), q.predicate, iri(q.object))} .".encode()  # type: ignore[arg-type]
+        for q in dataset
+    }
+    return to_turtle(Quads({"": lines}), extra_prefixes=(("sh", "http://www.w3.org/ns/shacl#"),))
 
 
 def _parse_seeds(seeds: Sequence[Path]) -> list[ParseResult]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -110,13 +110,18 @@ def union_graph(data: Quads) -> Graph:
     return graph
 
 
-def to_turtle(data: Quads | Graph) -> bytes:
+def to_turtle(data: Quads | Graph, *, extra_prefixes: Sequence[tuple[str, str]] = ()) -> bytes:
     """Turtle by pyoxigraph's writer, from the sorted triples (a subject's triples together,
-    so ``;`` and ``,`` lists): stable bytes. Raises RdfError on blank nodes in a graph."""
+    so ``;`` and ``,`` lists): stable bytes. ``extra_prefixes`` follow the project's.
+    Raises RdfError on blank nodes in a graph."""
     quads = _as_quads(data)
+    prefixes = {**_PREFIX_MAP, **dict(extra_prefixes)}
     out = pyoxigraph.serialize(quads.triples(), format=pyoxigraph.RdfFormat.TURTLE,
-                               prefixes=_PREFIX_MAP) or b""
-    return _bcp47_case(_own_prefix_header(out))
+                               prefixes=prefixes) or b""
+    header = _PREFIX_HEADER + "".join(
+        f"@prefix {p}: <{ns}> .\n" for p, ns in extra_prefixes
+    ).encode()
+    return _bcp47_case(_own_prefix_header(out, header))
 
 
 def to_ntriples(data: Quads | Graph) -> bytes:
@@ -138,13 +143,13 @@ _PREFIX_MAP: dict[str, str] = dict(PREFIXES)
 _PREFIX_HEADER = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES).encode()
 
 
-def _own_prefix_header(data: bytes) -> bytes:
+def _own_prefix_header(data: bytes, header: bytes = _PREFIX_HEADER) -> bytes:
     # pyoxigraph writes every given prefix, in an order of its own; the header is ours, in
     # PREFIXES order, so the bytes do not depend on the writer's internals.
     end = 0
     while data.startswith(b"@prefix ", end):
         end = data.index(b"\n", end) + 1
-    return _PREFIX_HEADER + data[end:]
+    return header + data[end:]
 
 
 def to_trig(data: Quads) -> bytes:
