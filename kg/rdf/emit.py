@@ -12,6 +12,7 @@ adds (``owl:sameAs``, status, candidates, English labels from Wikidata) goes int
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,9 @@ class _Vocab:
     def __getattr__(self, name: str) -> Term:
         if name.startswith("_"):
             raise AttributeError(name)
-        return self[name]
+        term = self[name]
+        setattr(self, name, term)  # later lookups find the attribute: no __getattr__ call
+        return term
 
 
 DCTERMS, ORG, OWL, PROV, RDF, RDFS, SCHEMA, SKOS, TIME, TW, WD, XSD = (
@@ -133,6 +136,7 @@ _STATUS: dict[str, Term] = {
 }
 
 
+@functools.lru_cache(maxsize=1 << 16)  # names repeat (a place in many rows); zhconv is slow
 def zh_tag(text: str) -> str:
     """The BCP 47 tag of a Chinese string: ``zh-Hant``, ``zh-Hans`` or ``zh``.
 
@@ -153,6 +157,7 @@ def zh_tag(text: str) -> str:
     return "zh"
 
 
+@functools.lru_cache(maxsize=1024)
 def agreement_kind(note: str | None) -> Term:
     """The agreement-kind concept a twinning's note names (default: a sister-city relationship)."""
     if note:
@@ -215,6 +220,7 @@ class _Emitter:
         self.stats = EmitStats()
         self.places: set[Term] = set()
         self.resolved: set[Term] = set()
+        self.resolved_nodes: dict[tuple[str, str], Term] = {}
         # English labels of QIDs from the links table, for country nodes known only by QID.
         self.qid_labels: dict[str, set[str]] = defaultdict(set)
         for row in links:
@@ -230,13 +236,17 @@ class _Emitter:
     # -- places ---------------------------------------------------------------------------
 
     def _resolved_node(self, qid: str, row: LinkRow | None, kind_hint: str) -> Term:
-        node = self.iris.place_qid(qid)
+        kind = row.kind if row is not None and row.kind else kind_hint
+        # The same QID and kind give the same triples: made once, however often named.
+        done = self.resolved_nodes.get((qid, kind))
+        if done is not None:
+            return done
+        node = self.resolved_nodes[(qid, kind)] = self.iris.place_qid(qid)
         g = self.graph(LINKS_DOC)
         g.add((node, RDF.type, TW.Place))
         g.add((node, RDF.type, SCHEMA.Place))
         g.add((node, OWL.sameAs, WD[qid]))
         g.add((node, TW.reconciliationStatus, TW.Resolved))
-        kind = row.kind if row is not None and row.kind else kind_hint
         if kind in _KIND_CLASS:
             g.add((node, RDF.type, _KIND_CLASS[kind]))
         for label in sorted(self.qid_labels.get(qid, ())):

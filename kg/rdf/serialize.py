@@ -12,6 +12,7 @@ VoID is small and made with rdflib, then written by the same Turtle writer.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -171,6 +172,11 @@ def _compact(iri: str, context: Mapping[str, str]) -> str:
     return iri
 
 
+@functools.lru_cache(maxsize=1 << 16)  # predicates, classes and datatypes repeat
+def _compact_project(iri: str) -> str:
+    return _compact(iri, _PREFIX_MAP)
+
+
 def _jsonld_value(node: pyoxigraph.NamedNode | pyoxigraph.Literal | object,
                   context: Mapping[str, str]) -> dict[str, Any]:
     if isinstance(node, pyoxigraph.NamedNode):
@@ -180,7 +186,7 @@ def _jsonld_value(node: pyoxigraph.NamedNode | pyoxigraph.Literal | object,
         if node.language:
             value["@language"] = node.language
         elif node.datatype.value != _XSD_STRING:
-            value["@type"] = _compact(node.datatype.value, context)
+            value["@type"] = _compact_project(node.datatype.value)
         return value
     raise RdfError(f"blank node in the emitted graph: {node}")
 
@@ -217,13 +223,13 @@ def _jsonld_node(subject: object, pairs: list[tuple[object, object]],
                    if isinstance(p, pyoxigraph.NamedNode) and p.value == _RDF_TYPE
                    and isinstance(o, pyoxigraph.NamedNode))
     if types:
-        items = ",\n".join(f"    {_STR(_compact(t, context))}" for t in types)
+        items = ",\n".join(f"    {_STR(_compact_project(t))}" for t in types)
         fields.append(f'   "@type": [\n{items}\n   ]')
     props: dict[str, list[object]] = {}
     for p, o in pairs:
         assert isinstance(p, pyoxigraph.NamedNode)
         if p.value != _RDF_TYPE:
-            props.setdefault(_compact(p.value, context), []).append(o)
+            props.setdefault(_compact_project(p.value), []).append(o)
     for key in sorted(props):
         values = [_jsonld_value(v, context) for v in sorted(props[key], key=_sort_key)]
         items = ",\n".join(_jsonld_object(v, "    ") for v in values)
