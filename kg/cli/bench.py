@@ -1,4 +1,5 @@
-"""``kg bench``: the named queries against kg serve, Oxigraph and rdflib-endpoint."""
+"""``kg bench``: the named queries against Oxigraph (in memory, the reference, and on
+disk), kg serve with and without its cache, and rdflib-endpoint."""
 
 from __future__ import annotations
 
@@ -29,8 +30,15 @@ def register(subparsers: Any) -> None:
                         help="concurrent clients (default 4)")
     parser.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
                         help="stop an endpoint's run after this long (default 60)")
-    parser.add_argument("--endpoints", default="oxigraph,kg-serve,kg-serve-nocache,rdflib-endpoint",
-                        metavar="LIST", help="comma-separated subset, Oxigraph first")
+    parser.add_argument(
+        "--endpoints",
+        default="oxigraph-memory,oxigraph,kg-serve,kg-serve-nocache,rdflib-endpoint",
+        metavar="LIST",
+        help="comma-separated subset, the reference first (default: Oxigraph in memory, "
+             "Oxigraph on disk, kg serve with and without its cache, rdflib-endpoint)",
+    )
+    parser.add_argument("--rounds", type=int, default=3, metavar="N",
+                        help="rounds, endpoints taking turns; medians reported (default 3)")
     parser.set_defaults(func=run)
 
 
@@ -41,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not 1 <= args.clients <= 32 or not 1 <= args.requests <= 10_000:
         raise BenchError("--clients must be 1..32 and --requests 1..10000")
+    if not 1 <= args.rounds <= 100:
+        raise BenchError("--rounds must be 1..100")
     endpoints = tuple(e.strip() for e in args.endpoints.split(",") if e.strip())
     results = run_bench(
         args.data or DIST_DIR / "twinning.ttl",
@@ -48,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         clients=args.clients,
         time_limit=args.time_limit,
         endpoints=endpoints,
+        rounds=args.rounds,
     )
     sys.stdout.write(format_report(results))
     return 0
