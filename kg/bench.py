@@ -192,11 +192,12 @@ def _measure(
     warm: bool,
 ) -> None:
     """One round: ``jobs`` (query name, text) spread over ``clients`` threads; adds its
-    latencies, throughput and CPU to ``result``. With ``warm``, first one request per
-    distinct text, checking its row count against the reference's."""
+    latencies, throughput and CPU to ``result``. With ``warm``, first one untimed request
+    per query, its row count checked against the reference's."""
     session = requests.Session()
     if warm:
-        for text, name in {text: name for name, text in jobs}.items():
+        # One request per query (its first parameter), before the timing starts.
+        for name, text in {name: text for name, text in reversed(jobs)}.items():
             try:
                 answer = session.post(endpoint.url, data={"query": text},
                                       headers={"Accept": _ACCEPT}, timeout=120)
