@@ -31,8 +31,11 @@ report graph's ``sh:conforms`` agrees with :attr:`ValidationResult.conforms`. Pl
 
 from __future__ import annotations
 
+import itertools
 import logging
+import tempfile
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,16 +165,16 @@ def validate(
         )
     shapes_graph = load_shapes(shapes_dir)
     if engine == "shacl":
+        ont = b"" if ontology is None else _read_ntriples(Path(ontology), "ontology").encode()
         if isinstance(data, Quads):
-            text = data.ntriples().decode("utf-8")
-        elif isinstance(data, Graph):
-            text = _ntriples(data)
+            lines: Iterable[bytes] = itertools.chain(data.union, ont.splitlines())
         else:
-            text = _read_ntriples(Path(data), "graph")
-        if ontology is not None:
-            text += _read_ntriples(Path(ontology), "ontology")
+            text = _ntriples(data) if isinstance(data, Graph) else _read_ntriples(
+                Path(data), "graph"
+            )
+            lines = itertools.chain(text.encode().splitlines(), ont.splitlines())
         return _validate_rs(
-            text, _ntriples(shapes_graph), shapes_graph, inference=inference, allow_warnings=True
+            lines, _ntriples(shapes_graph), shapes_graph, inference=inference, allow_warnings=True
         )
     if isinstance(data, Quads):
         data_graph = data.to_rdflib()
@@ -215,14 +218,16 @@ def _read_ntriples(path: Path, what: str) -> str:
 
 
 def _validate_rs(
-    data_nt: str,
+    data_nt: str | Iterable[bytes],
     shapes_nt: str,
     shapes_graph: Graph | None,
     *,
     inference: str = "none",
     allow_warnings: bool = False,
 ) -> ValidationResult:
-    """Run the ``shacl`` engine on N-Triples texts; the report as an rdflib graph."""
+    """Run the ``shacl`` engine on N-Triples (text, or lines without their newline); the
+    report as an rdflib graph. Lines go through a temporary file the engine reads itself:
+    no text copy of a large graph in memory."""
     if inference not in ("none", "rdfs"):
         raise ValidationError(
             f"the shacl engine has no {inference!r} inference (none or rdfs; "
@@ -232,9 +237,20 @@ def _validate_rs(
 
     try:
         compiled = shacl.Shapes.from_text(shapes_nt, format="ntriples")
-        report = compiled.validate_text(
-            data_nt, format="ntriples", inference=inference, allow_warnings=allow_warnings
-        )
+        if isinstance(data_nt, str):
+            report = compiled.validate_text(
+                data_nt, format="ntriples", inference=inference, allow_warnings=allow_warnings
+            )
+        else:
+            with tempfile.TemporaryDirectory(prefix="kg-validate-") as tmp:
+                path = Path(tmp) / "data.nt"
+                with path.open("wb") as out:
+                    for line in data_nt:
+                        out.write(line)
+                        out.write(b"\n")
+                report = compiled.validate_file(
+                    str(path), inference=inference, allow_warnings=allow_warnings
+                )
     except (ValueError, RuntimeError, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValidationError(f"SHACL validation failed: {first}") from None
