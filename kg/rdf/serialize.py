@@ -247,22 +247,30 @@ def to_jsonld(data: Quads) -> bytes:
     here, one node at a time from the sorted triples: pyoxigraph writes expanded JSON-LD only.
     """
     context = dict(PREFIXES)
-    nodes: list[tuple[str, str]] = []
+    # Each node's text is encoded (and its tags re-cased) as it is made: one bytes object
+    # per node, then one join; no second copy of the document as str.
+    nodes: list[tuple[str, bytes]] = []
+
+    def add(subject: object, pairs: list[tuple[object, object]]) -> None:
+        iri, text = _jsonld_node(subject, pairs, context)
+        nodes.append((iri, _bcp47_case(text.encode("utf-8"))))
+
     subject: object = None
     pairs: list[tuple[object, object]] = []
     for triple in data.triples():
         if triple.subject != subject:
             if pairs:
-                nodes.append(_jsonld_node(subject, pairs, context))
+                add(subject, pairs)
             subject, pairs = triple.subject, []
         pairs.append((triple.predicate, triple.object))
     if pairs:
-        nodes.append(_jsonld_node(subject, pairs, context))
+        add(subject, pairs)
     nodes.sort()
-    head = json.dumps({"@context": context}, ensure_ascii=False, indent=1)[:-2]
-    body = ",\n".join(text for _, text in nodes)
-    doc = f'{head},\n "@graph": [\n{body}\n ]\n}}\n' if nodes else f'{head},\n "@graph": []\n}}\n'
-    return _bcp47_case(doc.encode("utf-8"))
+    head = json.dumps({"@context": context}, ensure_ascii=False, indent=1)[:-2].encode("utf-8")
+    if not nodes:
+        return head + b',\n "@graph": []\n}\n'
+    return b"".join((head, b',\n "@graph": [\n', b",\n".join(t for _, t in nodes),
+                     b"\n ]\n}\n"))
 
 
 @dataclass
