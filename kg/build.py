@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -92,6 +93,26 @@ def report_turtle(report: Graph, *, base: str) -> bytes:
     return to_turtle(Quads({"": lines}), extra_prefixes=(("sh", "http://www.w3.org/ns/shacl#"),))
 
 
+class _Progress:
+    """One progress line on stderr, rewritten in place, when stderr is a terminal (quiet
+    otherwise: logs and pipes get only the final summary)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.on = sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def __call__(self, what: str | None) -> None:
+        if not self.on:
+            return
+        if what is None:  # done: clear the line
+            sys.stderr.write("\r\x1b[K")
+        else:
+            elapsed = time.perf_counter() - self.started
+            sys.stderr.write(f"\r\x1b[K{self.command}: {what}… ({elapsed:.1f} s)")
+        sys.stderr.flush()
+
+
 def _parse_seeds(seeds: Sequence[Path]) -> list[ParseResult]:
     from kg.sources import parse_path
 
@@ -152,13 +173,21 @@ def build(
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise RdfError(f"base IRI must be http(s) and end with / or #: {base!r}")
     formats = list(dict.fromkeys(formats))
+    stage = _Progress("kg build")
+    stage("parsing the documents")
     results = _parse_seeds(seeds)
     links = read_links(Path(links_path))
+    stage("emitting the graph")
     ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
+    stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
     files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
 
     # The union, made once (sorted N-Triples lines), is what the validator reads.
-    result = validate(ds, shapes_dir=shapes_dir, ontology=ontology)
+    stage("validating (SHACL)")
+    try:
+        result = validate(ds, shapes_dir=shapes_dir, ontology=ontology)
+    finally:
+        stage(None)
     if not result.conforms:
         raise BuildViolations(
             f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",

@@ -338,3 +338,34 @@ def test_cli_engine_option(
             "--engine", engine]
     assert main(argv) == 1
     assert "Violation: ex:a" in capsys.readouterr().out
+
+
+def test_progress_only_on_a_terminal(shapes_dir: Path, tmp_path: Path) -> None:
+    """On a terminal, stderr shows a progress line and clears it; piped, it stays empty
+    (test_cli_in_a_subprocess)."""
+    import os
+    import pty
+
+    path = write(tmp_path, GOOD)
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "kg", "validate", str(path), "--shapes", str(shapes_dir),
+             "--no-ontology"],
+            stdout=subprocess.PIPE, stderr=follower, text=True, check=False, timeout=120,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    assert b"kg validate: validating" in seen and seen.endswith(b"\r\x1b[K")
+    assert done.stdout.startswith("Validation report: conforms")

@@ -82,10 +82,20 @@ def run(args: argparse.Namespace) -> int:
     """Validate, print the report; 0 when the graph conforms, 1 when it does not."""
     from kg.validate import validate
 
-    result = validate(
-        args.graph, shapes_dir=args.shapes, ontology=args.ontology, inference=args.inference,
-        engine=args.engine,
-    )
+    # A progress line on stderr when it is a terminal; cleared before the report.
+    tty = sys.stderr.isatty()
+    if tty:
+        sys.stderr.write(f"kg validate: validating {args.graph} ({args.engine})…")
+        sys.stderr.flush()
+    try:
+        result = validate(
+            args.graph, shapes_dir=args.shapes, ontology=args.ontology,
+            inference=args.inference, engine=args.engine,
+        )
+    finally:
+        if tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
     if args.format == "ttl":
         sys.stdout.write(result.report_graph.serialize(format="turtle"))
     else:
