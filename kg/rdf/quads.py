@@ -69,6 +69,11 @@ def _merge_sorted(parts: Iterable[list[bytes]]) -> list[bytes]:
     return out
 
 
+def _join(lines: list[bytes]) -> bytes:
+    # One bytes object, the final newline included (``join(...) + b"\\n"`` would copy it).
+    return b"\n".join([*lines, b""]) if lines else b""
+
+
 class Quads:
     """Distinct triples per named graph, as sorted N-Triples lines (bytes, no newline).
 
@@ -95,10 +100,15 @@ class Quads:
         """The IRIs of the non-empty named graphs, sorted."""
         return list(self.graphs)
 
+    @cached_property
+    def _union_ntriples(self) -> bytes:
+        return _join(self.union)
+
     def ntriples(self, name: str | None = None) -> bytes:
-        """The union (or graph ``name``) as N-Triples: sorted lines, each ending in ``\\n``."""
-        lines = self.union if name is None else self.graphs[name]
-        return b"\n".join(lines) + b"\n" if lines else b""
+        """The union (or graph ``name``) as N-Triples: sorted lines, each ending in ``\\n``.
+        The union's bytes are made once and shared by every caller (the ``.nt`` file, the
+        parser feeding the other writers)."""
+        return self._union_ntriples if name is None else _join(self.graphs[name])
 
     def triples(self, name: str | None = None) -> Iterator[pyoxigraph.Triple]:
         """The union (or graph ``name``) as pyoxigraph triples, in line order (streamed)."""

@@ -127,6 +127,8 @@ def to_turtle(data: Quads | Graph, *, extra_prefixes: Sequence[tuple[str, str]] 
 
 def to_ntriples(data: Quads | Graph) -> bytes:
     """N-Triples, one triple a line, lines sorted (bytewise, which is code-point order)."""
+    if isinstance(data, Quads):
+        return data.ntriples()  # its literals were made with their BCP 47 case
     return _bcp47_case(_as_quads(data).ntriples())
 
 
