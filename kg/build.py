@@ -174,17 +174,16 @@ def build(
         raise RdfError(f"base IRI must be http(s) and end with / or #: {base!r}")
     formats = list(dict.fromkeys(formats))
     stage = _Progress("kg build")
-    stage("parsing the documents")
-    results = _parse_seeds(seeds)
-    links = read_links(Path(links_path))
-    stage("emitting the graph")
-    ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
-    stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
-    files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
-
-    # The union, made once (sorted N-Triples lines), is what the validator reads.
-    stage("validating (SHACL)")
-    try:
+    try:  # the progress line is cleared whatever happens, before any message
+        stage("parsing the documents")
+        results = _parse_seeds(seeds)
+        links = read_links(Path(links_path))
+        stage("emitting the graph")
+        ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
+        stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
+        files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
+        # The union, made once (sorted N-Triples lines), is what the validator reads.
+        stage("validating (SHACL)")
         result = validate(ds, shapes_dir=shapes_dir, ontology=ontology)
     finally:
         stage(None)
