@@ -117,7 +117,7 @@ def to_turtle(data: Quads | Graph, *, extra_prefixes: Sequence[tuple[str, str]] 
     Raises RdfError on blank nodes in a graph."""
     quads = _as_quads(data)
     prefixes = {**_PREFIX_MAP, **dict(extra_prefixes)}
-    out = pyoxigraph.serialize(quads.triples(), format=pyoxigraph.RdfFormat.TURTLE,
+    out = pyoxigraph.serialize(quads.default_graph_quads(), format=pyoxigraph.RdfFormat.TURTLE,
                                prefixes=prefixes) or b""
     header = _PREFIX_HEADER + "".join(
         f"@prefix {p}: <{ns}> .\n" for p, ns in extra_prefixes
@@ -290,31 +290,39 @@ class UnionStats:
 
     @classmethod
     def of(cls, data: Quads, base: str) -> UnionStats:
-        """Count ``data``'s union in one streamed pass."""
-        subjects: set[pyoxigraph.NamedNode | pyoxigraph.BlankNode] = set()
-        objects: set[object] = set()
-        properties: set[pyoxigraph.NamedNode] = set()
+        """Count ``data``'s union in one pass over its N-Triples lines. Terms are compared
+        as their N-Triples text (one text per term: every line was written by one writer),
+        sliced from the line: no term objects are made."""
+        subjects: set[bytes] = set()
+        objects: set[bytes] = set()
+        properties: set[bytes] = set()
+        classes: Counter[bytes] = Counter()
+        typed: set[bytes] = set()
         stats = cls()
-        rdf_type, same_as = str(RDF.type), str(OWL.sameAs)
-        for triple in data.triples():
+        rdf_type = f"<{RDF.type}>".encode()
+        same_as = f"<{OWL.sameAs}>".encode()
+        for line in data.union:
+            # <s> <p> o .   (subjects and predicates are IRIs: no space or ">" inside)
+            s_end = line.index(b"> ") + 1
+            p_end = line.index(b"> ", s_end + 1) + 1
+            subject, predicate, obj = line[:s_end], line[s_end + 1 : p_end], line[p_end + 1 : -2]
             stats.triples += 1
-            subjects.add(triple.subject)  # type: ignore[arg-type]
-            objects.add(triple.object)
-            properties.add(triple.predicate)
-            predicate = triple.predicate.value
+            subjects.add(subject)
+            objects.add(obj)
+            properties.add(predicate)
             if predicate == rdf_type:
-                stats.classes[str(triple.object)[1:-1]] += 1
-                subject = triple.subject.value  # type: ignore[union-attr]
-                if stats.example is None or subject < stats.example:
-                    stats.example = subject
+                classes[obj] += 1
+                typed.add(subject)
             elif predicate == same_as:
                 stats.same_as += 1
         stats.distinct_subjects = len(subjects)
         stats.distinct_objects = len(objects)
         stats.properties = len(properties)
-        stats.entities = sum(
-            1 for s in subjects if isinstance(s, pyoxigraph.NamedNode) and s.value.startswith(base)
-        )
+        prefix = b"<" + base.encode()
+        stats.entities = sum(1 for subject in subjects if subject.startswith(prefix))
+        stats.classes = Counter({c[1:-1].decode(): n for c, n in classes.items()})
+        if typed:
+            stats.example = min(t[1:-1].decode() for t in typed)
         return stats
 
 
