@@ -184,12 +184,12 @@ def _jsonld_value(node: pyoxigraph.NamedNode | pyoxigraph.Literal | object,
     if isinstance(node, pyoxigraph.NamedNode):
         return {"@id": _compact(node.value, context)}
     if isinstance(node, pyoxigraph.Literal):
-        value: dict[str, Any] = {"@value": node.value}
         if node.language:
-            value["@language"] = node.language
-        elif node.datatype.value != _XSD_STRING:
-            value["@type"] = _compact_project(node.datatype.value)
-        return value
+            return {"@value": node.value, "@language": node.language}
+        if node.datatype.value != _XSD_STRING:
+            # "@type" first: the streaming profile's order.
+            return {"@type": _compact_project(node.datatype.value), "@value": node.value}
+        return {"@value": node.value}
     raise RdfError(f"blank node in the emitted graph: {node}")
 
 
@@ -220,13 +220,16 @@ def _jsonld_node(subject: object, pairs: list[tuple[object, object]],
     encoder, 20 times slower)."""
     if not isinstance(subject, pyoxigraph.NamedNode):
         raise RdfError(f"blank node in the emitted graph: {subject}")
-    fields = [f'   "@id": {_STR(_compact(subject.value, context))}']
+    # "@type" first, then "@id": the streaming JSON-LD profile's order, so a reader (and
+    # the build's own strict check) can parse the file as it streams.
+    fields = []
     types = sorted(o.value for p, o in pairs
                    if isinstance(p, pyoxigraph.NamedNode) and p.value == _RDF_TYPE
                    and isinstance(o, pyoxigraph.NamedNode))
     if types:
         items = ",\n".join(f"    {_STR(_compact_project(t))}" for t in types)
         fields.append(f'   "@type": [\n{items}\n   ]')
+    fields.append(f'   "@id": {_STR(_compact(subject.value, context))}')
     props: dict[str, list[object]] = {}
     for p, o in pairs:
         assert isinstance(p, pyoxigraph.NamedNode)
@@ -243,7 +246,8 @@ _RDF_TYPE = str(RDF.type)
 
 
 def to_jsonld(data: Quads) -> bytes:
-    """Flattened JSON-LD with an inline ``@context`` of the project's prefixes (``tw`` first).
+    """Flattened JSON-LD with an inline ``@context`` of the project's prefixes (``tw`` first),
+    in the streaming JSON-LD profile's key order (``@context``, ``@type``, ``@id``).
 
     Nodes sorted by ``@id``, properties by compact name, values by text; stable bytes. Made
     here, one node at a time from the sorted triples: pyoxigraph writes expanded JSON-LD only.
