@@ -112,3 +112,23 @@ def test_void_counts_triples_distributions_and_linkset(dataset: Quads) -> None:
     assert int(void.value(linkset, VOID.triples)) == 5  # type: ignore[arg-type]
     assert len(list(void.objects(ds_node, URIRef("http://www.w3.org/ns/dcat#distribution")))) == 2
     _triples(to_turtle(void), "ttl")
+
+
+def test_bytes_are_stable_across_processes() -> None:
+    """Two interpreters (different hash seeds) write the same bytes in every format."""
+    import subprocess
+    import sys
+
+    script = (
+        "import hashlib; from kg.rdf import emit; from kg.rdf.serialize import "
+        "FORMATS, serialize_dataset; from tests.rdf.fixtures import links, results; "
+        "files = serialize_dataset(emit(results(), links())[0], list(FORMATS)); "
+        "print({k: hashlib.sha256(v).hexdigest() for k, v in sorted(files.items())})"
+    )
+    outs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                       check=True, env={**__import__("os").environ, "PYTHONHASHSEED": seed},
+                       timeout=120).stdout
+        for seed in ("1", "2")
+    ]
+    assert outs[0] == outs[1] and outs[0].count(":") >= 4
