@@ -204,11 +204,14 @@ class _Iris:
         self._iris = Iris(base)
 
     def __getattr__(self, name: str) -> Callable[..., Term]:
+        if name.startswith("_"):
+            raise AttributeError(name)
         mint = getattr(self._iris, name)
 
         def term(*args: Any) -> Term:
             return _node(mint(*args))
 
+        setattr(self, name, term)  # made once per method name
         return term
 
 
