@@ -19,6 +19,7 @@ This is a measurement, not a test: nothing here asserts a speed.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import statistics
@@ -27,7 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from kg.errors import KGError
 from kg.query import NamedQuery, bind, list_named
 
 __all__ = [
+    "ENDPOINTS",
     "BenchError",
     "Endpoint",
     "Measurement",
@@ -59,6 +61,7 @@ class Endpoint:
 
     name: str
     url: str
+    pid: int = 0
 
 
 @dataclass(slots=True)
@@ -70,10 +73,18 @@ class Measurement:
     wall: float = 0.0
     errors: list[str] = field(default_factory=list)
     per_query: dict[str, list[float]] = field(default_factory=dict)
+    #: Throughput of each round (requests/s); the report gives their median.
+    rounds: list[float] = field(default_factory=list)
+    #: CPU seconds of the server's processes and of the benchmark's own client threads.
+    server_cpu: float = 0.0
+    client_cpu: float = 0.0
 
     @property
     def throughput(self) -> float:
-        """Successful requests per second of wall time."""
+        """Median of the rounds' throughputs (successful requests per second of wall time);
+        with no rounds recorded, requests over the whole wall time."""
+        if self.rounds:
+            return statistics.median(self.rounds)
         return len(self.latencies) / self.wall if self.wall > 0 else 0.0
 
 
@@ -114,14 +125,17 @@ def _wait(url: str, process: subprocess.Popen[bytes], log: Path, seconds: float)
 
 @contextmanager
 def _server(
-    name: str, argv: list[str], url: str, workdir: Path, *, startup: float = 120.0
+    name: str, argv: list[str], url: str, workdir: Path, *, startup: float = 120.0,
+    load: Callable[[str], None] | None = None,
 ) -> Iterator[Endpoint]:
     log = workdir / f"{name}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=workdir)
     try:
         _wait(url, process, log, startup)
-        yield Endpoint(name, url)
+        if load is not None:
+            load(url)
+        yield Endpoint(name, url, process.pid)
     finally:
         process.terminate()
         try:
@@ -129,6 +143,28 @@ def _server(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of process ``pid`` and its live descendants, from
+    /proc (Linux); 0.0 where /proc is not readable."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    children: dict[int, list[int]] = {}
+    cpu: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = entry.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        child = int(entry.parent.name)
+        children.setdefault(int(fields[1]), []).append(child)
+        cpu[child] = (int(fields[11]) + int(fields[12])) / tick
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += cpu.get(current, 0.0)
+        todo += children.get(current, [])
+    return total
 
 
 def _need(binary: str, hint: str) -> str:
@@ -147,34 +183,41 @@ def _rows(answer: requests.Response) -> int:
 
 def _measure(
     endpoint: Endpoint,
-    queries: Sequence[tuple[str, str]],
+    jobs: Sequence[tuple[str, str]],
     *,
-    requests_per_query: int,
     clients: int,
     time_limit: float,
     expected_rows: dict[str, int],
-) -> Measurement:
-    result = Measurement(endpoint.name)
+    result: Measurement,
+    warm: bool,
+) -> None:
+    """One round: ``jobs`` (query name, text) spread over ``clients`` threads; adds its
+    latencies, throughput and CPU to ``result``. With ``warm``, first one untimed request
+    per query, its row count checked against the reference's."""
     session = requests.Session()
-    for name, text in queries:  # warm-up, and the row counts to compare
-        try:
-            answer = session.post(endpoint.url, data={"query": text},
-                                  headers={"Accept": _ACCEPT}, timeout=120)
-        except requests.RequestException as exc:
-            result.errors.append(f"{name}: {exc}")
-            continue
-        if answer.status_code != 200:
-            result.errors.append(f"{name}: HTTP {answer.status_code} {answer.text[:120]!r}")
-            continue
-        rows = _rows(answer)
-        if expected_rows.setdefault(name, rows) != rows:
-            result.errors.append(f"{name}: {rows} rows, Oxigraph gave {expected_rows[name]}")
-    jobs = [(name, text) for _ in range(requests_per_query) for name, text in queries]
+    if warm:
+        # One request per query (its first parameter), before the timing starts.
+        for name, text in {name: text for name, text in reversed(jobs)}.items():
+            try:
+                answer = session.post(endpoint.url, data={"query": text},
+                                      headers={"Accept": _ACCEPT}, timeout=120)
+            except requests.RequestException as exc:
+                result.errors.append(f"{name}: {exc}")
+                continue
+            if answer.status_code != 200:
+                result.errors.append(f"{name}: HTTP {answer.status_code} {answer.text[:120]!r}")
+                continue
+            rows = _rows(answer)
+            if expected_rows.setdefault(text, rows) != rows:
+                result.errors.append(f"{name}: {rows} rows, the reference gave "
+                                     f"{expected_rows[text]}")
     lock = threading.Lock()
     cursor = iter(jobs)
     deadline = time.monotonic() + time_limit
+    done = 0
 
     def client() -> None:
+        nonlocal done
         http = requests.Session()
         while time.monotonic() < deadline:
             with lock:
@@ -194,25 +237,68 @@ def _measure(
             elapsed = time.perf_counter() - started
             with lock:
                 if answer.status_code == 200:
+                    done += 1
                     result.latencies.append(elapsed)
                     result.per_query.setdefault(name, []).append(elapsed)
                 else:
                     result.errors.append(f"{name}: HTTP {answer.status_code}")
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    server_before = _tree_cpu(endpoint.pid) if endpoint.pid else 0.0
+    client_before = time.process_time()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    result.wall = time.perf_counter() - started
+    wall = time.perf_counter() - started
+    result.client_cpu += time.process_time() - client_before
+    if endpoint.pid:
+        result.server_cpu += _tree_cpu(endpoint.pid) - server_before
+    result.wall += wall
+    result.rounds.append(done / wall if wall > 0 else 0.0)
     if next(cursor, None) is not None:
         result.errors.append(f"stopped at the {time_limit:.0f} s limit before all requests")
-    return result
 
 
-def _bench_queries(named: Sequence[NamedQuery]) -> list[tuple[str, str]]:
-    return [(q.name, bind(q, {})) for q in named if "SERVICE" not in q.text.upper()]
+def _places(data: Path, limit: int) -> list[str]:
+    """Up to ``limit`` distinct twinned places of ``data`` (IRIs, sorted), read locally."""
+    import pyoxigraph
+
+    store = pyoxigraph.Store()
+    store.bulk_load(path=str(data))
+    rows = store.query(
+        "SELECT DISTINCT ?p WHERE { ?p <https://w3id.org/twinning-kg/ontology#twinnedWith> ?o }"
+        f" ORDER BY ?p LIMIT {int(limit)}"
+    )
+    return [row[0].value for row in rows]  # type: ignore[union-attr]
+
+
+def _bench_queries(
+    named: Sequence[NamedQuery], places: Sequence[str], requests_per_query: int
+) -> list[tuple[str, str]]:
+    """The jobs of one round: each query ``requests_per_query`` times; a query with a
+    ``place`` parameter ten times as often, with a different place each time (cycling
+    through ``places``)."""
+    jobs: list[tuple[str, str]] = []
+    for q in named:
+        if "SERVICE" in q.text.upper():
+            continue  # federated: it would leave the machine
+        takes_place = any(p.name == "place" for p in q.params)
+        # A parameterised query runs ten times as often, each time with another place:
+        # hundreds of distinct parameters at the defaults.
+        count = requests_per_query * (_PARAM_FACTOR if takes_place and places else 1)
+        for k in range(count):
+            params = {"place": places[k % len(places)]} if takes_place and places else {}
+            jobs.append((q.name, bind(q, params)))
+    # Interleaved, so concurrent clients do not all run one query at once.
+    return jobs[::2] + jobs[1::2]
+
+
+_PARAM_FACTOR = 10
+
+#: Endpoints ``kg bench`` knows; ``oxigraph-memory`` is the reference.
+ENDPOINTS = ("oxigraph-memory", "oxigraph", "kg-serve", "kg-serve-nocache", "rdflib-endpoint")
 
 
 def run_bench(
@@ -222,10 +308,16 @@ def run_bench(
     clients: int = 4,
     time_limit: float = 60.0,
     queries: Sequence[NamedQuery] | None = None,
-    endpoints: Sequence[str] = ("oxigraph", "kg-serve", "kg-serve-nocache", "rdflib-endpoint"),
+    endpoints: Sequence[str] = ("oxigraph-memory", "oxigraph", "kg-serve", "kg-serve-nocache",
+                                "rdflib-endpoint"),
+    rounds: int = 3,
 ) -> list[Measurement]:
-    """Start the endpoints on ``data`` (a Turtle file), run the queries on each in turn
-    (Oxigraph first, the reference), stop them, and return one :class:`Measurement` each.
+    """Start the endpoints on ``data`` (a Turtle file), all at once, then run ``rounds``
+    rounds of the queries, the endpoints taking turns (the order rotates each round, so no
+    endpoint always runs first or last); one :class:`Measurement` per endpoint, its
+    throughput the median of its rounds. The first endpoint is the reference whose row
+    counts the others must match. A query with a ``place`` parameter gets a different place
+    per request (the graph's twinned places), so a cache answers only repeats.
 
     Raises :class:`BenchError` if a server binary is missing or a server does not start.
     """
@@ -233,26 +325,45 @@ def run_bench(
         raise BenchError("no such data file (run `kg build` first)", path=data)
     if data.suffix.lower() != ".ttl":
         raise BenchError("not a Turtle file (.ttl): the endpoints all load Turtle", path=data)
-    chosen = _bench_queries(list_named() if queries is None else queries)
+    unknown = [e for e in endpoints if e not in ENDPOINTS]
+    if unknown:
+        raise BenchError(f"unknown endpoint {', '.join(unknown)} (known: {', '.join(ENDPOINTS)})")
+    places = _places(data.resolve(), max(requests_per_query, 1) * _PARAM_FACTOR)
+    chosen = list_named() if queries is None else queries
+    jobs = _bench_queries(chosen, places, requests_per_query)
     expected: dict[str, int] = {}
-    results = []
-    with tempfile.TemporaryDirectory(prefix="kg-bench-") as tmp:
+    results = {name: Measurement(name) for name in endpoints}
+    with tempfile.TemporaryDirectory(prefix="kg-bench-") as tmp, ExitStack() as stack:
         workdir = Path(tmp)
-        for name in endpoints:
-            with ExitStack() as stack:
-                endpoint = stack.enter_context(_start(name, data.resolve(), workdir))
-                results.append(_measure(
-                    endpoint, chosen, requests_per_query=requests_per_query, clients=clients,
-                    time_limit=time_limit, expected_rows=expected,
-                ))
-    return results
+        running = [stack.enter_context(_start(name, data.resolve(), workdir))
+                   for name in endpoints]
+        for r in range(max(rounds, 1)):
+            order = running[r % len(running):] + running[: r % len(running)]
+            if r == 0:
+                order = running  # the reference warms first and sets the row counts
+            for endpoint in order:
+                _measure(endpoint, jobs, clients=clients, time_limit=time_limit,
+                         expected_rows=expected, result=results[endpoint.name], warm=r == 0)
+    return [results[name] for name in endpoints]
 
 
 @contextmanager
 def _start(name: str, data: Path, workdir: Path) -> Iterator[Endpoint]:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    if name == "oxigraph":
+    load: Callable[[str], None] | None = None
+    if name == "oxigraph-memory":
+        binary = _need("oxigraph", "pip install oxigraph")
+        argv = [binary, "serve", "--bind", f"127.0.0.1:{port}"]
+        url = f"{base}/query"
+
+        def load(_url: str) -> None:
+            # In memory: the data goes in through the Graph Store Protocol once it is up.
+            answer = requests.post(f"{base}/store?default", data=data.read_bytes(),
+                                   headers={"Content-Type": "text/turtle"}, timeout=600)
+            if answer.status_code not in (200, 201, 204):
+                raise BenchError(f"oxigraph (memory): loading failed: HTTP {answer.status_code}")
+    elif name == "oxigraph":
         binary = _need("oxigraph", "pip install oxigraph")
         location = workdir / "oxigraph-db"
         done = subprocess.run(
@@ -276,18 +387,20 @@ def _start(name: str, data: Path, workdir: Path) -> Iterator[Endpoint]:
         url = f"{base}/"  # its CLI serves the endpoint at the root
     else:
         raise BenchError(f"unknown endpoint {name!r}")
-    with _server(name, argv, url, workdir) as endpoint:
+    with _server(name, argv, url, workdir, load=load) as endpoint:
         yield endpoint
 
 
-def format_report(results: Sequence[Measurement], *, reference: str = "oxigraph") -> str:
-    """A Markdown table: requests, throughput, p50/p95/p99 in ms, and throughput ratios to
-    the reference; then any errors seen."""
-    ref = next((m for m in results if m.endpoint == reference), None)
+def format_report(results: Sequence[Measurement], *, reference: str | None = None) -> str:
+    """A Markdown table: requests, throughput (median of the rounds), p50/p95/p99 in ms over
+    every round, the ratios to the reference (the first endpoint unless named), and the CPU
+    seconds of the server and of the benchmark's client; then any errors seen."""
+    ref_name = reference or (results[0].endpoint if results else "")
+    ref = next((m for m in results if m.endpoint == ref_name), None)
     lines = [
-        "| endpoint | requests | req/s | p50 ms | p95 ms | p99 ms | req/s ÷ Oxigraph "
-        "| p50 ÷ Oxigraph |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        f"| endpoint | requests | rounds | req/s (median) | p50 ms | p95 ms | p99 ms "
+        f"| req/s ÷ {ref_name} | p50 ÷ {ref_name} | server CPU s | client CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for m in results:
         ratio = m.throughput / ref.throughput if ref and ref.throughput else float("nan")
@@ -295,9 +408,10 @@ def format_report(results: Sequence[Measurement], *, reference: str = "oxigraph"
         p50 = percentile(m.latencies, 50)
         lat_ratio = p50 / ref_p50 if ref_p50 else float("nan")
         lines.append(
-            f"| {m.endpoint} | {len(m.latencies)} | {m.throughput:.1f} | "
+            f"| {m.endpoint} | {len(m.latencies)} | {len(m.rounds)} | {m.throughput:.1f} | "
             f"{p50 * 1000:.1f} | {percentile(m.latencies, 95) * 1000:.1f} | "
-            f"{percentile(m.latencies, 99) * 1000:.1f} | {ratio:.2f} | {lat_ratio:.2f} |"
+            f"{percentile(m.latencies, 99) * 1000:.1f} | {ratio:.2f} | {lat_ratio:.2f} | "
+            f"{m.server_cpu:.1f} | {m.client_cpu:.1f} |"
         )
     per_query = sorted({q for m in results for q in m.per_query})
     if per_query:

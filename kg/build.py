@@ -23,6 +23,7 @@ import hashlib
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -30,8 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import BNode, Graph, URIRef
-from rdflib.compare import to_canonical_graph
+from rdflib import Graph
 
 from kg import paths
 from kg.errors import KGError, RdfError
@@ -95,28 +95,48 @@ class BuildResult:
 
 def report_turtle(report: Graph, *, base: str) -> bytes:
     """The SHACL report as Turtle with stable bytes: its blank nodes are replaced by IRIs
-    ``<base>validation/<hash>`` derived from their canonical labels (RDF canonicalisation),
-    so the same report always gives the same file."""
-    canonical = to_canonical_graph(report)
-    mapping: dict[BNode, URIRef] = {}
+    ``<base>validation/<hash>`` derived from their canonical labels (RDF canonicalisation,
+    RDFC-1.0 by pyoxigraph), so the same report always gives the same file."""
+    import pyoxigraph
 
-    def iri(node: BNode) -> URIRef:
-        if node not in mapping:
-            digest = hashlib.sha1(str(node).encode("utf-8")).hexdigest()[:16]
-            mapping[node] = URIRef(f"{base}validation/{digest}")
-        return mapping[node]
+    from kg.rdf.quads import Quads
+    from kg.rdf.serialize import to_turtle
 
-    out = Graph()
-    for prefix, ns in report.namespaces():
-        out.bind(prefix, ns, override=True, replace=True)
-    for s, p, o in canonical:
-        out.add((
-            iri(s) if isinstance(s, BNode) else s,
-            p,
-            iri(o) if isinstance(o, BNode) else o,
-        ))
-    data: bytes = out.serialize(format="turtle", encoding="utf-8")
-    return data
+    data = report.serialize(format="nt", encoding="utf-8")
+    dataset = pyoxigraph.Dataset(pyoxigraph.parse(data, pyoxigraph.RdfFormat.N_TRIPLES))
+    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.RDFC_1_0)
+
+    def iri(term: object) -> object:
+        if isinstance(term, pyoxigraph.BlankNode):
+            digest = hashlib.sha1(term.value.encode("utf-8")).hexdigest()[:16]
+            return pyoxigraph.NamedNode(f"{base}validation/{digest}")
+        return term
+
+    lines = {
+        f"{pyoxigraph.Triple(iri(q.subject), q.predicate, iri(q.object))} .".encode()  # type: ignore[arg-type]
+        for q in dataset
+    }
+    return to_turtle(Quads({"": lines}), extra_prefixes=(("sh", "http://www.w3.org/ns/shacl#"),))
+
+
+class _Progress:
+    """One progress line on stderr, rewritten in place, when stderr is a terminal (quiet
+    otherwise: logs and pipes get only the final summary)."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+        self.on = sys.stderr.isatty()
+        self.started = time.perf_counter()
+
+    def __call__(self, what: str | None) -> None:
+        if not self.on:
+            return
+        if what is None:  # done: clear the line
+            sys.stderr.write("\r\x1b[K")
+        else:
+            elapsed = time.perf_counter() - self.started
+            sys.stderr.write(f"\r\x1b[K{self.command}: {what}… ({elapsed:.1f} s)")
+        sys.stderr.flush()
 
 
 def _parse_seeds(seeds: Sequence[Path]) -> list[ParseResult]:
@@ -307,7 +327,7 @@ def build(
     (checked first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.rdf import emit
-    from kg.rdf.serialize import serialize_dataset, to_turtle, union_graph, void_graph
+    from kg.rdf.serialize import serialize_dataset, to_turtle, void_graph
     from kg.rdf.syntax import check_bytes
     from kg.reconcile.links import missing_rows, read_links
     from kg.validate import validate
@@ -324,13 +344,20 @@ def build(
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise RdfError(f"base IRI must be http(s) and end with / or #: {base!r}")
     formats = list(dict.fromkeys(formats))
-    results = _parse_seeds(seeds)
-    links = read_links(Path(links_path))
-    ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
-    files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
-
-    union = union_graph(ds)
-    result = validate(union, shapes_dir=shapes_dir, ontology=ontology)
+    stage = _Progress("kg build")
+    try:  # the progress line is cleared whatever happens, before any message
+        stage("parsing the documents")
+        results = _parse_seeds(seeds)
+        links = read_links(Path(links_path))
+        stage("emitting the graph")
+        ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
+        stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
+        files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
+        # The union, made once (sorted N-Triples lines), is what the validator reads.
+        stage("validating (SHACL)")
+        result = validate(ds, shapes_dir=shapes_dir, ontology=ontology)
+    finally:
+        stage(None)
     if not result.conforms:
         raise BuildViolations(
             f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",
@@ -361,7 +388,7 @@ def build(
     return BuildResult(
         out=out,
         files={name: len(data) for name, data in sorted(outputs.items())},
-        triples=len(union),
+        triples=len(ds),
         twinnings=stats.twinnings,
         memberships=stats.memberships,
         places=stats.places,

@@ -391,9 +391,16 @@ def bind(named: NamedQuery, params: Mapping[str, str]) -> str:
         terms.append(str(parse_value(param, value)))
     if not variables:
         return named.text
-    offset = _where_offset(named.text)
+    # ``$name`` (the same variable as ``?name`` in SPARQL) marks where a query wants the
+    # term itself, so the engine can look it up instead of joining VALUES afterwards; the
+    # term is pyoxigraph's N-Triples text of a validated value (escaped, one line).
+    text = named.text
+    for variable, term in zip(variables, terms, strict=True):
+        pattern = rf"\${re.escape(variable[1:])}(?![A-Za-z0-9_])"
+        text = re.sub(pattern, term.replace("\\", "\\\\"), text)
+    offset = _where_offset(text)
     values = f"\n  VALUES ({' '.join(variables)}) {{ ({' '.join(terms)}) }}"
-    return named.text[:offset] + values + named.text[offset:]
+    return text[:offset] + values + text[offset:]
 
 
 # --- running ---------------------------------------------------------------------------

@@ -34,14 +34,16 @@ def test_percentile() -> None:
 
 def test_report_has_ratios_to_the_reference() -> None:
     results = [
-        Measurement("oxigraph", latencies=[0.010, 0.012], wall=0.1,
-                    per_query={"q": [0.010, 0.012]}),
+        Measurement("oxigraph-memory", latencies=[0.010, 0.012], wall=0.1,
+                    per_query={"q": [0.010, 0.012]}, rounds=[20.0, 10.0, 30.0]),
         Measurement("kg-serve", latencies=[0.005, 0.006], wall=0.05,
-                    per_query={"q": [0.005, 0.006]}),
+                    per_query={"q": [0.005, 0.006]}, rounds=[40.0, 50.0, 10.0]),
     ]
     report = format_report(results)
-    assert "| oxigraph |" in report and "| kg-serve |" in report
-    assert "2.00" in report  # kg-serve: twice the reference's throughput
+    assert "| oxigraph-memory |" in report and "| kg-serve |" in report
+    # Throughput is the median of the rounds: 20 and 40, twice the reference's.
+    assert "| 20.0 |" in report and "| 40.0 |" in report and "2.00" in report
+    assert "server CPU s" in report and "client CPU s" in report
 
 
 @pytest.mark.skipif(shutil.which("oxigraph") is None, reason="needs `pip install oxigraph`")
@@ -49,9 +51,11 @@ def test_bench_runs_the_named_queries_on_two_real_servers(tmp_path: Path) -> Non
     data = tmp_path / "small.ttl"
     data.write_text(SMALL, encoding="utf-8")
     done = kg("bench", str(data), "--requests", "2", "--clients", "1", "--time-limit", "60",
-              "--endpoints", "oxigraph,kg-serve-nocache")
+              "--rounds", "2", "--endpoints", "oxigraph-memory,oxigraph,kg-serve-nocache")
     assert done.returncode == 0, done.stderr
-    assert "| oxigraph |" in done.stdout and "| kg-serve-nocache |" in done.stdout
+    assert "| oxigraph-memory |" in done.stdout and "| kg-serve-nocache |" in done.stdout
+    assert "| oxigraph |" in done.stdout
+    assert "rows, the reference gave" not in done.stdout  # every endpoint agrees
     assert "twins-of-place" in done.stdout  # the per-query table names each query
 
 
@@ -66,3 +70,31 @@ def test_unknown_endpoint_is_a_one_line_error(tmp_path: Path) -> None:
     data.write_text(SMALL, encoding="utf-8")
     done = kg("bench", str(data), "--endpoints", "oxigraph,nonesuch")
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_synthetic_sources_parse_without_rejections(tmp_path: Path) -> None:
+    from kg.reconcile.links import read_links
+    from kg.sources import parse_path
+    from kg.synthetic import generate, is_synthetic_qid
+
+    made = generate(250, tmp_path / "syn")
+    result = parse_path(made.document)
+    assert len(result.records) == 250
+    assert not result.rejections and not result.warnings
+    links = read_links(made.links)
+    assert all(is_synthetic_qid(row.qid) for row in links if row.qid)
+    # Every place reference of the document has its row in the links table.
+    for rec in result.records:
+        assert links.get("zhwiki", "cn", rec.cn[-1].title, "") is not None  # type: ignore[union-attr]
+    assert generate(250, tmp_path / "again").document.read_bytes() == made.document.read_bytes()
+
+
+def test_synthetic_sources_never_go_into_seeds(tmp_path: Path) -> None:
+    from kg import paths
+    from kg.synthetic import SyntheticError, generate
+
+    with pytest.raises(SyntheticError, match="seeds"):
+        generate(10, paths.SEEDS_DIR / "synthetic")
+    (tmp_path / "mine.txt").write_text("not the generator's", encoding="utf-8")
+    with pytest.raises(SyntheticError, match="not empty"):
+        generate(10, tmp_path)

@@ -300,3 +300,72 @@ def test_cli_in_a_subprocess(shapes_dir: Path, tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "Violation: ex:a" in done.stdout
     assert done.stderr == ""
+
+
+# --- engines ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("data", [GOOD, WARN_ONLY, BAD], ids=["good", "warn-only", "bad"])
+def test_engines_give_the_same_report(shapes_dir: Path, tmp_path: Path, data: str) -> None:
+    """The shacl engine and pySHACL, the reference: same verdict, counts and report text."""
+    path = write(tmp_path, data)
+    fast = validate(path, shapes_dir=shapes_dir, ontology=None, engine="shacl")
+    reference = validate(path, shapes_dir=shapes_dir, ontology=None, engine="pyshacl")
+    assert (fast.conforms, fast.violations, fast.warnings) == (
+        reference.conforms, reference.violations, reference.warnings,
+    )
+    assert fast.text == reference.text
+
+
+def test_owlrl_inference_needs_pyshacl(shapes_dir: Path) -> None:
+    with pytest.raises(ValidationError, match="--engine pyshacl"):
+        validate(graph(GOOD), shapes_dir=shapes_dir, ontology=None, inference="owlrl")
+    result = validate(graph(GOOD), shapes_dir=shapes_dir, ontology=None, inference="owlrl",
+                      engine="pyshacl")
+    assert result.conforms
+
+
+def test_unknown_engine(shapes_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ValidationError, match="unknown SHACL engine"):
+        validate(graph(GOOD), shapes_dir=shapes_dir, ontology=None, engine="magic")
+
+
+@pytest.mark.parametrize("engine", ["shacl", "pyshacl"])
+def test_cli_engine_option(
+    shapes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str
+) -> None:
+    argv = ["validate", str(write(tmp_path, BAD)), "--shapes", str(shapes_dir), "--no-ontology",
+            "--engine", engine]
+    assert main(argv) == 1
+    assert "Violation: ex:a" in capsys.readouterr().out
+
+
+def test_progress_only_on_a_terminal(shapes_dir: Path, tmp_path: Path) -> None:
+    """On a terminal, stderr shows a progress line and clears it; piped, it stays empty
+    (test_cli_in_a_subprocess)."""
+    import os
+    import pty
+
+    path = write(tmp_path, GOOD)
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "kg", "validate", str(path), "--shapes", str(shapes_dir),
+             "--no-ontology"],
+            stdout=subprocess.PIPE, stderr=follower, text=True, check=False, timeout=120,
+        )
+        os.close(follower)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(leader)
+    assert done.returncode == 0
+    assert b"kg validate: validating" in seen and seen.endswith(b"\r\x1b[K")
+    assert done.stdout.startswith("Validation report: conforms")

@@ -5,8 +5,9 @@ project's ``shapes/``) and prints the report on stdout: readable text, or the re
 as Turtle with ``--format ttl``. Only violations make the graph non-conforming; warnings
 (unresolved places, missing reverse links) are reported but do not.
 
+Engines: ``shacl`` (Rust, the default) or ``--engine pyshacl`` (pySHACL, the reference).
 Exit codes, as pySHACL's: 0 the graph conforms, 1 it does not, 2 an error (unreadable
-graph or shapes, shapes pySHACL cannot evaluate).
+graph or shapes, shapes the engine cannot evaluate).
 """
 
 from __future__ import annotations
@@ -65,7 +66,13 @@ def register(subparsers: Any) -> None:
         "--inference",
         choices=("none", "rdfs", "owlrl", "both"),
         default="none",
-        help="pySHACL pre-inference (default: %(default)s)",
+        help="pre-inference (default: %(default)s; owlrl and both need --engine pyshacl)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("shacl", "pyshacl"),
+        default="shacl",
+        help="SHACL engine: shacl (Rust, default) or pyshacl (the reference; owlrl inference)",
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format")
     parser.set_defaults(func=run)
@@ -81,9 +88,20 @@ def run(args: argparse.Namespace) -> int:
     check_regular_file(args.graph, ValidationError, "graph", missing="graph not found")
     if args.ontology is not None:
         check_regular_file(args.ontology, ValidationError, "ontology")
-    result = validate(
-        args.graph, shapes_dir=args.shapes, ontology=args.ontology, inference=args.inference
-    )
+    # A progress line on stderr when it is a terminal; cleared before the report.
+    tty = sys.stderr.isatty()
+    if tty:
+        sys.stderr.write(f"kg validate: validating {args.graph} ({args.engine})…")
+        sys.stderr.flush()
+    try:
+        result = validate(
+            args.graph, shapes_dir=args.shapes, ontology=args.ontology,
+            inference=args.inference, engine=args.engine,
+        )
+    finally:
+        if tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
     if args.format == "ttl":
         sys.stdout.write(result.report_graph.serialize(format="turtle"))
     else:

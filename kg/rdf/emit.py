@@ -1,7 +1,10 @@
 """Records + links table -> an RDF dataset with one named graph per source document.
 
 :func:`emit` is pure: the same records and links give the same triples, with IRIs only (no
-blank nodes), so serialisations can be made byte-identical. What each document states goes
+blank nodes), so serialisations can be made byte-identical. Each triple is made once, as
+an N-Triples line (:mod:`kg.rdf.quads`): the vocabulary names below (``TW.Place``…) and
+:func:`Literal` give terms in N-Triples syntax, not rdflib terms, so emitting 10^5
+twinnings costs no rdflib store. What each document states goes
 into its own named graph (``<base>graph/lhc``, ``<base>graph/zhwiki``); what reconciliation
 adds (``owl:sameAs``, status, candidates, English labels from Wikidata) goes into
 ``<base>graph/links``, the links table being a reviewed source document of its own.
@@ -9,34 +12,21 @@ adds (``owl:sameAs``, status, candidates, English labels from Wikidata) goes int
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote
 
 import zhconv
-from rdflib import Dataset, Graph, Literal, URIRef
+from rdflib import URIRef
 
 from kg.model import LinkRow, Membership, PairTwinning, ParseResult, Twinning, WikiLink
+from kg.rdf import vocab
 from kg.rdf.geo import geo_triples, place_coordinates
-from kg.rdf.vocab import (
-    DCTERMS,
-    DEFAULT_BASE,
-    ORG,
-    OWL,
-    PREFIXES,
-    PROV,
-    RDF,
-    RDFS,
-    SCHEMA,
-    SKOS,
-    TIME,
-    TW,
-    WD,
-    XSD,
-    ZHWIKI_PAGE,
-    Iris,
-)
+from kg.rdf.quads import Quads, Term, iri, literal
+from kg.rdf.vocab import DEFAULT_BASE, ZHWIKI_PAGE, Iris
 from kg.reconcile.links import QID_RE, LinksTable
 
 __all__ = [
@@ -46,6 +36,7 @@ __all__ = [
     "NETWORK_NAMES",
     "PRC_COUNTRY",
     "EmitStats",
+    "Literal",
     "agreement_kind",
     "emit",
     "zh_tag",
@@ -53,6 +44,47 @@ __all__ = [
 
 #: The links table is a source document of its own (graph ``<base>graph/links``).
 LINKS_DOC = "links"
+
+class _Vocab:
+    """A vocabulary's terms in N-Triples syntax: ``TW.Place`` -> ``<…ontology#Place>``."""
+
+    def __init__(self, namespace: object) -> None:
+        self._base = str(namespace)
+        self._terms: dict[str, Term] = {}
+
+    def __getitem__(self, name: str) -> Term:
+        term = self._terms.get(name)
+        if term is None:
+            term = self._terms[name] = iri(self._base + name)
+        return term
+
+    def __getattr__(self, name: str) -> Term:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        term = self[name]
+        setattr(self, name, term)  # later lookups find the attribute: no __getattr__ call
+        return term
+
+
+DCTERMS, ORG, OWL, PROV, RDF, RDFS, SCHEMA, SKOS, TIME, TW, WD, XSD = (
+    _Vocab(ns)
+    for ns in (
+        vocab.DCTERMS, vocab.ORG, vocab.OWL, vocab.PROV, vocab.RDF, vocab.RDFS, vocab.SCHEMA,
+        vocab.SKOS, vocab.TIME, vocab.TW, vocab.WD, vocab.XSD,
+    )
+)
+
+
+def Literal(
+    value: str | int, *, lang: str | None = None, datatype: Term | None = None
+) -> Term:
+    """A literal in N-Triples syntax (see :func:`kg.rdf.quads.literal`)."""
+    return literal(value, lang=lang, datatype=None if datatype is None else datatype[1:-1])
+
+
+def _node(value: URIRef | str) -> Term:
+    return iri(str(value))
+
 
 #: Titles of the source documents (``dcterms:title``), by document id.
 DOC_TITLES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -73,7 +105,7 @@ NETWORK_NAMES: dict[str, tuple[tuple[str, str], ...]] = {
 }
 
 #: Notes of the zh.wikipedia list that name the kind of agreement (Traditional script).
-AGREEMENT_KINDS: dict[str, URIRef] = {
+AGREEMENT_KINDS: dict[str, Term] = {
     "友好協約書": TW.FriendshipCovenant,
     "友好協議": TW.FriendshipAgreement,
     "文化備忘錄": TW.CulturalMemorandum,
@@ -89,7 +121,7 @@ PRC_COUNTRY: tuple[str, tuple[tuple[str, str], ...]] = (
 )
 
 #: Place kinds of the links table -> schema.org classes.
-_KIND_CLASS: dict[str, URIRef] = {
+_KIND_CLASS: dict[str, Term] = {
     "city": SCHEMA.City,
     "district": SCHEMA.AdministrativeArea,
     "county": SCHEMA.AdministrativeArea,
@@ -98,13 +130,14 @@ _KIND_CLASS: dict[str, URIRef] = {
     "country": SCHEMA.Country,
 }
 
-_STATUS: dict[str, URIRef] = {
+_STATUS: dict[str, Term] = {
     "resolved": TW.Resolved,
     "ambiguous": TW.Ambiguous,
     "unresolved": TW.Unresolved,
 }
 
 
+@functools.lru_cache(maxsize=1 << 16)  # names repeat (a place in many rows); zhconv is slow
 def zh_tag(text: str) -> str:
     """The BCP 47 tag of a Chinese string: ``zh-Hant``, ``zh-Hans`` or ``zh``.
 
@@ -125,7 +158,8 @@ def zh_tag(text: str) -> str:
     return "zh"
 
 
-def agreement_kind(note: str | None) -> URIRef:
+@functools.lru_cache(maxsize=1024)
+def agreement_kind(note: str | None) -> Term:
     """The agreement-kind concept a twinning's note names (default: a sister-city relationship)."""
     if note:
         key = zhconv.convert(note.strip(), "zh-hk")
@@ -151,36 +185,73 @@ class EmitStats:
     unresolved_refs: list[str] = field(default_factory=list)
 
 
+class _Graph:
+    """The triples of one named graph, as a set of N-Triples lines."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self) -> None:
+        self.lines: set[bytes] = set()
+
+    def add(self, triple: tuple[Term, Term, Term]) -> None:
+        s, p, o = triple
+        self.lines.add(f"{s} {p} {o} .".encode())
+
+
+class _Iris:
+    """:class:`~kg.rdf.vocab.Iris`, minting N-Triples terms."""
+
+    def __init__(self, base: str) -> None:
+        self._iris = Iris(base)
+
+    def __getattr__(self, name: str) -> Callable[..., Term]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        mint = getattr(self._iris, name)
+
+        def term(*args: Any) -> Term:
+            return _node(mint(*args))
+
+        setattr(self, name, term)  # made once per method name
+        return term
+
+
 class _Emitter:
     def __init__(self, links: LinksTable, base: str) -> None:
         self.links = links
-        self.iris = Iris(base)
-        self.ds = Dataset()
-        for prefix, ns in PREFIXES:
-            self.ds.bind(prefix, ns, override=True, replace=True)
+        self.iris = _Iris(base)
+        self.graphs: dict[str, _Graph] = {}
         self.stats = EmitStats()
-        self.places: set[URIRef] = set()
+        self.places: set[Term] = set()
+        self.resolved: set[Term] = set()
         self.twin_pairs: list[tuple[str, str, str]] = []  # (twinning, place, place) for geo
-        self.resolved: set[URIRef] = set()
+        self.resolved_nodes: dict[tuple[str, str], Term] = {}
         # English labels of QIDs from the links table, for country nodes known only by QID.
         self.qid_labels: dict[str, set[str]] = defaultdict(set)
         for row in links:
             if row.qid and row.label_en:
                 self.qid_labels[row.qid].add(row.label_en)
 
-    def graph(self, doc: str) -> Graph:
-        return self.ds.graph(self.iris.graph(doc))
+    def graph(self, doc: str) -> _Graph:
+        graph = self.graphs.get(doc)
+        if graph is None:
+            graph = self.graphs[doc] = _Graph()
+        return graph
 
     # -- places ---------------------------------------------------------------------------
 
-    def _resolved_node(self, qid: str, row: LinkRow | None, kind_hint: str) -> URIRef:
-        node = self.iris.place_qid(qid)
+    def _resolved_node(self, qid: str, row: LinkRow | None, kind_hint: str) -> Term:
+        kind = row.kind if row is not None and row.kind else kind_hint
+        # The same QID and kind give the same triples: made once, however often named.
+        done = self.resolved_nodes.get((qid, kind))
+        if done is not None:
+            return done
+        node = self.resolved_nodes[(qid, kind)] = self.iris.place_qid(qid)
         g = self.graph(LINKS_DOC)
         g.add((node, RDF.type, TW.Place))
         g.add((node, RDF.type, SCHEMA.Place))
         g.add((node, OWL.sameAs, WD[qid]))
         g.add((node, TW.reconciliationStatus, TW.Resolved))
-        kind = row.kind if row is not None and row.kind else kind_hint
         if kind in _KIND_CLASS:
             g.add((node, RDF.type, _KIND_CLASS[kind]))
         for label in sorted(self.qid_labels.get(qid, ())):
@@ -190,8 +261,8 @@ class _Emitter:
         return node
 
     def place(
-        self, doc: str, role: str, key: str, country: str, unresolved: URIRef, kind_hint: str
-    ) -> URIRef:
+        self, doc: str, role: str, key: str, country: str, unresolved: Term, kind_hint: str
+    ) -> Term:
         """The node of a place reference: its QID's node if resolved, else ``unresolved``."""
         row = self.links.get(doc, role, key, country)
         if row is not None and row.qid:
@@ -216,7 +287,7 @@ class _Emitter:
         self.places.add(node)
         return node
 
-    def country_from_qid(self, qid: str) -> URIRef | None:
+    def country_from_qid(self, qid: str) -> Term | None:
         """A country node known only by the QID a links row gives (None if it has no label)."""
         if qid == PRC_COUNTRY[0]:
             node = self._resolved_node(qid, None, "country")
@@ -227,14 +298,14 @@ class _Emitter:
             return None
         return self._resolved_node(qid, None, "country")
 
-    def names(self, doc: str, node: URIRef, names: Iterable[tuple[str, str]]) -> None:
+    def names(self, doc: str, node: Term, names: Iterable[tuple[str, str]]) -> None:
         g = self.graph(doc)
         g.add((node, TW.namedIn, self.iris.source(doc)))
         for text, lang in names:
             if text.strip():
                 g.add((node, RDFS.label, Literal(text.strip(), lang=lang)))
 
-    def wiki_names(self, node: URIRef, link: WikiLink) -> None:
+    def wiki_names(self, node: Term, link: WikiLink) -> None:
         g = self.graph("zhwiki")
         label = link.label.strip() or _title_text(link.title)
         self.names("zhwiki", node, [(label, zh_tag(label))])
@@ -242,11 +313,11 @@ class _Emitter:
         if title and title != label:
             g.add((node, SKOS.altLabel, Literal(title, lang=zh_tag(title))))
         page = ZHWIKI_PAGE + quote(link.title.replace(" ", "_"), safe="")
-        g.add((node, SCHEMA.subjectOf, URIRef(page)))
+        g.add((node, SCHEMA.subjectOf, _node(page)))
 
     # -- provenance -------------------------------------------------------------------------
 
-    def source(self, doc: str, file: str, titles: Sequence[tuple[str, str]] = ()) -> URIRef:
+    def source(self, doc: str, file: str, titles: Sequence[tuple[str, str]] = ()) -> Term:
         node = self.iris.source(doc)
         g = self.graph(doc)
         g.add((node, RDF.type, TW.SourceDocument))
@@ -257,7 +328,7 @@ class _Emitter:
             g.add((node, RDFS.label, Literal(text, lang=lang)))
         return node
 
-    def provenance(self, doc: str, line: int, subject: URIRef) -> None:
+    def provenance(self, doc: str, line: int, subject: Term) -> None:
         g = self.graph(doc)
         line_node = self.iris.source_line(doc, line)
         g.add((line_node, RDF.type, TW.SourceLine))
@@ -331,7 +402,7 @@ class _Emitter:
             self.iris.place_zhwiki(p_link.title), "",
         )
         self.wiki_names(partner, p_link)
-        country: URIRef | None = None
+        country: Term | None = None
         if rec.country is not None:
             country = self.place(
                 doc, "country", rec.country.title, "",
@@ -364,7 +435,7 @@ class _Emitter:
         # The direct link, both ways: simple queries stay simple.
         g.add((cn, TW.twinnedWith, partner))
         g.add((partner, TW.twinnedWith, cn))
-        self.twin_pairs.append((str(node), str(cn), str(partner)))
+        self.twin_pairs.append((node[1:-1], cn[1:-1], partner[1:-1]))
         self.stats.twinnings += 1
 
     def pair(self, rec: PairTwinning, index: int) -> None:
@@ -372,7 +443,7 @@ class _Emitter:
         each place with its country, both reconciled under role ``place``."""
         doc = rec.source.doc
         g = self.graph(doc)
-        sides: list[URIRef] = []
+        sides: list[Term] = []
         for city, country_name, lang in ((rec.city_a, rec.country_a, rec.lang_a),
                                          (rec.city_b, rec.country_b, rec.lang_b)):
             node = self.place(doc, "place", city, country_name,
@@ -400,18 +471,18 @@ class _Emitter:
         if rec.note:
             g.add((node, SKOS.note, Literal(rec.note, lang=rec.note_lang)))
         if rec.source_url:
-            g.add((node, DCTERMS.source, URIRef(rec.source_url)))
+            g.add((node, DCTERMS.source, _node(rec.source_url)))
         self.provenance(doc, rec.source.line, node)
         g.add((a, TW.twinnedWith, b))
         g.add((b, TW.twinnedWith, a))
-        self.twin_pairs.append((str(node), str(a), str(b)))
+        self.twin_pairs.append((node[1:-1], a[1:-1], b[1:-1]))
         self.stats.twinnings += 1
 
 
 def emit(
     results: Sequence[ParseResult], links: LinksTable, *, base: str = DEFAULT_BASE,
     links_file: str = "wikidata-links.tsv",
-) -> tuple[Dataset, EmitStats]:
+) -> tuple[Quads, EmitStats]:
     """The dataset for parsed documents and a links table, with its counts.
 
     One named graph per source document plus ``<base>graph/links``; no blank nodes; IRIs as
@@ -433,12 +504,14 @@ def emit(
             else:
                 em.twinning(rec, seen[key])
     # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
-    coords = place_coordinates(links, lambda qid: str(em.iris.place_qid(qid)))
-    geo = geo_triples({p: c for p, c in coords.items() if URIRef(p) in em.resolved}, em.twin_pairs)
-    for s, p, o in geo:
-        obj = URIRef(o) if isinstance(o, str) else Literal(o[0], datatype=URIRef(o[1]))
-        em.graph(LINKS_DOC).add((URIRef(s), URIRef(p), obj))
+    coords = place_coordinates(links, lambda qid: em.iris.place_qid(qid)[1:-1])
+    resolved = {p: c for p, c in coords.items() if iri(p) in em.resolved}
+    links_graph = em.graph(LINKS_DOC)
+    for s, p, o in geo_triples(resolved, em.twin_pairs):
+        obj = iri(o) if isinstance(o, str) else Literal(o[0], datatype=iri(o[1]))
+        links_graph.add((iri(s), iri(p), obj))
     em.stats.places = len(em.places)
     em.stats.resolved_places = len(em.resolved)
     em.stats.unresolved_refs.sort()
-    return em.ds, em.stats
+    graphs = {em.iris.graph(doc)[1:-1]: g.lines for doc, g in em.graphs.items()}
+    return Quads(graphs), em.stats

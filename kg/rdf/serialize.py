@@ -2,25 +2,31 @@
 
 Formats: Turtle and JSON-LD (the union of the named graphs), N-Triples (sorted lines), TriG
 (one named graph per source document, graphs in IRI order) and ``void.ttl`` (VoID/DCAT
-description). The graph has no blank nodes, and every writer orders its output, so the
-bytes depend only on the triples. rdflib's Turtle writer sorts subjects and predicates; its
-TriG and JSON-LD writers do not order graphs or nodes, so those two are assembled here.
+description). The graph has no blank nodes, and every writer reads the triples in one
+order (sorted N-Triples lines, :class:`~kg.rdf.quads.Quads`), so the bytes depend only on
+the triples. pyoxigraph writes N-Triples, Turtle and TriG, streaming: nothing is copied into
+an rdflib graph. JSON-LD is assembled here, one node at a time, because pyoxigraph writes
+expanded JSON-LD only and the published file uses a context with the project's prefixes.
+VoID is small and made with rdflib, then written by the same Turtle writer.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from rdflib import Dataset, Graph, Literal, URIRef
-from rdflib.term import BNode, Node
+import pyoxigraph
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import BNode
 
 from kg.errors import RdfError
+from kg.rdf.quads import Quads
 from kg.rdf.vocab import (
     DCAT,
     DCTERMS,
@@ -45,6 +51,7 @@ __all__ = [
     "DATA_LICENSE",
     "FORMATS",
     "DistFile",
+    "UnionStats",
     "serialize_dataset",
     "to_jsonld",
     "to_ntriples",
@@ -86,62 +93,74 @@ def _no_bnodes(graph: Graph) -> None:
             raise RdfError(f"blank node in the emitted graph ({s} … {o}): unstable output")
 
 
-def union_graph(ds: Dataset) -> Graph:
-    """All triples of every named graph of ``ds`` in one graph (duplicates merged)."""
-    graph = Graph()
+def _as_quads(data: Quads | Graph) -> Quads:
+    # An rdflib graph (VoID, a report) goes through N-Triples once; the emitted dataset is
+    # already lines.
+    if isinstance(data, Quads):
+        return data
+    _no_bnodes(data)
+    text = data.serialize(format="nt", encoding="utf-8")
+    return Quads({"": {line for line in text.split(b"\n") if line.strip()}})
+
+
+def union_graph(data: Quads) -> Graph:
+    """All triples of every named graph in one rdflib graph (a copy, for tests and pySHACL;
+    the build's writers stream from :class:`~kg.rdf.quads.Quads` instead)."""
+    graph = data.to_rdflib()
     _bind(graph)
-    for s, p, o, _ in ds.quads((None, None, None, None)):
-        graph.add((s, p, o))
     return graph
 
 
-def to_turtle(graph: Graph) -> bytes:
-    """Turtle, subjects and predicates sorted (rdflib's writer). Raises RdfError on blank nodes."""
-    _no_bnodes(graph)
-    _bind(graph)
-    return _bcp47_case(graph.serialize(format="turtle", encoding="utf-8"))
+def to_turtle(data: Quads | Graph, *, extra_prefixes: Sequence[tuple[str, str]] = ()) -> bytes:
+    """Turtle by pyoxigraph's writer, from the sorted triples (a subject's triples together,
+    so ``;`` and ``,`` lists): stable bytes. ``extra_prefixes`` follow the project's.
+    Raises RdfError on blank nodes in a graph."""
+    quads = _as_quads(data)
+    prefixes = {**_PREFIX_MAP, **dict(extra_prefixes)}
+    out = pyoxigraph.serialize(quads.default_graph_quads(), format=pyoxigraph.RdfFormat.TURTLE,
+                               prefixes=prefixes) or b""
+    header = _PREFIX_HEADER + "".join(
+        f"@prefix {p}: <{ns}> .\n" for p, ns in extra_prefixes
+    ).encode()
+    return _bcp47_case(_own_prefix_header(out, header))
 
 
-def to_ntriples(graph: Graph) -> bytes:
-    """N-Triples, one triple a line, lines sorted."""
-    _no_bnodes(graph)
-    text = graph.serialize(format="nt", encoding="utf-8").decode("utf-8")
-    lines = sorted({line for line in text.split("\n") if line.strip()})
-    return _bcp47_case(("\n".join(lines) + "\n").encode("utf-8"))
+def to_ntriples(data: Quads | Graph) -> bytes:
+    """N-Triples, one triple a line, lines sorted (bytewise, which is code-point order)."""
+    if isinstance(data, Quads):
+        return data.ntriples()  # its literals were made with their BCP 47 case
+    return _bcp47_case(_as_quads(data).ntriples())
 
 
-# rdflib lower-cases language tags; BCP 47 writes the script subtag in title case (zh-Hant).
-_TAG_TEXT = re.compile(r'(?<!\\)"@zh-han([st])\b')
-_TAG_JSON = re.compile(r'"@language": "zh-han([st])"')
+# pyoxigraph lower-cases language tags; BCP 47 writes the script subtag in title case (zh-Hant).
+_TAG_TEXT = re.compile(rb'(?<!\\)"@zh-han([st])\b')
+_TAG_JSON = re.compile(rb'"@language": "zh-han([st])"')
 
 
 def _bcp47_case(data: bytes) -> bytes:
-    text = data.decode("utf-8")
-    text = _TAG_TEXT.sub(lambda m: f'"@zh-Han{m.group(1)}', text)
-    return _TAG_JSON.sub(lambda m: f'"@language": "zh-Han{m.group(1)}"', text).encode("utf-8")
+    data = _TAG_TEXT.sub(lambda m: b'"@zh-Han' + m.group(1), data)
+    return _TAG_JSON.sub(lambda m: b'"@language": "zh-Han' + m.group(1) + b'"', data)
 
 
-_PREFIX_LINE = re.compile(r"^@prefix [^\n]*\n", re.MULTILINE)
+_PREFIX_MAP: dict[str, str] = dict(PREFIXES)
+_PREFIX_HEADER = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES).encode()
 
 
-def to_trig(ds: Dataset) -> bytes:
-    """TriG with one block per non-empty named graph, graphs in IRI order, prefixes once."""
-    blocks: list[str] = []
-    used: set[str] = set()
-    for graph in sorted(ds.graphs(), key=lambda g: str(g.identifier)):
-        if len(graph) == 0 or not isinstance(graph.identifier, URIRef):
-            continue
-        body_graph = Graph()
-        _bind(body_graph)
-        for triple in graph:
-            body_graph.add(triple)
-        turtle = to_turtle(body_graph).decode("utf-8")
-        used.update(re.findall(r"^@prefix (\w*):", turtle, re.MULTILINE))
-        body = _PREFIX_LINE.sub("", turtle).strip("\n")
-        indented = "\n".join(("    " + line) if line else "" for line in body.split("\n"))
-        blocks.append(f"<{graph.identifier}> {{\n{indented}\n}}\n")
-    header = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in sorted(PREFIXES) if p in used)
-    return (header + "\n" + "\n".join(blocks)).encode("utf-8")
+def _own_prefix_header(data: bytes, header: bytes = _PREFIX_HEADER) -> bytes:
+    # pyoxigraph writes every given prefix, in an order of its own; the header is ours, in
+    # PREFIXES order, so the bytes do not depend on the writer's internals.
+    end = 0
+    while data.startswith(b"@prefix ", end):
+        end = data.index(b"\n", end) + 1
+    return header + data[end:]
+
+
+def to_trig(data: Quads) -> bytes:
+    """TriG by pyoxigraph's writer: one block per non-empty named graph, graphs in IRI order,
+    triples sorted within each."""
+    out = pyoxigraph.serialize(data.quads(), format=pyoxigraph.RdfFormat.TRIG,
+                               prefixes=_PREFIX_MAP) or b""
+    return _bcp47_case(_own_prefix_header(out))
 
 
 _SIMPLE_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -155,53 +174,164 @@ def _compact(iri: str, context: Mapping[str, str]) -> str:
     return iri
 
 
-def _jsonld_value(node: Node, context: Mapping[str, str]) -> dict[str, Any]:
-    if isinstance(node, URIRef):
-        return {"@id": _compact(str(node), context)}
-    if isinstance(node, Literal):
-        value: dict[str, Any] = {"@value": str(node)}
+@functools.lru_cache(maxsize=1 << 16)  # predicates, classes and datatypes repeat
+def _compact_project(iri: str) -> str:
+    return _compact(iri, _PREFIX_MAP)
+
+
+def _jsonld_value(node: pyoxigraph.NamedNode | pyoxigraph.Literal | object,
+                  context: Mapping[str, str]) -> dict[str, Any]:
+    if isinstance(node, pyoxigraph.NamedNode):
+        return {"@id": _compact(node.value, context)}
+    if isinstance(node, pyoxigraph.Literal):
         if node.language:
-            value["@language"] = node.language
-        elif node.datatype is not None and node.datatype != XSD.string:
-            value["@type"] = _compact(str(node.datatype), context)
-        return value
+            return {"@value": node.value, "@language": node.language}
+        if node.datatype.value != _XSD_STRING:
+            # "@type" first: the streaming profile's order.
+            return {"@type": _compact_project(node.datatype.value), "@value": node.value}
+        return {"@value": node.value}
     raise RdfError(f"blank node in the emitted graph: {node}")
 
 
-def _sort_key(node: Node) -> tuple[str, str, str]:
-    if isinstance(node, Literal):
-        return (str(node), node.language or "", str(node.datatype or ""))
+_XSD_STRING = str(XSD.string)
+
+
+def _sort_key(node: object) -> tuple[str, str, str]:
+    if isinstance(node, pyoxigraph.Literal):
+        return (node.value, node.language or "", node.datatype.value)
+    if isinstance(node, pyoxigraph.NamedNode):
+        return (node.value, "", "")
     return (str(node), "", "")
 
 
-def to_jsonld(graph: Graph) -> bytes:
-    """Flattened JSON-LD with an inline ``@context`` of the project's prefixes (``tw`` first).
+_STR = json.JSONEncoder(ensure_ascii=False).encode  # C-accelerated for a str
 
-    Nodes sorted by ``@id``, properties by compact name, values by text; stable bytes.
+
+def _jsonld_object(value: dict[str, Any], pad: str) -> str:
+    # One value object at json.dumps(indent=1)'s layout, its keys in insertion order.
+    inner = ",\n".join(f"{pad} {_STR(k)}: {_STR(v)}" for k, v in value.items())
+    return f"{pad}{{\n{inner}\n{pad}}}"
+
+
+def _jsonld_node(subject: object, pairs: list[tuple[object, object]],
+                 context: Mapping[str, str]) -> tuple[str, str]:
+    """One node object as text, laid out as ``json.dumps(doc, indent=1)`` lays it out inside
+    ``"@graph": [ … ]`` (written here: json.dumps with an indent runs the pure-Python
+    encoder, 20 times slower)."""
+    if not isinstance(subject, pyoxigraph.NamedNode):
+        raise RdfError(f"blank node in the emitted graph: {subject}")
+    # "@type" first, then "@id": the streaming JSON-LD profile's order, so a reader (and
+    # the build's own strict check) can parse the file as it streams.
+    fields = []
+    types = sorted(o.value for p, o in pairs
+                   if isinstance(p, pyoxigraph.NamedNode) and p.value == _RDF_TYPE
+                   and isinstance(o, pyoxigraph.NamedNode))
+    if types:
+        items = ",\n".join(f"    {_STR(_compact_project(t))}" for t in types)
+        fields.append(f'   "@type": [\n{items}\n   ]')
+    fields.append(f'   "@id": {_STR(_compact(subject.value, context))}')
+    props: dict[str, list[object]] = {}
+    for p, o in pairs:
+        assert isinstance(p, pyoxigraph.NamedNode)
+        if p.value != _RDF_TYPE:
+            props.setdefault(_compact_project(p.value), []).append(o)
+    for key in sorted(props):
+        values = [_jsonld_value(v, context) for v in sorted(props[key], key=_sort_key)]
+        items = ",\n".join(_jsonld_object(v, "    ") for v in values)
+        fields.append(f"   {_STR(key)}: [\n{items}\n   ]")
+    return subject.value, "  {\n" + ",\n".join(fields) + "\n  }"
+
+
+_RDF_TYPE = str(RDF.type)
+
+
+def to_jsonld(data: Quads) -> bytes:
+    """Flattened JSON-LD with an inline ``@context`` of the project's prefixes (``tw`` first),
+    in the streaming JSON-LD profile's key order (``@context``, ``@type``, ``@id``).
+
+    Nodes sorted by ``@id``, properties by compact name, values by text; stable bytes. Made
+    here, one node at a time from the sorted triples: pyoxigraph writes expanded JSON-LD only.
     """
-    _no_bnodes(graph)
     context = dict(PREFIXES)
-    nodes: list[dict[str, Any]] = []
-    for subject in sorted({s for s in graph.subjects()}, key=str):
-        if not isinstance(subject, URIRef):
-            raise RdfError(f"blank node in the emitted graph: {subject}")
-        node: dict[str, Any] = {"@id": _compact(str(subject), context)}
-        types = sorted(str(o) for o in graph.objects(subject, RDF.type))
-        if types:
-            node["@type"] = [_compact(t, context) for t in types]
-        props: dict[str, list[dict[str, Any]]] = {}
-        for pred in sorted({p for p in graph.predicates(subject) if p != RDF.type}, key=str):
-            values = sorted(graph.objects(subject, pred), key=_sort_key)
-            props[_compact(str(pred), context)] = [_jsonld_value(v, context) for v in values]
-        for key in sorted(props):
-            node[key] = props[key]
-        nodes.append(node)
-    doc = {"@context": context, "@graph": nodes}
-    return _bcp47_case((json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+    # Each node's text is encoded (and its tags re-cased) as it is made: one bytes object
+    # per node, then one join; no second copy of the document as str.
+    nodes: list[tuple[str, bytes]] = []
+
+    def add(subject: object, pairs: list[tuple[object, object]]) -> None:
+        iri, text = _jsonld_node(subject, pairs, context)
+        nodes.append((iri, _bcp47_case(text.encode("utf-8"))))
+
+    subject: object = None
+    pairs: list[tuple[object, object]] = []
+    for triple in data.triples():
+        if triple.subject != subject:
+            if pairs:
+                add(subject, pairs)
+            subject, pairs = triple.subject, []
+        pairs.append((triple.predicate, triple.object))
+    if pairs:
+        add(subject, pairs)
+    nodes.sort()
+    head = json.dumps({"@context": context}, ensure_ascii=False, indent=1)[:-2].encode("utf-8")
+    if not nodes:
+        return head + b',\n "@graph": []\n}\n'
+    return b"".join((head, b',\n "@graph": [\n', b",\n".join(t for _, t in nodes),
+                     b"\n ]\n}\n"))
+
+
+@dataclass
+class UnionStats:
+    """Counts of the union graph that VoID publishes, from one pass over its triples."""
+
+    triples: int = 0
+    distinct_subjects: int = 0
+    distinct_objects: int = 0
+    entities: int = 0
+    classes: Counter[str] = field(default_factory=Counter)
+    properties: int = 0
+    same_as: int = 0
+    example: str | None = None
+
+    @classmethod
+    def of(cls, data: Quads, base: str) -> UnionStats:
+        """Count ``data``'s union in one pass over its N-Triples lines. Terms are compared
+        as their N-Triples text (one text per term: every line was written by one writer),
+        sliced from the line: no term objects are made."""
+        subjects: set[bytes] = set()
+        objects: set[bytes] = set()
+        properties: set[bytes] = set()
+        classes: Counter[bytes] = Counter()
+        typed: set[bytes] = set()
+        stats = cls()
+        rdf_type = f"<{RDF.type}>".encode()
+        same_as = f"<{OWL.sameAs}>".encode()
+        for line in data.union:
+            # <s> <p> o .   (subjects and predicates are IRIs: no space or ">" inside)
+            s_end = line.index(b"> ") + 1
+            p_end = line.index(b"> ", s_end + 1) + 1
+            subject, predicate, obj = line[:s_end], line[s_end + 1 : p_end], line[p_end + 1 : -2]
+            stats.triples += 1
+            subjects.add(subject)
+            objects.add(obj)
+            properties.add(predicate)
+            if predicate == rdf_type:
+                classes[obj] += 1
+                typed.add(subject)
+            elif predicate == same_as:
+                stats.same_as += 1
+        stats.distinct_subjects = len(subjects)
+        stats.distinct_objects = len(objects)
+        stats.properties = len(properties)
+        prefix = b"<" + base.encode()
+        stats.entities = sum(1 for subject in subjects if subject.startswith(prefix))
+        stats.classes = Counter({c[1:-1].decode(): n for c, n in classes.items()})
+        if typed:
+            stats.example = min(t[1:-1].decode() for t in typed)
+        return stats
 
 
 def void_graph(
-    ds: Dataset,
+    data: Quads,
     *,
     base: str,
     files: Mapping[str, bytes],
@@ -214,7 +344,7 @@ def void_graph(
     ``void:Linkset`` for the ``owl:sameAs`` links to Wikidata.
     """
     iris = Iris(base)
-    union = union_graph(ds)
+    union = UnionStats.of(data, base)
     g = Graph()
     _bind(g)
     dataset = iris.dataset()
@@ -240,39 +370,30 @@ def void_graph(
     g.add((ONTOLOGY_IRI, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by/4.0/")))
     g.add((dataset, VOID.uriSpace, Literal(base)))
     g.add((dataset, VOID.sparqlEndpoint, URIRef(sparql_endpoint)))
-    g.add((dataset, VOID.triples, Literal(len(union), datatype=XSD.integer)))
-    subjects = set(union.subjects())
-    g.add((dataset, VOID.distinctSubjects, Literal(len(subjects), datatype=XSD.integer)))
-    objects = set(union.objects())
-    g.add((dataset, VOID.distinctObjects, Literal(len(objects), datatype=XSD.integer)))
-    g.add((dataset, VOID.entities, Literal(
-        len({s for s in subjects if isinstance(s, URIRef) and str(s).startswith(base)}),
-        datatype=XSD.integer,
-    )))
-    classes = Counter(o for o in union.objects(None, RDF.type))
-    g.add((dataset, VOID.classes, Literal(len(classes), datatype=XSD.integer)))
-    properties = Counter(p for _, p, _ in union)
-    g.add((dataset, VOID.properties, Literal(len(properties), datatype=XSD.integer)))
+    g.add((dataset, VOID.triples, Literal(union.triples, datatype=XSD.integer)))
+    g.add((dataset, VOID.distinctSubjects,
+           Literal(union.distinct_subjects, datatype=XSD.integer)))
+    g.add((dataset, VOID.distinctObjects, Literal(union.distinct_objects, datatype=XSD.integer)))
+    g.add((dataset, VOID.entities, Literal(union.entities, datatype=XSD.integer)))
+    g.add((dataset, VOID.classes, Literal(len(union.classes), datatype=XSD.integer)))
+    g.add((dataset, VOID.properties, Literal(union.properties, datatype=XSD.integer)))
     for vocab in (ONTOLOGY_IRI, URIRef(str(SCHEMA)), URIRef(str(ORG)), URIRef(str(PROV)),
                   URIRef(str(SKOS)), URIRef(str(TIME)), URIRef(str(DCTERMS))):
         g.add((dataset, VOID.vocabulary, vocab))
-    for cls, count in classes.items():
-        name = quote(_compact(str(cls), dict(PREFIXES)).replace(":", "-"), safe="")
+    for cls, count in union.classes.items():
+        name = quote(_compact(cls, dict(PREFIXES)).replace(":", "-"), safe="")
         part = iris.dataset(f"class/{name}")
         g.add((dataset, VOID.classPartition, part))
-        g.add((part, VOID["class"], cls))
+        g.add((part, VOID["class"], URIRef(cls)))
         g.add((part, VOID.entities, Literal(count, datatype=XSD.integer)))
-    for example in sorted({s for s in union.subjects(RDF.type, None)}, key=str)[:1]:
-        if isinstance(example, URIRef):
-            g.add((dataset, VOID.exampleResource, example))
+    if union.example is not None:
+        g.add((dataset, VOID.exampleResource, URIRef(union.example)))
 
-    for graph in sorted(ds.graphs(), key=lambda x: str(x.identifier)):
-        if len(graph) == 0 or not isinstance(graph.identifier, URIRef):
-            continue
-        sub = graph.identifier
+    for name, lines in data.graphs.items():
+        sub = URIRef(name)
         g.add((dataset, VOID.subset, sub))
         g.add((sub, RDF.type, VOID.Dataset))
-        g.add((sub, VOID.triples, Literal(len(graph), datatype=XSD.integer)))
+        g.add((sub, VOID.triples, Literal(len(lines), datatype=XSD.integer)))
         doc = URIRef(str(sub).replace("/graph/", "/source/"))
         g.add((sub, DCTERMS.source, doc))
         g.add((sub, PROV.wasDerivedFrom, doc))
@@ -288,8 +409,7 @@ def void_graph(
     g.add((linkset, VOID.linkPredicate, OWL.sameAs))
     g.add((linkset, VOID.subjectsTarget, dataset))
     g.add((linkset, VOID.objectsTarget, wikidata))
-    same_as = len(list(union.triples((None, OWL.sameAs, None))))
-    g.add((linkset, VOID.triples, Literal(same_as, datatype=XSD.integer)))
+    g.add((linkset, VOID.triples, Literal(union.same_as, datatype=XSD.integer)))
 
     for name in sorted(files):
         dist = FORMATS[name]
@@ -312,7 +432,7 @@ def void_graph(
     return g
 
 
-def serialize_dataset(ds: Dataset, formats: list[str]) -> dict[str, bytes]:
+def serialize_dataset(data: Quads, formats: list[str]) -> dict[str, bytes]:
     """The bytes of each requested format (names of :data:`FORMATS`), by format name.
 
     Raises :class:`RdfError` for an unknown format or a blank node in the data.
@@ -320,11 +440,10 @@ def serialize_dataset(ds: Dataset, formats: list[str]) -> dict[str, bytes]:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise RdfError(f"unknown format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
-    union = union_graph(ds)
     writers = {
-        "ttl": lambda: to_turtle(union),
-        "nt": lambda: to_ntriples(union),
-        "jsonld": lambda: to_jsonld(union),
-        "trig": lambda: to_trig(ds),
+        "ttl": lambda: to_turtle(data),
+        "nt": lambda: to_ntriples(data),
+        "jsonld": lambda: to_jsonld(data),
+        "trig": lambda: to_trig(data),
     }
     return {name: writers[name]() for name in formats}

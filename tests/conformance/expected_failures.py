@@ -10,6 +10,7 @@ __all__ = [
     "NTRIPLES_EXPECTED_FAILURES",
     "SHACL_EXPECTED_FAILURES",
     "SHACL_NOT_IN_MANIFESTS",
+    "SHACL_RS_EXPECTED_FAILURES",
     "TURTLE_EXPECTED_FAILURES",
 ]
 
@@ -22,6 +23,25 @@ SHACL_EXPECTED_FAILURES: dict[str, str] = {
     "sparql/pre-binding/shapesGraph-001": (
         "pySHACL does not implement the pre-bound $shapesGraph variable in SPARQL "
         "constraints (NotImplementedError, reported by kg.validate as a ValidationError)"
+    ),
+}
+
+#: The same suite through the ``shacl`` engine (kg.validate engine "shacl"), by test name.
+#: None touches the project's shapes (no sh:uniqueLang, no SPARQL constraint; ill-typed
+#: literals never reach the engine from a build, which feeds it pyoxigraph's N-Triples).
+SHACL_RS_EXPECTED_FAILURES: dict[str, str] = {
+    "core/property/or-datatypes-001": (
+        'the test hands the engine an rdflib graph as N-Triples, and rdflib writes the '
+        'ill-typed "none"^^xsd:boolean as "false"^^xsd:boolean, so the reported sh:value '
+        "differs (a harness artefact: the engine sees a different literal)"
+    ),
+    "core/property/uniqueLang-002": (
+        'shacl 0.3.4 activates sh:uniqueLang for "1"^^xsd:boolean, as pySHACL does; SHACL '
+        "only names true, so the suite expects the constraint to be ignored"
+    ),
+    "sparql/pre-binding/unsupported-sparql-004": (
+        "shacl 0.3.4 runs a SPARQL constraint whose subquery uses a pre-bound variable, "
+        "which SHACL-SPARQL says to refuse as a failure"
     ),
 }
 

@@ -258,3 +258,13 @@ def test_compare_with_wikidata_p190_online(store: ox.Store) -> None:
     assert isinstance(solutions, ox.QuerySolutions)
     flags = [s["inWikidata"].value for s in solutions]  # type: ignore[union-attr]
     assert flags and set(flags) <= {"true", "false"}
+
+
+def test_twins_of_place_binds_the_place_where_it_is_looked_up() -> None:
+    """``$place`` becomes the term itself (a QID as the object of owl:sameAs), so the
+    engine reads one place's edges instead of filtering every tw:twinnedWith edge."""
+    from kg.query import bind, load_named
+
+    text = bind(load_named("twins-of-place"), {"place": BEIJING})
+    assert "$place" not in text
+    assert f"owl:sameAs <{WD}{BEIJING}>" in text
