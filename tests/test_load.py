@@ -125,15 +125,15 @@ def test_refuses_bad_options_before_sending(sample: Path) -> None:
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--endpoint", "http://[::1"], "not a valid URL"),
+    (["--endpoint", "http://[::1"], "malformed URL"),
     (["--endpoint", "ftp://h/store"], "http(s) URL"),
     (["--endpoint", "http://127.0.0.1:9/store", "--timeout", "0"], "timeout"),
     (["--endpoint", "http://127.0.0.1:9/store", "--timeout", "-1"], "timeout"),
     (["--endpoint", "http://127.0.0.1:9/store", "--timeout", "nan"], "timeout"),
-    (["--endpoint", "http://127.0.0.1:9/store", "--batch-size", "0"], "batch size"),
-    (["--endpoint", "http://127.0.0.1:9/store", "--batch-size", "-5"], "batch size"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--batch-size", "0"], "--batch-size"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--batch-size", "-5"], "--batch-size"),
     (["--endpoint", "http://127.0.0.1:9/store", "--query-endpoint", "http://[x"],
-     "not a valid URL"),
+     "malformed URL"),
     (["--endpoint", "http://127.0.0.1:9/gsp", "--no-check", "--replace"], "atomic"),
 ])
 def test_cli_bad_options_are_one_line(
