@@ -57,36 +57,35 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
-def positive_int(text: str) -> int:
-    """An ``int`` option that must be 1 or more. Raises ``argparse.ArgumentTypeError``."""
+def _whole(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {value}")
+
+
+def _int_at_least(text: str, low: int) -> int:
+    value = _whole(text)
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {low} or more, not {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An ``int`` option that must be 1 or more. Raises ``argparse.ArgumentTypeError``."""
+    return _int_at_least(text, 1)
 
 
 def non_negative_int(text: str) -> int:
     """An ``int`` option that must be 0 or more. Raises ``argparse.ArgumentTypeError``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+    return _int_at_least(text, 0)
 
 
 def int_range(low: int, high: int) -> Callable[[str], int]:
     """An ``int`` option type that accepts ``low``..``high`` (both included)."""
 
     def check(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        value = _whole(text)
         if not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be {low}..{high}, not {value}")
         return value
