@@ -39,6 +39,7 @@ __all__ = [
     "Literal",
     "agreement_kind",
     "emit",
+    "zh_script",
     "zh_tag",
 ]
 
@@ -137,23 +138,51 @@ _STATUS: dict[str, Term] = {
 }
 
 
-@functools.lru_cache(maxsize=1 << 16)  # names repeat (a place in many rows); zhconv is slow
+# The Simplified standards (generic, mainland, Singapore) and the Traditional ones (generic,
+# Taiwan, Hong Kong) zhconv knows. A character belongs to one script only if EVERY standard of
+# the other script replaces it: 户 and 台 are kept by Hong Kong and 峰 by Taiwan, so they are
+# script-neutral, not Simplified, whatever the other Traditional tables swap them for.
+_SIMPLIFIED_LOCALES = ("zh-hans", "zh-cn", "zh-sg")
+_TRADITIONAL_LOCALES = ("zh-hant", "zh-tw", "zh-hk")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def zh_script(char: str) -> str:
+    """The script one character belongs to: ``"Hant"``, ``"Hans"`` or ``""`` (both or none).
+
+    Character by character, never by phrase: zhconv's phrase tables also swap vocabulary
+    (雅爾達 -> 雅爾塔 under zh-hk), which says nothing of the script. A character is
+    Traditional-only if every Simplified standard converts it and some Traditional standard
+    keeps it; Simplified-only the other way round; anything else (北, 台, 户, 峰, a character
+    both sides convert, a non-Han character) is neutral.
+
+    >>> zh_script("東"), zh_script("东"), zh_script("戶"), zh_script("户"), zh_script("-")
+    ('Hant', 'Hans', 'Hant', '', '')
+    """
+    changed_by_hans = all(zhconv.convert(char, loc) != char for loc in _SIMPLIFIED_LOCALES)
+    changed_by_hant = all(zhconv.convert(char, loc) != char for loc in _TRADITIONAL_LOCALES)
+    if changed_by_hans and not changed_by_hant:
+        return "Hant"
+    if changed_by_hant and not changed_by_hans:
+        return "Hans"
+    return ""
+
+
+@functools.lru_cache(maxsize=1 << 16)  # names repeat (a place in many rows)
 def zh_tag(text: str) -> str:
     """The BCP 47 tag of a Chinese string: ``zh-Hant``, ``zh-Hans`` or ``zh``.
 
-    A string with Traditional-only forms (it changes under conversion to Simplified) and no
-    Simplified-only forms is ``zh-Hant``; the converse is ``zh-Hans``; a string that reads
-    the same in both scripts, or mixes them, is ``zh``. Hong Kong Traditional is the
-    Traditional reference, so forms both scripts use (台) do not count as Simplified.
+    A string with a Traditional-only character (:func:`zh_script`) and no Simplified-only
+    one is ``zh-Hant``; the converse is ``zh-Hans``; a string of script-neutral characters
+    only, or one that mixes both scripts, is ``zh``.
 
-    >>> zh_tag("東京"), zh_tag("东京"), zh_tag("北京市"), zh_tag("台灣")
-    ('zh-Hant', 'zh-Hans', 'zh', 'zh-Hant')
+    >>> zh_tag("東京"), zh_tag("东京"), zh_tag("北京市"), zh_tag("台灣"), zh_tag("辛巴威")
+    ('zh-Hant', 'zh-Hans', 'zh', 'zh-Hant', 'zh')
     """
-    traditional = zhconv.convert(text, "zh-hans") != text
-    simplified = zhconv.convert(text, "zh-hk") != text
-    if traditional and not simplified:
+    scripts = {zh_script(char) for char in text}
+    if "Hant" in scripts and "Hans" not in scripts:
         return "zh-Hant"
-    if simplified and not traditional:
+    if "Hans" in scripts and "Hant" not in scripts:
         return "zh-Hans"
     return "zh"
 
