@@ -32,6 +32,7 @@ from kg.reconcile.links import QID_RE, LinksTable
 __all__ = [
     "AGREEMENT_KINDS",
     "DOC_TITLES",
+    "LABEL_AUTHORITY",
     "LINKS_DOC",
     "NETWORK_NAMES",
     "PRC_COUNTRY",
@@ -45,6 +46,11 @@ __all__ = [
 
 #: The links table is a source document of its own (graph ``<base>graph/links``).
 LINKS_DOC = "links"
+
+#: Documents whose names of a place are preferred, most authoritative first (other
+#: documents follow, by name): the reviewed links table (Wikidata's English label), the
+#: League's own member list, zh.wikipedia's list.
+LABEL_AUTHORITY: tuple[str, ...] = (LINKS_DOC, "lhc", "zhwiki")
 
 class _Vocab:
     """A vocabulary's terms in N-Triples syntax: ``TW.Place`` -> ``<…ontology#Place>``."""
@@ -260,6 +266,12 @@ class _Emitter:
         for row in links:
             if row.qid and row.label_en:
                 self.qid_labels[row.qid].add(row.label_en)
+        # Every rdfs:label of a place, by node and tag, with the document stating it: the
+        # material :meth:`preferred_labels` chooses one skos:prefLabel per language from.
+        self.place_labels: dict[Term, dict[str, set[tuple[str, str]]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+        self.alt_labels: dict[Term, set[tuple[str, Term]]] = defaultdict(set)  # (doc, literal)
 
     def graph(self, doc: str) -> _Graph:
         graph = self.graphs.get(doc)
@@ -284,7 +296,7 @@ class _Emitter:
         if kind in _KIND_CLASS:
             g.add((node, RDF.type, _KIND_CLASS[kind]))
         for label in sorted(self.qid_labels.get(qid, ())):
-            g.add((node, RDFS.label, Literal(label, lang="en")))
+            self.place_label(LINKS_DOC, node, label, "en")
         self.places.add(node)
         self.resolved.add(node)
         return node
@@ -321,7 +333,7 @@ class _Emitter:
         if qid == PRC_COUNTRY[0]:
             node = self._resolved_node(qid, None, "country")
             for text, lang in PRC_COUNTRY[1]:
-                self.graph(LINKS_DOC).add((node, RDFS.label, Literal(text, lang=lang)))
+                self.place_label(LINKS_DOC, node, text, lang)
             return node
         if not self.qid_labels.get(qid):
             return None
@@ -332,7 +344,45 @@ class _Emitter:
         g.add((node, TW.namedIn, self.iris.source(doc)))
         for text, lang in names:
             if text.strip():
-                g.add((node, RDFS.label, Literal(text.strip(), lang=lang)))
+                self.place_label(doc, node, text.strip(), lang)
+
+    def place_label(self, doc: str, node: Term, text: str, lang: str) -> None:
+        """A place's name as ``doc`` states it: an ``rdfs:label`` in that document's graph."""
+        self.graph(doc).add((node, RDFS.label, Literal(text, lang=lang)))
+        self.place_labels[node][lang].add((doc, text))
+
+    def place_alt_label(self, doc: str, node: Term, text: str, lang: str) -> None:
+        """Another name of a place (an article title, a prefixed form): ``skos:altLabel``."""
+        self.alt_labels[node].add((doc, Literal(text, lang=lang)))
+
+    def preferred_labels(self) -> None:
+        """One ``skos:prefLabel`` per place and language tag, the other names ``skos:altLabel``.
+
+        The preferred name is the one the most authoritative document states
+        (:data:`LABEL_AUTHORITY`: the reviewed links table, which carries Wikidata's label,
+        then the League's list, then zh.wikipedia, then other documents by name), the
+        lowest in code-point order among that document's names; it goes into the graph of
+        that document, each other name into the graph of the document stating it. A name
+        is never both preferred and alternative for one place (SKOS's disjointness).
+        """
+
+        def rank(doc: str) -> tuple[int, str]:
+            return (LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY
+                    else len(LABEL_AUTHORITY), doc)
+
+        for node in sorted(self.place_labels.keys() | self.alt_labels.keys()):
+            preferred: set[Term] = set()
+            for lang, stated in sorted(self.place_labels.get(node, {}).items()):
+                doc, text = min(stated, key=lambda d_t: (rank(d_t[0]), d_t[1]))
+                pref = Literal(text, lang=lang)
+                preferred.add(pref)
+                self.graph(doc).add((node, SKOS.prefLabel, pref))
+                for other_doc, other in stated:
+                    if other != text:
+                        self.alt_labels[node].add((other_doc, Literal(other, lang=lang)))
+            for doc, alt in sorted(self.alt_labels.get(node, ())):
+                if alt not in preferred:
+                    self.graph(doc).add((node, SKOS.altLabel, alt))
 
     def wiki_names(self, node: Term, link: WikiLink) -> None:
         g = self.graph("zhwiki")
@@ -340,7 +390,7 @@ class _Emitter:
         self.names("zhwiki", node, [(label, zh_tag(label))])
         title = _title_text(link.title)
         if title and title != label:
-            g.add((node, SKOS.altLabel, Literal(title, lang=zh_tag(title))))
+            self.place_alt_label("zhwiki", node, title, zh_tag(title))
         page = ZHWIKI_PAGE + quote(link.title.replace(" ", "_"), safe="")
         g.add((node, SCHEMA.subjectOf, _node(page)))
 
@@ -416,7 +466,7 @@ class _Emitter:
         self.wiki_names(cn, cn_link)
         if rec.cn_prefix.strip():
             text = rec.cn_prefix.strip() + (cn_link.label.strip() or _title_text(cn_link.title))
-            g.add((cn, SKOS.altLabel, Literal(text, lang=zh_tag(text))))
+            self.place_alt_label(doc, cn, text, zh_tag(text))
         cn_row = self.links.get(doc, "cn", cn_link.title, "")
         cn_country = self.country_from_qid(
             cn_row.country_qid if cn_row is not None and cn_row.country_qid else PRC_COUNTRY[0]
@@ -532,6 +582,7 @@ def emit(
                 em.pair(rec, seen[key])
             else:
                 em.twinning(rec, seen[key])
+    em.preferred_labels()
     # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
     coords = place_coordinates(links, lambda qid: em.iris.place_qid(qid)[1:-1])
     resolved = {p: c for p, c in coords.items() if iri(p) in em.resolved}
