@@ -16,6 +16,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -204,6 +205,15 @@ def agreement_kind(note: str | None) -> Term:
     return TW.SisterCityRelationship
 
 
+def _decimal(text: str) -> str | None:
+    # A score cell as an xsd:decimal lexical form ("1.00", ".5" -> "0.5"); None if not one.
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return format(value, "f") if value.is_finite() else None
+
+
 def _title_text(title: str) -> str:
     # An article title as a name: no leading ":" (interwiki-style), spaces for underscores.
     return title.lstrip(":").replace("_", " ").strip()
@@ -307,8 +317,12 @@ class _Emitter:
         """The node of a place reference: its QID's node if resolved, else ``unresolved``."""
         row = self.links.get(doc, role, key, country)
         if row is not None and row.qid:
-            return self._resolved_node(row.qid, row, kind_hint)
+            node = self._resolved_node(row.qid, row, kind_hint)
+            self.reconciliation(node, row)
+            return node
         node = unresolved
+        if row is not None:
+            self.reconciliation(node, row)
         g = self.graph(LINKS_DOC)
         g.add((node, RDF.type, TW.Place))
         g.add((node, RDF.type, SCHEMA.Place))
@@ -327,6 +341,41 @@ class _Emitter:
             self.stats.unresolved_refs.append(f"{doc}/{role}: {key}{where}")
         self.places.add(node)
         return node
+
+    def reconciliation(self, place: Term, row: LinkRow) -> None:
+        """The links-table row behind a place reference, as a ``tw:Reconciliation`` node
+        ``<place>#reconciliation/<doc>/<role>/<key>[/<country>]`` in the links graph: its
+        method, score, outcome, evidence text, chosen item and scored candidates. Nothing
+        is stated about the Wikidata items themselves (they are objects only)."""
+        parts = [row.doc, row.role, row.key] + ([row.country] if row.country else [])
+        node = _node(place[1:-1].split("#", 1)[0] + "#reconciliation/"
+                     + "/".join(quote(part, safe="") for part in parts))
+        g = self.graph(LINKS_DOC)
+        g.add((place, TW.reconciliation, node))
+        g.add((node, RDF.type, TW.Reconciliation))
+        g.add((node, TW.outcome, _STATUS.get(row.status, TW.Unresolved)))
+        if row.method:
+            g.add((node, TW.method, Literal(row.method)))
+        score = _decimal(row.score)
+        if score is not None:
+            g.add((node, TW.score, Literal(score, datatype=XSD.decimal)))
+        if row.evidence.strip():
+            g.add((node, TW.evidence, Literal(row.evidence.strip())))
+        if row.reason.strip():
+            g.add((node, SKOS.note, Literal(row.reason.strip(), lang="en")))
+        if row.qid and QID_RE.fullmatch(row.qid):
+            g.add((node, TW.chosenItem, WD[row.qid]))
+        for cell in row.candidates.split():
+            qid, _, value = cell.partition(":")
+            if not QID_RE.fullmatch(qid):
+                continue
+            cand = _node(node[1:-1] + "/candidate/" + qid)
+            g.add((node, TW.scoredCandidate, cand))
+            g.add((cand, RDF.type, TW.ScoredCandidate))
+            g.add((cand, TW.candidateItem, WD[qid]))
+            cand_score = _decimal(value)
+            if cand_score is not None:
+                g.add((cand, TW.candidateScore, Literal(cand_score, datatype=XSD.decimal)))
 
     def country_from_qid(self, qid: str) -> Term | None:
         """A country node known only by the QID a links row gives (None if it has no label)."""
