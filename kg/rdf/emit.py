@@ -16,6 +16,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -32,6 +33,7 @@ from kg.reconcile.links import QID_RE, LinksTable
 __all__ = [
     "AGREEMENT_KINDS",
     "DOC_TITLES",
+    "LABEL_AUTHORITY",
     "LINKS_DOC",
     "NETWORK_NAMES",
     "PRC_COUNTRY",
@@ -39,11 +41,17 @@ __all__ = [
     "Literal",
     "agreement_kind",
     "emit",
+    "zh_script",
     "zh_tag",
 ]
 
 #: The links table is a source document of its own (graph ``<base>graph/links``).
 LINKS_DOC = "links"
+
+#: Documents whose names of a place are preferred, most authoritative first (other
+#: documents follow, by name): the reviewed links table (Wikidata's English label), the
+#: League's own member list, zh.wikipedia's list.
+LABEL_AUTHORITY: tuple[str, ...] = (LINKS_DOC, "lhc", "zhwiki")
 
 class _Vocab:
     """A vocabulary's terms in N-Triples syntax: ``TW.Place`` -> ``<…ontology#Place>``."""
@@ -137,23 +145,51 @@ _STATUS: dict[str, Term] = {
 }
 
 
-@functools.lru_cache(maxsize=1 << 16)  # names repeat (a place in many rows); zhconv is slow
+# The Simplified standards (generic, mainland, Singapore) and the Traditional ones (generic,
+# Taiwan, Hong Kong) zhconv knows. A character belongs to one script only if EVERY standard of
+# the other script replaces it: 户 and 台 are kept by Hong Kong and 峰 by Taiwan, so they are
+# script-neutral, not Simplified, whatever the other Traditional tables swap them for.
+_SIMPLIFIED_LOCALES = ("zh-hans", "zh-cn", "zh-sg")
+_TRADITIONAL_LOCALES = ("zh-hant", "zh-tw", "zh-hk")
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def zh_script(char: str) -> str:
+    """The script one character belongs to: ``"Hant"``, ``"Hans"`` or ``""`` (both or none).
+
+    Character by character, never by phrase: zhconv's phrase tables also swap vocabulary
+    (雅爾達 -> 雅爾塔 under zh-hk), which says nothing of the script. A character is
+    Traditional-only if every Simplified standard converts it and some Traditional standard
+    keeps it; Simplified-only the other way round; anything else (北, 台, 户, 峰, a character
+    both sides convert, a non-Han character) is neutral.
+
+    >>> zh_script("東"), zh_script("东"), zh_script("戶"), zh_script("户"), zh_script("-")
+    ('Hant', 'Hans', 'Hant', '', '')
+    """
+    changed_by_hans = all(zhconv.convert(char, loc) != char for loc in _SIMPLIFIED_LOCALES)
+    changed_by_hant = all(zhconv.convert(char, loc) != char for loc in _TRADITIONAL_LOCALES)
+    if changed_by_hans and not changed_by_hant:
+        return "Hant"
+    if changed_by_hant and not changed_by_hans:
+        return "Hans"
+    return ""
+
+
+@functools.lru_cache(maxsize=1 << 16)  # names repeat (a place in many rows)
 def zh_tag(text: str) -> str:
     """The BCP 47 tag of a Chinese string: ``zh-Hant``, ``zh-Hans`` or ``zh``.
 
-    A string with Traditional-only forms (it changes under conversion to Simplified) and no
-    Simplified-only forms is ``zh-Hant``; the converse is ``zh-Hans``; a string that reads
-    the same in both scripts, or mixes them, is ``zh``. Hong Kong Traditional is the
-    Traditional reference, so forms both scripts use (台) do not count as Simplified.
+    A string with a Traditional-only character (:func:`zh_script`) and no Simplified-only
+    one is ``zh-Hant``; the converse is ``zh-Hans``; a string of script-neutral characters
+    only, or one that mixes both scripts, is ``zh``.
 
-    >>> zh_tag("東京"), zh_tag("东京"), zh_tag("北京市"), zh_tag("台灣")
-    ('zh-Hant', 'zh-Hans', 'zh', 'zh-Hant')
+    >>> zh_tag("東京"), zh_tag("东京"), zh_tag("北京市"), zh_tag("台灣"), zh_tag("辛巴威")
+    ('zh-Hant', 'zh-Hans', 'zh', 'zh-Hant', 'zh')
     """
-    traditional = zhconv.convert(text, "zh-hans") != text
-    simplified = zhconv.convert(text, "zh-hk") != text
-    if traditional and not simplified:
+    scripts = {zh_script(char) for char in text}
+    if "Hant" in scripts and "Hans" not in scripts:
         return "zh-Hant"
-    if simplified and not traditional:
+    if "Hans" in scripts and "Hant" not in scripts:
         return "zh-Hans"
     return "zh"
 
@@ -167,6 +203,15 @@ def agreement_kind(note: str | None) -> Term:
             if zhconv.convert(text, "zh-hk") == key:
                 return concept
     return TW.SisterCityRelationship
+
+
+def _decimal(text: str) -> str | None:
+    # A score cell as an xsd:decimal lexical form ("1.00", ".5" -> "0.5"); None if not one.
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    return format(value, "f") if value.is_finite() else None
 
 
 def _title_text(title: str) -> str:
@@ -231,6 +276,12 @@ class _Emitter:
         for row in links:
             if row.qid and row.label_en:
                 self.qid_labels[row.qid].add(row.label_en)
+        # Every rdfs:label of a place, by node and tag, with the document stating it: the
+        # material :meth:`preferred_labels` chooses one skos:prefLabel per language from.
+        self.place_labels: dict[Term, dict[str, set[tuple[str, str]]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+        self.alt_labels: dict[Term, set[tuple[str, Term]]] = defaultdict(set)  # (doc, literal)
 
     def graph(self, doc: str) -> _Graph:
         graph = self.graphs.get(doc)
@@ -255,7 +306,7 @@ class _Emitter:
         if kind in _KIND_CLASS:
             g.add((node, RDF.type, _KIND_CLASS[kind]))
         for label in sorted(self.qid_labels.get(qid, ())):
-            g.add((node, RDFS.label, Literal(label, lang="en")))
+            self.place_label(LINKS_DOC, node, label, "en")
         self.places.add(node)
         self.resolved.add(node)
         return node
@@ -266,8 +317,12 @@ class _Emitter:
         """The node of a place reference: its QID's node if resolved, else ``unresolved``."""
         row = self.links.get(doc, role, key, country)
         if row is not None and row.qid:
-            return self._resolved_node(row.qid, row, kind_hint)
+            node = self._resolved_node(row.qid, row, kind_hint)
+            self.reconciliation(node, row)
+            return node
         node = unresolved
+        if row is not None:
+            self.reconciliation(node, row)
         g = self.graph(LINKS_DOC)
         g.add((node, RDF.type, TW.Place))
         g.add((node, RDF.type, SCHEMA.Place))
@@ -287,12 +342,47 @@ class _Emitter:
         self.places.add(node)
         return node
 
+    def reconciliation(self, place: Term, row: LinkRow) -> None:
+        """The links-table row behind a place reference, as a ``tw:Reconciliation`` node
+        ``<place>#reconciliation/<doc>/<role>/<key>[/<country>]`` in the links graph: its
+        method, score, outcome, evidence text, chosen item and scored candidates. Nothing
+        is stated about the Wikidata items themselves (they are objects only)."""
+        parts = [row.doc, row.role, row.key] + ([row.country] if row.country else [])
+        node = _node(place[1:-1].split("#", 1)[0] + "#reconciliation/"
+                     + "/".join(quote(part, safe="") for part in parts))
+        g = self.graph(LINKS_DOC)
+        g.add((place, TW.reconciliation, node))
+        g.add((node, RDF.type, TW.Reconciliation))
+        g.add((node, TW.outcome, _STATUS.get(row.status, TW.Unresolved)))
+        if row.method:
+            g.add((node, TW.method, Literal(row.method)))
+        score = _decimal(row.score)
+        if score is not None:
+            g.add((node, TW.score, Literal(score, datatype=XSD.decimal)))
+        if row.evidence.strip():
+            g.add((node, TW.evidence, Literal(row.evidence.strip())))
+        if row.reason.strip():
+            g.add((node, SKOS.note, Literal(row.reason.strip(), lang="en")))
+        if row.qid and QID_RE.fullmatch(row.qid):
+            g.add((node, TW.chosenItem, WD[row.qid]))
+        for cell in row.candidates.split():
+            qid, _, value = cell.partition(":")
+            if not QID_RE.fullmatch(qid):
+                continue
+            cand = _node(node[1:-1] + "/candidate/" + qid)
+            g.add((node, TW.scoredCandidate, cand))
+            g.add((cand, RDF.type, TW.ScoredCandidate))
+            g.add((cand, TW.candidateItem, WD[qid]))
+            cand_score = _decimal(value)
+            if cand_score is not None:
+                g.add((cand, TW.candidateScore, Literal(cand_score, datatype=XSD.decimal)))
+
     def country_from_qid(self, qid: str) -> Term | None:
         """A country node known only by the QID a links row gives (None if it has no label)."""
         if qid == PRC_COUNTRY[0]:
             node = self._resolved_node(qid, None, "country")
             for text, lang in PRC_COUNTRY[1]:
-                self.graph(LINKS_DOC).add((node, RDFS.label, Literal(text, lang=lang)))
+                self.place_label(LINKS_DOC, node, text, lang)
             return node
         if not self.qid_labels.get(qid):
             return None
@@ -303,7 +393,45 @@ class _Emitter:
         g.add((node, TW.namedIn, self.iris.source(doc)))
         for text, lang in names:
             if text.strip():
-                g.add((node, RDFS.label, Literal(text.strip(), lang=lang)))
+                self.place_label(doc, node, text.strip(), lang)
+
+    def place_label(self, doc: str, node: Term, text: str, lang: str) -> None:
+        """A place's name as ``doc`` states it: an ``rdfs:label`` in that document's graph."""
+        self.graph(doc).add((node, RDFS.label, Literal(text, lang=lang)))
+        self.place_labels[node][lang].add((doc, text))
+
+    def place_alt_label(self, doc: str, node: Term, text: str, lang: str) -> None:
+        """Another name of a place (an article title, a prefixed form): ``skos:altLabel``."""
+        self.alt_labels[node].add((doc, Literal(text, lang=lang)))
+
+    def preferred_labels(self) -> None:
+        """One ``skos:prefLabel`` per place and language tag, the other names ``skos:altLabel``.
+
+        The preferred name is the one the most authoritative document states
+        (:data:`LABEL_AUTHORITY`: the reviewed links table, which carries Wikidata's label,
+        then the League's list, then zh.wikipedia, then other documents by name), the
+        lowest in code-point order among that document's names; it goes into the graph of
+        that document, each other name into the graph of the document stating it. A name
+        is never both preferred and alternative for one place (SKOS's disjointness).
+        """
+
+        def rank(doc: str) -> tuple[int, str]:
+            return (LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY
+                    else len(LABEL_AUTHORITY), doc)
+
+        for node in sorted(self.place_labels.keys() | self.alt_labels.keys()):
+            preferred: set[Term] = set()
+            for lang, stated in sorted(self.place_labels.get(node, {}).items()):
+                doc, text = min(stated, key=lambda d_t: (rank(d_t[0]), d_t[1]))
+                pref = Literal(text, lang=lang)
+                preferred.add(pref)
+                self.graph(doc).add((node, SKOS.prefLabel, pref))
+                for other_doc, other in stated:
+                    if other != text:
+                        self.alt_labels[node].add((other_doc, Literal(other, lang=lang)))
+            for doc, alt in sorted(self.alt_labels.get(node, ())):
+                if alt not in preferred:
+                    self.graph(doc).add((node, SKOS.altLabel, alt))
 
     def wiki_names(self, node: Term, link: WikiLink) -> None:
         g = self.graph("zhwiki")
@@ -311,7 +439,7 @@ class _Emitter:
         self.names("zhwiki", node, [(label, zh_tag(label))])
         title = _title_text(link.title)
         if title and title != label:
-            g.add((node, SKOS.altLabel, Literal(title, lang=zh_tag(title))))
+            self.place_alt_label("zhwiki", node, title, zh_tag(title))
         page = ZHWIKI_PAGE + quote(link.title.replace(" ", "_"), safe="")
         g.add((node, SCHEMA.subjectOf, _node(page)))
 
@@ -387,7 +515,7 @@ class _Emitter:
         self.wiki_names(cn, cn_link)
         if rec.cn_prefix.strip():
             text = rec.cn_prefix.strip() + (cn_link.label.strip() or _title_text(cn_link.title))
-            g.add((cn, SKOS.altLabel, Literal(text, lang=zh_tag(text))))
+            self.place_alt_label(doc, cn, text, zh_tag(text))
         cn_row = self.links.get(doc, "cn", cn_link.title, "")
         cn_country = self.country_from_qid(
             cn_row.country_qid if cn_row is not None and cn_row.country_qid else PRC_COUNTRY[0]
@@ -503,6 +631,7 @@ def emit(
                 em.pair(rec, seen[key])
             else:
                 em.twinning(rec, seen[key])
+    em.preferred_labels()
     # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
     coords = place_coordinates(links, lambda qid: em.iris.place_qid(qid)[1:-1])
     resolved = {p: c for p, c in coords.items() if iri(p) in em.resolved}
