@@ -88,23 +88,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the data and serve until interrupted; returns the exit code."""
     from kg import paths
-    from kg.errors import ServeError
     from kg.serve.app import check_public_url, ensure_built, make_server, open_site
 
-    if args.timeout <= 0 or args.max_rows <= 0 or args.max_body <= 0:
-        raise ServeError("--timeout, --max-rows and --max-body must be positive")
-    if args.max_connections < 1 or args.idle_timeout <= 0:
-        raise ServeError("--max-connections and --idle-timeout must be positive")
+    # Numbers and URLs were checked by their option types (kg.cli); the public URL's
+    # path and form are checked here, before the (slow) load, not after.
     if args.public_url is not None:
-        check_public_url(args.public_url)  # before the (slow) load, not after
-    if args.cache < 0:
-        raise ServeError("--cache must be 0 or more (MiB)")
-    if (args.workers < 1 or args.queue < 0 or args.express_workers < 0
-            or args.express_timeout <= 0 or args.max_query_length < 1 or args.max_depth < 1
-            or args.worker_memory < 0):
-        raise ServeError("--workers, --max-query-length and --max-depth must be 1 or more, "
-                         "--queue, --express-workers and --worker-memory 0 or more, "
-                         "--express-timeout positive")
+        check_public_url(args.public_url)
     options: dict[str, Any] = {
         "store_location": args.store, "timeout": args.timeout, "max_rows": args.max_rows,
         "allowed_services": args.allow_service, "max_body": args.max_body,
