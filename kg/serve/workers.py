@@ -129,7 +129,10 @@ class _Worker:
         with contextlib.suppress(OSError, ValueError):
             self.process.kill()
         self.process.join(timeout=5)
-        self.conn.close()
+        # Pool.close and a request thread may both kill a worker while the server stops:
+        # the second close of the pipe is then a no-op, not an error.
+        with contextlib.suppress(OSError):
+            self.conn.close()
 
 
 class Pool:
@@ -234,6 +237,8 @@ class Pool:
                 result = worker.conn.recv() if ready else None
             except (EOFError, OSError) as exc:
                 keep = self._replace(worker)
+                if self._closed:  # the pool was closed under the query: not a crash
+                    raise Busy("the server is stopping") from exc
                 raise WorkerCrashed() from exc
             if not ready:
                 keep = self._replace(worker)
