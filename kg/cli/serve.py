@@ -140,8 +140,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-class _Stopped(Exception):
-    """Raised by the SIGTERM handler to leave ``serve_forever``."""
+class _Stopped(BaseException):
+    """Raised by the SIGTERM handler to leave ``serve_forever``.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: the signal may land while the server's
+    loop is inside ``socketserver``'s request handling, whose ``except Exception`` would
+    swallow it (the server then went on serving after SIGTERM under heavy connection load).
+    """
 
 
 def _stop(signum: int, frame: object) -> None:

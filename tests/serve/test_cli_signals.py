@@ -41,3 +41,29 @@ def test_serve_stops_on_signal(data_dir: Path, signum: int, code: int) -> None:
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == code, stderr
     assert "Traceback" not in stderr
+
+
+def test_sigterm_is_not_swallowed_by_the_request_loop() -> None:
+    """Regression: SIGTERM raised an ``Exception`` subclass, which socketserver's request
+    handling catches (``except Exception``) when the signal lands there, so a server busy
+    accepting connections went on serving after SIGTERM. It must pass through as
+    ``KeyboardInterrupt`` does."""
+    import socketserver
+
+    from kg.cli.serve import _Stopped
+
+    class Loop(socketserver.BaseServer):
+        def __init__(self) -> None:
+            super().__init__(("127.0.0.1", 0), socketserver.BaseRequestHandler)
+
+        def get_request(self) -> tuple[object, object]:
+            return object(), ("127.0.0.1", 0)
+
+        def process_request(self, request: object, client_address: object) -> None:
+            raise _Stopped  # the signal handler fires while a connection is handed over
+
+        def shutdown_request(self, request: object) -> None:
+            pass
+
+    with pytest.raises(_Stopped):
+        Loop()._handle_request_noblock()
