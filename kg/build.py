@@ -91,6 +91,9 @@ class BuildResult:
     missing_links: list[tuple[str, str, str, str]] = field(default_factory=list)
     seconds: float = 0.0
     report_text: str = ""
+    #: one-line warnings about the output folder's surroundings (a previous build that
+    #: could not be removed); the build itself is complete
+    notes: list[str] = field(default_factory=list)
 
 
 def report_turtle(report: Graph, *, base: str) -> bytes:
@@ -188,17 +191,33 @@ def _only_build_files(folder: Path) -> bool:
     )
 
 
-def _remove_leftovers(out: Path) -> list[Path]:
+def _rmtree(path: Path, notes: list[str]) -> None:
+    """Remove the folder ``path`` (a previous or unfinished build); when that fails (a
+    folder without write permission, an immutable file), say so in ``notes``: one line
+    naming it, the cause and what to do, instead of leaving it without a word."""
+    failures: list[BaseException] = []
+    shutil.rmtree(path, onerror=lambda _f, _p, exc: failures.append(exc[1]))
+    if failures and path.exists():
+        from kg.fsutil import os_error_text
+
+        first = failures[0]
+        cause = os_error_text(first) if isinstance(first, OSError) else str(first)
+        notes.append(f"{path}: a previous build is left there: cannot remove it: {cause}; "
+                     "remove it yourself")
+
+
+def _remove_leftovers(out: Path, notes: list[str] | None = None) -> list[Path]:
     """Remove the temporary and previous folders an interrupted build into ``out`` left
     beside it: ``.NAME.tmp-*`` / ``.NAME.old-*`` folders holding only files a build writes
-    (anything else there is not ours to delete, so such a folder is kept). Returns them."""
+    (anything else there is not ours to delete, so such a folder is kept). Returns them;
+    one that cannot be removed is named in ``notes``."""
     pattern = _leftover_pattern(out)
     removed = []
     for entry in os.scandir(out.parent):
         path = Path(entry.path)
         if (pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)
                 and _only_build_files(path)):
-            shutil.rmtree(path, ignore_errors=True)
+            _rmtree(path, [] if notes is None else notes)
             removed.append(path)
     return removed
 
@@ -223,10 +242,11 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def _swap_in(tmp: Path, out: Path, found: frozenset[str] | None) -> None:
+def _swap_in(tmp: Path, out: Path, found: frozenset[str] | None, notes: list[str]) -> None:
     """Put the complete folder ``tmp`` at ``out``, where :func:`check_output_folder` found
-    ``found``; the previous folder is then removed, unless something appeared in it
-    meanwhile: then it is put back and :class:`RdfError` raised."""
+    ``found``; the previous folder is then removed (named in ``notes`` if it cannot be),
+    unless something appeared in it meanwhile: then it is put back and :class:`RdfError`
+    raised."""
     if found is None:
         # Fails (and changes nothing) if a non-empty folder or a file appeared at `out`.
         os.rename(tmp, out)
@@ -257,7 +277,7 @@ def _swap_in(tmp: Path, out: Path, found: frozenset[str] | None) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise RdfError("a file appeared in the output folder during the build; it was left "
                        "as it was", path=out)
-    shutil.rmtree(old, ignore_errors=True)
+    _rmtree(old, notes)
 
 
 def _prepare(out: Path) -> None:
@@ -271,19 +291,24 @@ def _prepare(out: Path) -> None:
             _remove_leftovers(out)
             check_output_folder(out)
     except OSError as exc:
-        msg = f"cannot prepare the output folder: {exc.strerror or exc}"
+        from kg.fsutil import os_error_text
+
+        msg = f"cannot prepare the output folder: {os_error_text(exc)}"
         raise RdfError(msg, path=out) from None
 
 
-def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> None:
+def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> list[str]:
     """Write ``outputs`` and the manifest into a temporary sibling folder of ``out``, then
     swap it in (see :func:`_swap_in`), under the lock, after removing leftovers of
-    interrupted builds. Raises :class:`RdfError` if ``out`` may not be replaced or the
-    folder cannot be written; ``out`` is then unchanged."""
+    interrupted builds. Returns one-line notes on what could not be cleaned up. Raises
+    :class:`RdfError` if ``out`` may not be replaced or the folder cannot be written
+    (the cause and what to do, :func:`~kg.fsutil.os_error_text`); ``out`` is then
+    unchanged."""
+    notes: list[str] = []
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         with _locked(out.parent):
-            _remove_leftovers(out)
+            _remove_leftovers(out, notes)
             found = check_output_folder(out)
             # Temporary folders exist only while the lock is held, unless a build is killed:
             # so any seen under the lock are leftovers.
@@ -294,13 +319,16 @@ def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> None
                 # The manifest last: a temporary folder holding one is complete.
                 (tmp / MANIFEST_NAME).write_bytes(manifest)
                 tmp.chmod(0o755)
-                _swap_in(tmp, out, found)
+                _swap_in(tmp, out, found, notes)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
     except OSError as exc:
-        msg = f"cannot write the output folder: {exc.strerror or exc}"
+        from kg.fsutil import os_error_text
+
+        msg = f"cannot write the output folder: {os_error_text(exc)}; it is unchanged"
         raise RdfError(msg, path=out) from None
+    return notes
 
 
 def build(
@@ -382,7 +410,7 @@ def build(
     except OSError as exc:
         raise RdfError(f"cannot read an input again for the build manifest: {exc}") from None
     outputs_manifest = manifest_bytes(outputs, inputs, digests)
-    _write_output(target, outputs, outputs_manifest)
+    notes = _write_output(target, outputs, outputs_manifest)
     outputs[MANIFEST_NAME] = outputs_manifest
 
     return BuildResult(
@@ -400,4 +428,5 @@ def build(
         missing_links=missing_rows(results, links),
         seconds=time.perf_counter() - started,
         report_text=result.text,
+        notes=notes,
     )

@@ -1,7 +1,10 @@
 """File input and output shared by the stages.
 
 Output is atomic: a reader never sees a half-written file, a failure leaves the old one
-(the links table, the built graph, reports). Input goes through :func:`read_input`, the one
+(the links table, the built graph, reports). :func:`atomic_write_bytes` is the one writer of
+users' files: it keeps symbolic links and permission bits, removes what killed writers
+left, and turns every ``OSError`` into one line that names the file, the cause and what the
+user can do (:func:`write_error`). Input goes through :func:`read_input`, the one
 reader of user-named files (source documents, links and overrides tables, the gazetteer):
 it reads only regular files, so a FIFO, a device such as ``/dev/zero`` or a folder is
 refused at once instead of hanging or filling memory, and it refuses files over a size
@@ -10,9 +13,14 @@ limit (:func:`set_max_input_size`, the CLI's ``--max-input-size``).
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
+import re
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from kg.errors import KGError
@@ -23,9 +31,12 @@ __all__ = [
     "atomic_write_text",
     "check_regular_file",
     "max_input_size",
+    "os_error_text",
     "read_input",
     "read_lines",
+    "remove_leftovers",
     "set_max_input_size",
+    "write_error",
 ]
 
 #: The default input size limit: far above any real source document or table (the seeds
@@ -128,25 +139,153 @@ def read_input(
     return data
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+#: What the user can do about a failed write, by ``errno``: the cause in plain words and
+#: the way out. Anything else gets the system's own words.
+_WRITE_ADVICE = {
+    errno.ENOSPC: "no space left on the device (free some space, or write elsewhere)",
+    errno.EDQUOT: "disk quota exceeded (free some space, or write elsewhere)",
+    errno.EFBIG: "file too large for this file system or the file size limit (ulimit -f)",
+    errno.EROFS: "the file system is read-only (write elsewhere, or remount it read-write)",
+    errno.EACCES: "permission denied (check the permissions of the file and its folder, "
+                  "or write elsewhere)",
+    errno.EPERM: "operation not permitted (an immutable or append-only file? see lsattr; "
+                 "or write elsewhere)",
+    errno.EBUSY: "device or resource busy (a mount point cannot be replaced: write to a file "
+                 "inside it, or elsewhere)",
+    errno.EISDIR: "it is a folder (name a file)",
+    errno.ENOTDIR: "a part of the path is not a folder",
+    errno.ENAMETOOLONG: "the file name is too long",
+    errno.EIO: "input/output error (check the disk)",
+}
 
-    Raises ``OSError`` if the folder cannot be written; ``path`` is then unchanged.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+
+def os_error_text(exc: OSError) -> str:
+    """The cause of a failed file operation in plain words, with what the user can do
+    (for full, read-only, protected and busy places), else the system's own words."""
+    advice = _WRITE_ADVICE.get(exc.errno or 0)
+    if advice is not None:
+        return advice
+    return exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+
+
+def write_error(
+    exc: OSError, path: Path, error: type[KGError] = KGError, what: str = "file"
+) -> KGError:
+    """The one-line :class:`KGError` (``error``) for ``exc`` raised while writing ``what``
+    at ``path``: ``path: cannot write WHAT: cause (what to do); PATH is unchanged``."""
+    return error(f"cannot write {what}: {os_error_text(exc)}; it is unchanged", path=path)
+
+
+def _umask() -> int:
+    # The process's umask without changing it (Linux 4.7+ shows it); else the usual
+    # set-and-restore, which briefly changes it for every thread.
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _leftover_pattern(name: str) -> re.Pattern[str]:
+    # tempfile.mkstemp's names: prefix + 8 characters of [a-z0-9_] + suffix.
+    return re.compile(rf"^\.{re.escape(name)}\.[a-z0-9_]{{8}}\.tmp$")
+
+
+#: A temporary file younger than this may belong to a writer that has not locked it yet.
+_LEFTOVER_AGE = 2.0
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Remove the temporary files that writers of ``path`` killed before their rename left
+    beside it (``.NAME.XXXXXXXX.tmp``, the pattern of :func:`atomic_write_bytes` only):
+    regular files no live writer holds (each writer keeps an ``flock`` on its temporary
+    file) and older than two seconds. Returns them; never raises for a file it cannot
+    remove (that is left for a later run)."""
+    pattern = _leftover_pattern(path.name)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        if not pattern.match(entry.name):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(info.st_mode) or now - info.st_mtime < _LEFTOVER_AGE:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a live writer: keep
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _write_through(path: Path, data: bytes) -> None:
+    """The atomic write itself; raises ``OSError`` with ``path`` unchanged."""
+    # A symbolic link stays a link: its target is what gets replaced.
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()  # what open() would give a new file, not mkstemp's 0600
+    remove_leftovers(target)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            # Locked while it is written: remove_leftovers leaves a live writer's file.
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
-        os.replace(tmp, path)
+            handle.flush()
+            # On the disk before the rename: a crash leaves the old file or the new one.
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
         raise
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_bytes(
+    path: Path, data: bytes, *, error: type[KGError] = KGError, what: str = "file"
+) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, synced, then
+    renamed over it: a reader sees the old file or the new one, never a part.
+
+    This is the one place the project writes a user's file. It keeps what the user set up:
+    a symbolic link stays a link and its target is replaced; an existing file keeps its
+    permission bits and a new one gets the umask's (not ``0600``); temporary files that
+    killed writers left beside it are removed first (:func:`remove_leftovers`).
+    Raises ``error`` (one line: the path, ``what``, the cause and what the user can do, see
+    :func:`write_error`) for any ``OSError``: a full, read-only or busy place, no
+    permission, an immutable file. ``path`` is then unchanged and no temporary file is left.
+    """
+    try:
+        _write_through(Path(path), data)
+    except OSError as exc:
+        raise write_error(exc, Path(path), error, what) from None
+
+
+def atomic_write_text(
+    path: Path, text: str, *, error: type[KGError] = KGError, what: str = "file"
+) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text with LF line ends."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+    atomic_write_bytes(path, text.encode("utf-8"), error=error, what=what)
 
 
 def read_lines(

@@ -82,6 +82,8 @@ def run(args: argparse.Namespace) -> int:
         )
         for name, size in result.files.items():
             print(f"  {result.out / name}  {size} bytes")
+    for note in result.notes:
+        print(f"kg build: warning: {note}", file=sys.stderr)  # even with --quiet
     if result.missing_links:
         # Said even with --quiet: these places are unresolved only because the table
         # lacks them (a deleted row, a table older than the documents).

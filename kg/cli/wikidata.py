@@ -125,10 +125,7 @@ def _write(path: Path, text: str, force: bool) -> None:
 
     if path.exists() and not force:
         raise GiveBackError("exists; not overwritten (--force to replace it)", path=path)
-    try:
-        atomic_write_text(path, text)
-    except OSError as exc:
-        raise GiveBackError(f"cannot write: {exc.strerror}", path=path) from None
+    atomic_write_text(path, text, error=GiveBackError)
 
 
 def run_quickstatements(args: argparse.Namespace) -> int:

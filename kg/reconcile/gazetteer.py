@@ -348,8 +348,9 @@ def load_gazetteer(directory: Path, *, cache_dir: Path | None = None,
                   "rebuilding", file=sys.stderr)
     gaz = _build(directory)
     try:
-        atomic_write_bytes(cache, pickle.dumps(gaz, protocol=pickle.HIGHEST_PROTOCOL))
-    except OSError as exc:
-        print(f"kg reconcile: warning: cannot write gazetteer cache {cache}: {exc}",
+        atomic_write_bytes(cache, pickle.dumps(gaz, protocol=pickle.HIGHEST_PROTOCOL),
+                           error=GazetteerError, what="the gazetteer cache")
+    except GazetteerError as exc:
+        print(f"kg reconcile: warning: {exc} (the gazetteer is read without it)",
               file=sys.stderr)
     return gaz

@@ -155,8 +155,10 @@ def _cell(value: str) -> str:
 
 
 def write_links(rows: Iterable[LinkRow], path: Path) -> None:
-    """Write rows sorted by place reference, atomically (a temporary file then rename)."""
+    """Write rows sorted by place reference, atomically (a temporary file then rename,
+    :func:`~kg.fsutil.atomic_write_bytes`). Raises :class:`LinksError` (one line) if the
+    table cannot be written; it is then unchanged."""
     table = LinksTable(rows)
     lines = ["\t".join(LINK_COLUMNS)]
     lines += ["\t".join(_cell(getattr(row, col)) for col in LINK_COLUMNS) for row in table]
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n", error=LinksError, what="the links table")

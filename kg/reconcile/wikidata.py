@@ -704,10 +704,6 @@ class WikidataClient:
                 "retrieved": evidence.retrieved,
                 "answer": answer,
             }
-            try:
-                atomic_write_text(path, json.dumps(record, ensure_ascii=False, sort_keys=True))
-            except OSError as exc:
-                raise WikidataError(
-                    f"cannot write cache entry ({exc.strerror})", path=path
-                ) from None
+            atomic_write_text(path, json.dumps(record, ensure_ascii=False, sort_keys=True),
+                              error=WikidataError, what="the cache entry")
         return evidence
