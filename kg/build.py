@@ -26,7 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,10 +297,12 @@ def _prepare(out: Path) -> None:
         raise RdfError(msg, path=out) from None
 
 
-def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> list[str]:
+def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes,
+                  on_commit: Callable[[], None] | None = None) -> list[str]:
     """Write ``outputs`` and the manifest into a temporary sibling folder of ``out``, then
     swap it in (see :func:`_swap_in`), under the lock, after removing leftovers of
-    interrupted builds. Returns one-line notes on what could not be cleaned up. Raises
+    interrupted builds; ``on_commit`` is called just before the swap. Returns one-line notes
+    on what could not be cleaned up. Raises
     :class:`RdfError` if ``out`` may not be replaced or the folder cannot be written
     (the cause and what to do, :func:`~kg.fsutil.os_error_text`); ``out`` is then
     unchanged."""
@@ -319,6 +321,8 @@ def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> list
                 # The manifest last: a temporary folder holding one is complete.
                 (tmp / MANIFEST_NAME).write_bytes(manifest)
                 tmp.chmod(0o755)
+                if on_commit is not None:
+                    on_commit()
                 _swap_in(tmp, out, found, notes)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
@@ -341,6 +345,7 @@ def build(
     shapes_dir: Path = paths.SHAPES_DIR,
     ontology: Path = paths.ONTOLOGY,
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT,
+    on_commit: Callable[[], None] | None = None,
 ) -> BuildResult:
     """Build the graph and write it to ``out`` (atomically, as a whole folder).
 
@@ -348,10 +353,13 @@ def build(
     ``validation-report.txt`` and ``manifest.json`` (:mod:`kg.manifest`). Returns counts and
     the report text (warnings included). ``out`` must be missing, empty or a previous build
     (see :func:`~kg.manifest.check_output_folder`); leftovers of interrupted builds into it
-    are removed. Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL
-    violations, :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad
-    input, :class:`~kg.errors.RdfError` for an unknown format, a base that is not an
-    absolute IRI, a file that does not parse strictly, an output folder it may not replace
+    are removed. ``on_commit`` is called at the point of no return, just before the new
+    folder takes the old one's place (the CLI stops treating Ctrl-C as an interruption
+    there, :mod:`kg.interrupt`). Raises :class:`BuildViolations` (exit code 1) when the
+    graph has SHACL violations, :class:`~kg.errors.SourceError` /
+    :class:`~kg.errors.LinksError` for bad input, :class:`~kg.errors.RdfError` for an
+    unknown format, a base that is not an absolute IRI, a file that does not parse
+    strictly, an output folder it may not replace
     (checked first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.rdf import emit
@@ -410,7 +418,7 @@ def build(
     except OSError as exc:
         raise RdfError(f"cannot read an input again for the build manifest: {exc}") from None
     outputs_manifest = manifest_bytes(outputs, inputs, digests)
-    notes = _write_output(target, outputs, outputs_manifest)
+    notes = _write_output(target, outputs, outputs_manifest, on_commit)
     outputs[MANIFEST_NAME] = outputs_manifest
 
     return BuildResult(

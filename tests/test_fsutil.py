@@ -24,13 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from kg import paths
 from kg.errors import LinksError
 from kg.fsutil import atomic_write_bytes, remove_leftovers
 from kg.reconcile.coordinates import COORD_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = (ROOT / "seeds" / "wikidata-links.tsv").read_bytes()
-GAZ = Path(os.environ.get("KG_GAZETTEER", "/work/shared/gazetteer"))
+GAZ = paths.GAZETTEER_DIR
 
 needs_gazetteer = pytest.mark.skipif(not (GAZ / COORD_FILES[0][0]).is_file(),
                                      reason="the shared gazetteer is not here")

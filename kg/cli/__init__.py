@@ -13,12 +13,14 @@ exit 2): the parser does not print its usage block, and option values are checke
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import io
 import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TextIO
 from urllib.parse import urlsplit
 
 from kg import __version__
@@ -32,6 +34,7 @@ __all__ = [
     "build_parser",
     "byte_size",
     "comma_list",
+    "encode_safely",
     "http_url",
     "input_file",
     "int_range",
@@ -251,8 +254,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def encode_safely(stream: TextIO) -> None:
+    """The encoding policy for standard output and error: text goes out in the stream's
+    own encoding (the locale's, or ``PYTHONIOENCODING``), and a character that encoding
+    cannot hold is written as a backslash escape (``\\u4e2d``) instead of failing with
+    ``UnicodeEncodeError``. UTF-8 streams are left as they are (they hold everything)."""
+    encoding = (getattr(stream, "encoding", None) or "").lower().replace("_", "-")
+    if encoding in ("utf-8", "utf8") or not hasattr(stream, "reconfigure"):
+        return
+    # A closed or detached stream cannot be reconfigured: nothing will be written to it.
+    with contextlib.suppress(ValueError, OSError, io.UnsupportedOperation):
+        stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run ``kg``; returns the exit code (the console script exits with it)."""
+    """Run ``kg``; returns the exit code (the console script exits with it).
+
+    Ctrl-C is handled until the process exits (:mod:`kg.interrupt`): before a command's
+    point of no return it stops the command (exit 130), after it the command finishes and
+    reports its outcome; called as the program (``argv`` None), SIGINT is then ignored
+    while the interpreter shuts down. Standard output and error follow
+    :func:`encode_safely`."""
+    from kg import interrupt
+
+    previous = interrupt.install()
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # outside the command: parsing options, printing a message
+        interrupt.hold()
+        print("kg: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        if argv is None:
+            interrupt.finish()
+        else:
+            interrupt.restore(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from kg import interrupt
+
+    for stream in (sys.stdout, sys.stderr):
+        encode_safely(stream)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -265,17 +308,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     set_max_input_size(getattr(args, "max_input_size", None) or DEFAULT_MAX_INPUT_SIZE)
     try:
         code: int = args.func(args)
+        interrupt.hold()
     except KGError as exc:
+        interrupt.hold()
         # One line whatever the message holds (a server's multi-line log, a backtrace).
         print(f"kg {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
+        interrupt.hold()
         print(f"kg {args.command}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # `kg parse ... | head` closes the pipe early: not an error worth a traceback.
         sys.stderr.close()
         return 0
+    if interrupt.held():
+        print(f"kg {args.command}: Ctrl-C came after the command had made its change; it "
+              "is complete", file=sys.stderr)
     return code
 
 

@@ -56,6 +56,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the build; 0 on success, 1 on SHACL violations (KGError -> 2 via kg.cli)."""
+    from kg import interrupt
     from kg.build import BuildViolations, build
     from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
 
@@ -68,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
             links_path=args.links,
             seeds=args.seeds,
             sparql_endpoint=args.sparql_endpoint or DEFAULT_SPARQL_ENDPOINT,
+            on_commit=interrupt.hold,  # once the new folder goes in, the build is done
         )
     except BuildViolations as exc:
         print(exc.report_text, file=sys.stderr)

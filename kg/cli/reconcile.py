@@ -70,7 +70,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run reconciliation; 0 on success, a :class:`~kg.errors.KGError` otherwise."""
-    from kg import paths
+    from kg import interrupt, paths
     from kg.errors import LinksError
     from kg.fsutil import check_regular_file
     from kg.reconcile import reconcile, report
@@ -85,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         coords = load_coordinates(args.gazetteer)
         online = _online(args, None).coordinates if args.online else None
         rows = add_coordinates(table, coords, online)
+        interrupt.hold()
         write_links(rows, args.out)
         placed = sum(bool(row.lat) for row in rows)
         print(f"kg reconcile: {args.out}: coordinates for {placed} of "
@@ -106,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
     rows = reconcile(results, gazetteer, overrides, client, overrides_path=overrides_path)
     rows = add_coordinates(rows, load_coordinates(args.gazetteer),
                            client.coordinates if client is not None else None)
+    interrupt.hold()  # the table is about to be replaced: a Ctrl-C now does not undo that
     write_links(rows, args.out)
     resolved = sum(row.status == "resolved" for row in rows)
     print(f"kg reconcile: {args.out}: {len(rows)} place references, {resolved} resolved",
