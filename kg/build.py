@@ -198,11 +198,9 @@ def _rmtree(path: Path, notes: list[str]) -> None:
     failures: list[BaseException] = []
     shutil.rmtree(path, onerror=lambda _f, _p, exc: failures.append(exc[1]))
     if failures and path.exists():
-        from kg.fsutil import os_error_text
-
         first = failures[0]
-        cause = os_error_text(first) if isinstance(first, OSError) else str(first)
-        notes.append(f"{path}: a previous build is left there: cannot remove it: {cause}; "
+        cause = (first.strerror if isinstance(first, OSError) else None) or str(first)
+        notes.append(f"{path}: a previous build is left there: cannot remove it ({cause}); "
                      "remove it yourself")
 
 

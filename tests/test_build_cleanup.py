@@ -1,0 +1,49 @@
+"""``kg build`` into a ``dist/`` whose permissions forbid removing the previous build
+(issue 18): the new build is in place (exit 0) and one warning line names the folder left
+behind, the cause and what to do, instead of a silent ``.dist.tmp-*``.
+
+Root bypasses permissions, so as root the build runs under ``setpriv`` without the
+capabilities that override them (``CAP_DAC_OVERRIDE``, ``CAP_DAC_READ_SEARCH``,
+``CAP_FOWNER``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kg.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_OVERRIDE = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+
+
+def test_a_previous_build_that_cannot_be_removed_is_named(tmp_path: Path) -> None:
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("root without setpriv: permissions do not apply")
+    prefix = NO_OVERRIDE if os.geteuid() == 0 else []
+    out = tmp_path / "dist"
+    assert main(["build", "-q", "--formats", "nt", "--out", str(out)]) == 0
+    out.chmod(0o555)
+    try:
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "kg", "build", "-q", "--formats", "nt,ttl",
+             "--out", str(out)],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+            text=True, timeout=300, check=False)
+        left = [p for p in tmp_path.iterdir() if p.name != "dist"]
+        assert done.returncode == 0, done.stderr
+        assert (out / "twinning.ttl").is_file()  # the new build is in place
+        assert len(left) == 1 and left[0].name.startswith(".dist.tmp-")
+        lines = done.stderr.rstrip("\n").split("\n")
+        assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+        assert lines[0] == (f"kg build: warning: {left[0]}: a previous build is left there: "
+                            "cannot remove it (Permission denied); remove it yourself")
+    finally:
+        for folder in tmp_path.iterdir():
+            folder.chmod(0o755)
