@@ -31,6 +31,7 @@ that parses as none of its types is refused with :class:`~kg.errors.QueryError`.
 from __future__ import annotations
 
 import ast
+import csv
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -516,7 +517,19 @@ def _answer_local(store: ox.Store, text: str, fmt: str, union: bool) -> str:
 
 def _serialize_results(result: ox.QuerySolutions | ox.QueryBoolean, fmt: str) -> str:
     data = result.serialize(format=_RESULT_FORMATS[fmt])
-    return (data or b"").decode("utf-8")
+    return _spreadsheet_safe((data or b"").decode("utf-8"), fmt)
+
+
+def _spreadsheet_safe(text: str, fmt: str) -> str:
+    """CSV and TSV results with formula-like values escaped (:mod:`kg.tabular`): they are
+    opened in spreadsheets, and the values come from documents we do not control."""
+    from kg.tabular import safe_sparql_csv, safe_sparql_tsv
+
+    if fmt == "csv":
+        return safe_sparql_csv(text)
+    if fmt == "tsv":
+        return safe_sparql_tsv(text)
+    return text
 
 
 def _open_store(path: Path) -> ox.Store:
@@ -577,6 +590,11 @@ def run_remote(text: str, endpoint: str, fmt: str = "table", *, timeout: float =
         decoded = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise QueryError(f"{endpoint} answered non-UTF-8 bytes") from exc
+    if fmt in ("csv", "tsv"):
+        try:
+            return _spreadsheet_safe(decoded, fmt)
+        except csv.Error as exc:
+            raise QueryError(f"{endpoint} answered something else than SPARQL CSV") from exc
     if fmt != "table" or graph_form:
         return decoded
     try:

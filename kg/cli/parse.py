@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from kg.model import ParseResult, record_to_dict
+from kg.tabular import tsv_cell
 
 __all__ = ["register", "render_records", "render_report", "report_rows"]
 
@@ -54,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _cell(value: Any) -> str:
+    # One line of text (TSV and the table are line-based); the TSV escapes formulas too.
     if value is None:
         return ""
     if isinstance(value, list):
@@ -79,7 +81,7 @@ def render_records(results: Iterable[ParseResult], fmt: str, out: TextIO) -> Non
         cells = [[_cell(row[col]) for col in columns] for row in group]
         if fmt == "tsv":
             out.write("\t".join(columns) + "\n")
-            out.writelines("\t".join(line) + "\n" for line in cells)
+            out.writelines("\t".join(tsv_cell(c) for c in line) + "\n" for line in cells)
         else:
             _write_table(columns, cells, out)
 
@@ -142,7 +144,7 @@ def render_report(results: Iterable[ParseResult], fmt: str, out: TextIO) -> None
                 )
             out.write(
                 "\t".join(
-                    _cell(v)
+                    tsv_cell(_cell(v))
                     for v in (
                         row["type"], row["doc"], row["file"], row.get("line"), what, count, detail
                     )

@@ -25,6 +25,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
+from kg.tabular import spreadsheet_safe
 from kg.wikidata.ours import GiveBackEvidence, OurData, Place, StartDate
 from kg.wikidata.theirs import Direction, WikidataView
 
@@ -126,12 +127,6 @@ class Batch:
     def text(self) -> str:
         """The QuickStatements V1 batch: one command per line, tab-separated."""
         return "".join(c.text + "\n" for c in self.commands)
-
-
-def _cell(text: str) -> str:
-    # A spreadsheet runs a cell that starts with = + - @ as a formula: labels come from
-    # documents and services we do not control, so such a cell is quoted with a '.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _country(ours: OurData, place: Place) -> str:
@@ -267,7 +262,7 @@ def render_diff(result: Diff, fmt: str) -> str:
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(PAIR_COLUMNS)
-        writer.writerows([_cell(c) for c in r.cells()] for r in result.rows)
+        writer.writerows([spreadsheet_safe(c) for c in r.cells()] for r in result.rows)
         return out.getvalue()
     from kg.query import render_table
 
@@ -439,7 +434,7 @@ def review_csv(batch: Batch, ours: OurData, qid_evidence: dict[str, str],
         subject = by_qid.get(command.subject) or Place("", command.subject)
         obj = by_qid.get(command.obj) or Place("", command.obj)
         obj_evidence = qid_evidence.get(command.obj) or network_evidence.get(command.obj, "")
-        writer.writerow([command.text] + [_cell(c) for c in [
+        writer.writerow([command.text] + [spreadsheet_safe(c) for c in [
             command.prop, command.subject, subject.en, subject.zh,
             qid_evidence.get(command.subject, ""), command.obj, obj.en, obj.zh, obj_evidence,
             command.source, command.source_url, command.our_start, command.wikidata,
