@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -43,6 +44,7 @@ __all__ = [
     "BUILTIN",
     "ENTRY_POINT_GROUP",
     "SourceKind",
+    "check_text",
     "detect_format",
     "kinds",
     "parse_path",
@@ -133,12 +135,38 @@ def detect_format(text: str, file: str) -> str:
     return found[0]
 
 
+# Control characters: C0 but TAB, LF and CR, then DEL and C1. No list format uses them, a
+# parser would pass them into names (a NUL became U+FFFD in labels without a word), and
+# the zhwiki parser uses NUL and SOH as its own markers.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_NAMES = {0x00: "NUL", 0x1B: "ESC", 0x7F: "DEL"}
+
+
+def check_text(text: str, file: str) -> None:
+    """Raise :class:`SourceError` (``file:line``, with the column and the character's code)
+    for the first control character in ``text`` other than TAB, LF and CR: documents are
+    text, and such a character is damage (a NUL byte, an escape sequence), not a name."""
+    found = _CONTROL.search(text)
+    if found is None:
+        return
+    start = found.start()
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    code = ord(found.group())
+    name = f" ({_CONTROL_NAMES[code]})" if code in _CONTROL_NAMES else ""
+    raise SourceError(
+        f"control character U+{code:04X}{name} at column {column}: a document is text; "
+        "remove it (a damaged file?)", path=file, line=line)
+
+
 def parse_text(text: str, file: str, *, source: str | None = None) -> ParseResult:
     """Parse a document already read; ``source`` names its kind, else it is detected.
 
     The result carries the kind and, when its parser gave none, the plug-in's titles.
-    Raises :class:`SourceError` for an empty document or an unknown kind.
+    Raises :class:`SourceError` for an empty document, a control character (see
+    :func:`check_text`) or an unknown kind.
     """
+    check_text(text, file)
     if not text.strip():
         raise SourceError("document is empty", path=file)
     name = source if source is not None else detect_format(text, file)
