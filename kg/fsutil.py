@@ -21,14 +21,17 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from kg.errors import KGError
 
 __all__ = [
     "DEFAULT_MAX_INPUT_SIZE",
+    "MAX_LINE_LENGTH",
     "atomic_write_bytes",
     "atomic_write_text",
+    "check_line_lengths",
     "check_regular_file",
     "max_input_size",
     "os_error_text",
@@ -44,6 +47,25 @@ __all__ = [
 DEFAULT_MAX_INPUT_SIZE = 64 * 1024 * 1024
 
 _limit = [DEFAULT_MAX_INPUT_SIZE]
+
+#: The longest line (in characters) a table or document may have. A cell or a name is at
+#: most a line, and becomes one RDF literal: pyoxigraph's writers and parsers hold one term
+#: in a buffer of at most 16 MiB, which a literal of 1 Mi characters cannot reach even
+#: UTF-8 encoded (4 bytes each) and escaped. Real lines are under 1,000 characters.
+MAX_LINE_LENGTH = 1024 * 1024
+
+
+def check_line_lengths(lines: Sequence[str], error: type[KGError], what: str,
+                       path: str | Path) -> None:
+    """Raise ``error`` (``path:line``) for the first of ``lines`` (numbered from 1) longer
+    than :data:`MAX_LINE_LENGTH` characters."""
+    if all(len(line) <= MAX_LINE_LENGTH for line in lines):
+        return
+    number, line = next((n, s) for n, s in enumerate(lines, 1) if len(s) > MAX_LINE_LENGTH)
+    raise error(
+        f"{what}: the line is {len(line):,} characters long, over the limit of "
+        f"{MAX_LINE_LENGTH:,} for one line (a cell or a name becomes one RDF literal, and "
+        "the RDF writers hold at most 16 MiB per term)", path=path, line=number)
 
 
 def set_max_input_size(size: int) -> None:
@@ -297,7 +319,8 @@ def read_lines(
     a leading byte-order mark and the CR of CRLF line ends are dropped.
     Raises ``error`` (``path: message``) when the file is missing ("{what} not found", plus
     ``missing`` as a hint), is not a regular file, is over the limit, or cannot be read or
-    decoded ("cannot read {what}: ...", not UTF-8 with the line of the first bad byte).
+    decoded ("cannot read {what}: ...", not UTF-8 with the line of the first bad byte), or
+    has a line longer than :data:`MAX_LINE_LENGTH` (:func:`check_line_lengths`).
     """
     data = read_input(path, error, what, missing=f"{what} not found{missing}", max_size=max_size)
     try:
@@ -314,4 +337,5 @@ def read_lines(
     lines = text.removeprefix("\ufeff").split("\n")
     if lines and lines[-1] == "":
         lines.pop()
+    check_line_lengths(lines, error, what, path)
     return [line.removesuffix("\r") for line in lines]

@@ -232,3 +232,48 @@ def test_reconcile_out_in_a_folder_without_write_permission(tmp_path: Path) -> N
         folder.chmod(0o755)
     _check_refused(done, table, "permission denied")
     assert table.read_bytes() == TABLE and _leftovers(folder) == []
+
+
+# --- line (cell, literal) length limit ---------------------------------------------------
+
+
+def test_a_17_mb_evidence_cell_is_refused_where_the_table_is_read(tmp_path: Path) -> None:
+    """(Regression: MemoryError "Reached the buffer maximal size of 16777216" from
+    pyoxigraph's Turtle writer, a traceback, exit 1.)"""
+    lines = TABLE.decode().split("\n")
+    cells = lines[5].split("\t")
+    cells[11] = "x" * (17 * 1024 * 1024)  # evidence
+    lines[5] = "\t".join(cells)
+    links = tmp_path / "links.tsv"
+    links.write_text("\n".join(lines), encoding="utf-8")
+    out = tmp_path / "dist"
+    done = subprocess.run([sys.executable, "-m", "kg", "build", "--links", str(links), "--out",
+                           str(out)], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"kg build: error: {links}:6: links table: the line is "
+                                  "17,825,")
+    assert not out.exists()
+
+
+def test_the_limit_itself_is_allowed(tmp_path: Path) -> None:
+    from kg.fsutil import MAX_LINE_LENGTH, read_lines
+
+    path = tmp_path / "t.tsv"
+    path.write_text("a\n" + "é" * MAX_LINE_LENGTH + "\n", encoding="utf-8")
+    assert len(read_lines(path, LinksError, "table")) == 2
+    path.write_text("a\n" + "é" * (MAX_LINE_LENGTH + 1) + "\n", encoding="utf-8")
+    with pytest.raises(LinksError, match=rf"^{path}:2: table: the line is 1,048,577 "):
+        read_lines(path, LinksError, "table")
+
+
+def test_a_document_line_over_the_limit_is_refused(tmp_path: Path) -> None:
+    from kg.errors import SourceError
+    from kg.sources import parse_path
+
+    path = tmp_path / "mine.csv"
+    path.write_text("city_a,country_a,city_b,country_b\nKyoto,Japan,Paris,France\n"
+                    + "K" * (2 * 1024 * 1024) + ",Japan,Paris,France\n", encoding="utf-8")
+    with pytest.raises(SourceError, match=rf"^{path}:3: document: the line is 2,097,171 "):
+        parse_path(path)

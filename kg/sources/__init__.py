@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import SourceError
-from kg.fsutil import read_input
+from kg.fsutil import check_line_lengths, read_input
 from kg.model import ParseResult
 
 __all__ = [
@@ -167,6 +167,7 @@ def parse_text(text: str, file: str, *, source: str | None = None) -> ParseResul
     :func:`check_text`) or an unknown kind.
     """
     check_text(text, file)
+    check_line_lengths(text.split("\n"), SourceError, "document", file)
     if not text.strip():
         raise SourceError("document is empty", path=file)
     name = source if source is not None else detect_format(text, file)
