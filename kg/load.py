@@ -29,7 +29,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -449,9 +449,11 @@ def load(
     Raises :class:`LoadError` (one line) for an unreadable file, a bad URL, graph IRI,
     batch size or timeout, a replace that cannot be atomic (no update endpoint known), an
     unreachable or refusing store (with the store's own message), or a failed count check.
-    Every message about a failure after the first request says what the store holds: for an
-    append, how many triples it acknowledged; for a replace, that the target is unchanged
-    and whether the staging graph was dropped or is left (by name).
+    Every message about a failure after the first request says what the store holds, and
+    only what was verified: for an append, how many triples it acknowledged; for a
+    replace, what the target holds (after a failed ``MOVE`` the store is asked first: a
+    store may apply it and still answer 500) and whether the staging graph was dropped or
+    is left (by name), or may come back (a request the store did not answer in time).
     """
     _check_url(endpoint, "the Graph Store endpoint (--endpoint)")
     for url, option in ((query_endpoint, "--query-endpoint"),
@@ -489,7 +491,7 @@ def load(
         if replace and atomic:
             assert update_endpoint is not None
             _replace_atomically(loader, update_endpoint, chunks, graph, len(triples),
-                                check=check)
+                                check=check, before=before)
         else:
             state = "" if not replace else (
                 "; the target graph was replaced by the first batch, its old triples are gone")
@@ -526,11 +528,13 @@ def load(
 
 def _replace_atomically(
     loader: _Loader, update_endpoint: str, chunks: Sequence[Sequence[ox.Triple]],
-    graph: str | None, total: int, *, check: bool,
+    graph: str | None, total: int, *, check: bool, before: int | None = None,
 ) -> None:
     """Load ``chunks`` into a fresh staging graph, check its count, ``MOVE`` it onto
-    ``graph``. Raises :class:`LoadError` saying the target is unchanged and what became of
-    the staging graph."""
+    ``graph``. Raises :class:`LoadError` saying only what was verified: what the target
+    holds (after a failed ``MOVE`` the store is asked, see :func:`_after_failed_move`) and
+    what became of the staging graph (a request the store never answered may still be
+    applied later: then the message says the staging graph may come back)."""
     staging = f"{STAGING_PREFIX}{uuid.uuid4()}"
     target = _graph_term(graph)
     session, auth, timeout = loader.session, loader.auth, loader.timeout
@@ -555,12 +559,17 @@ def _replace_atomically(
         raise LoadError(f"{exc.message}; nothing was changed (give --update-endpoint, or "
                         "--replace-non-atomic)") from exc
 
-    def drop_staging(why: str) -> str:
+    def drop_staging(why: str, *, unanswered: bool = False) -> str:
         try:
             _update(session, update_endpoint, f"DROP SILENT GRAPH <{staging}>", auth, timeout)
         except (requests.RequestException, LoadError):
             return (f"; the target graph is unchanged; the staging graph <{staging}> may be "
                     f"left in the store (drop it with: DROP SILENT GRAPH <{staging}>)")
+        if unanswered:
+            # The store may still apply the request it did not answer, after the DROP.
+            return (f"; the target graph is unchanged; the staging graph was dropped, but if "
+                    f"the store still applies the request it did not answer, <{staging}> "
+                    f"will hold its triples (drop it with: DROP SILENT GRAPH <{staging}>)")
         return f"; the target graph is unchanged; the staging graph was dropped{why}"
 
     if not chunks:
@@ -576,7 +585,9 @@ def _replace_atomically(
     try:
         loader.send(chunks, staging, put_first=True, total=total, state="")
     except LoadError as exc:
-        raise LoadError(f"{exc.message} (into the staging graph){drop_staging('')}") from exc
+        unanswered = isinstance(exc.__cause__, requests.RequestException)
+        raise LoadError(f"{exc.message} (into the staging graph)"
+                        f"{drop_staging('', unanswered=unanswered)}") from exc
     if check:
         try:
             staged = loader.count(staging)
@@ -588,10 +599,60 @@ def _replace_atomically(
     try:
         _update(session, update_endpoint, f"MOVE <{staging}> TO {target}", auth, timeout)
     except requests.RequestException as exc:
+        what = (f"no answer from {update_endpoint} to MOVE <{staging}> TO {target} "
+                f"({_reason(exc, timeout)})")
+        if _applied(loader, graph, staging, total):
+            raise LoadError(f"{what}, yet the store applied it: the target graph holds the "
+                            f"{total} new triples and the staging graph is gone (checked)"
+                            ) from exc
+        # Not applied yet is not "not applied": the store may still be working on it.
         raise LoadError(
-            f"no answer from {update_endpoint} to MOVE <{staging}> TO {target} "
-            f"({_reason(exc, timeout)}): if the store applied it, the target holds the new "
-            f"triples; if not, the target is unchanged and <{staging}> holds them"
+            f"{what}: if the store applies it, the target holds the new triples; if not, "
+            f"the target is unchanged and <{staging}> holds them (drop it with: DROP SILENT "
+            f"GRAPH <{staging}>)"
         ) from exc
     except LoadError as exc:
-        raise LoadError(f"{exc.message}{drop_staging('')}") from exc
+        raise _after_failed_move(loader, exc, graph, staging, total, before,
+                                 drop_staging) from exc
+
+
+def _applied(loader: _Loader, graph: str | None, staging: str, total: int) -> bool:
+    """Whether the store is seen to have applied the MOVE: the target holds ``total``
+    triples and the staging graph none. False when it cannot be asked."""
+    if loader.query_endpoint is None:
+        return False
+    try:
+        return loader.count(staging) == 0 and loader.count(graph) == total
+    except LoadError:
+        return False
+
+
+def _after_failed_move(loader: _Loader, refused: LoadError, graph: str | None, staging: str,
+                       total: int, before: int | None,
+                       drop_staging: Callable[[str], str]) -> LoadError:
+    """The error for a ``MOVE`` the store answered with an error status. A store may apply
+    it and still answer 500, so the store is asked what the target and the staging graph
+    hold before anything is said about them."""
+    what = refused.message
+    drop_hint = f"(drop it with: DROP SILENT GRAPH <{staging}>)"
+    if loader.query_endpoint is None:
+        return LoadError(
+            f"{what}: the store may have applied it or not (no query endpoint to ask, "
+            f"--no-check): the target holds the new triples, or is unchanged and <{staging}> "
+            f"holds them {drop_hint}")
+    try:
+        in_staging = loader.count(staging)
+        in_target = loader.count(graph)
+    except LoadError as exc:
+        return LoadError(
+            f"{what}; the store cannot be asked what it holds now ({exc.message}): if it "
+            f"applied the MOVE, the target holds the new triples; if not, the target is "
+            f"unchanged and <{staging}> holds them {drop_hint}")
+    if in_staging == 0 and in_target == total:
+        return LoadError(f"{what}, yet the store applied it: the target graph holds the "
+                         f"{total} new triples and the staging graph is gone (checked)")
+    if in_staging == total and (before is None or in_target == before):
+        return LoadError(f"{what}{drop_staging('')}")
+    return LoadError(
+        f"{what}: the store now holds {in_target} triples in the target graph and "
+        f"{in_staging} in the staging graph <{staging}>; check both {drop_hint}")

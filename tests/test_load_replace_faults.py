@@ -1,0 +1,124 @@
+"""``kg load --replace``: messages say only what was verified (issue 18). A real Oxigraph
+server behind a fault-injecting proxy (:class:`tests.test_load.FaultProxy`) that
+
+* passes a ``MOVE`` to the store and then answers 500 anyway: kg asks the store and says
+  the target holds the new graph (it used to say "the target graph is unchanged");
+* holds a ``PUT`` into the staging graph past ``--timeout`` and then passes it on: the
+  store applies it after kg gave up and dropped the staging graph, so kg must not say the
+  staging graph is simply gone.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+
+import pytest
+import requests
+
+from kg.cli import main
+from kg.errors import LoadError
+from kg.load import load
+from tests.stores import Store
+from tests.test_load import EX, GRAPH, NEW_TRIPLES, OLD_TRIPLES, FaultProxy, graph_state
+
+
+@pytest.fixture
+def old_and_new(tmp_path: Path) -> tuple[Path, Path]:
+    """The graph in the store (old) and the one to load (new), as in tests/test_load.py."""
+    old = tmp_path / "old.nt"
+    old.write_text("".join(f"<{EX}old{i}> <{EX}p> \"{i}\" .\n" for i in range(OLD_TRIPLES)),
+                   encoding="utf-8")
+    new = tmp_path / "new.nt"
+    new.write_text("".join(f"<{EX}new{i}> <{EX}p> \"{i}\" .\n" for i in range(NEW_TRIPLES)),
+                   encoding="utf-8")
+    return old, new
+
+
+class MoveThen500(FaultProxy):
+    """Passes the MOVE on to the store, then answers 500 as if it had failed."""
+
+    def injected(self, handler: BaseHTTPRequestHandler, body: bytes) -> bool:
+        if not body.startswith(b"update=MOVE"):
+            return False
+        headers = {k: v for k, v in handler.headers.items()
+                   if k.lower() not in ("host", "content-length", "connection")}
+        requests.post(self.upstream + handler.path, data=body, headers=headers, timeout=60)
+        self.answer_500(handler)
+        return True
+
+
+class LatePut(FaultProxy):
+    """Holds the first PUT to the Graph Store for ``delay`` seconds, then passes it on (the
+    client has given up by then); ``passed`` is set once the store has it."""
+
+    def __init__(self, *args: object, delay: float, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.delay = delay
+        self.passed = threading.Event()
+        self.held = False
+
+    def injected(self, handler: BaseHTTPRequestHandler, body: bytes) -> bool:
+        if handler.command == "PUT" and not self.held:
+            self.held = True
+            time.sleep(self.delay)
+            headers = {k: v for k, v in handler.headers.items()
+                       if k.lower() not in ("host", "content-length", "connection")}
+            requests.put(self.upstream + handler.path, data=body, headers=headers, timeout=60)
+            self.passed.set()
+            handler.close_connection = True
+            return True
+        return False
+
+
+def test_a_move_applied_but_answered_500_is_reported_as_applied(
+        oxigraph: Store, old_and_new: tuple[Path, Path]) -> None:
+    old, new = old_and_new
+    graph = GRAPH + "/move-500-applied"
+    load(oxigraph.gsp, old, graph, replace=True)
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    with MoveThen500(base, "/store") as proxy, pytest.raises(LoadError) as info:
+        load(proxy.url + "/store", new, graph, replace=True, batch_size=100)
+    message = str(info.value)
+    assert "HTTP 500" in message and "unchanged" not in message, message
+    assert (f"yet the store applied it: the target graph holds the {NEW_TRIPLES} new triples "
+            "and the staging graph is gone (checked)") in message
+    assert graph_state(oxigraph.query, graph) == (NEW_TRIPLES, 0, [])
+
+
+def test_a_move_refused_keeps_the_old_graph_and_says_so(
+        oxigraph: Store, old_and_new: tuple[Path, Path]) -> None:
+    old, new = old_and_new
+    graph = GRAPH + "/move-500-refused"
+    load(oxigraph.gsp, old, graph, replace=True)
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    with FaultProxy(base, "/store", fail_move=True) as proxy, \
+            pytest.raises(LoadError) as info:
+        load(proxy.url + "/store", new, graph, replace=True, batch_size=100)
+    assert "the target graph is unchanged; the staging graph was dropped" in str(info.value)
+    assert graph_state(oxigraph.query, graph) == (OLD_TRIPLES, OLD_TRIPLES, [])
+
+
+def test_a_late_put_after_the_timeout_is_not_hidden(
+        oxigraph: Store, old_and_new: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = old_and_new
+    graph = GRAPH + "/late-put"
+    load(oxigraph.gsp, old, graph, replace=True)
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    with LatePut(base, "/store", delay=2.0) as proxy:
+        code = main(["load", str(new), "--endpoint", proxy.url + "/store", "--graph", graph,
+                     "--replace", "--timeout", "0.5", "--batch-size", "100"])
+        err = capsys.readouterr().err
+        assert proxy.passed.wait(30)
+    assert code == 2 and err.count("\n") == 1, err
+    total, old_count, staging = graph_state(oxigraph.query, graph)
+    assert (total, old_count) == (OLD_TRIPLES, OLD_TRIPLES)  # the target is unchanged
+    # The late PUT re-created the staging graph after kg dropped it: kg named it and said so.
+    assert len(staging) == 1, staging
+    assert "the staging graph was dropped, but if the store still applies the request" in err
+    assert f"DROP SILENT GRAPH <{staging[0]}>" in err
+    requests.post(base + "/update", data={"update": f"DROP SILENT GRAPH <{staging[0]}>"},
+                  timeout=30).raise_for_status()
