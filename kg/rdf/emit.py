@@ -282,6 +282,8 @@ class _Emitter:
             lambda: defaultdict(set)
         )
         self.alt_labels: dict[Term, set[tuple[str, Term]]] = defaultdict(set)  # (doc, literal)
+        self.countries_by_qid: set[Term] = set()  # see name_countries_by_qid
+        self.named: set[Term] = set()  # places some document names (tw:namedIn)
 
     def graph(self, doc: str) -> _Graph:
         graph = self.graphs.get(doc)
@@ -383,14 +385,26 @@ class _Emitter:
             node = self._resolved_node(qid, None, "country")
             for text, lang in PRC_COUNTRY[1]:
                 self.place_label(LINKS_DOC, node, text, lang)
+            self.countries_by_qid.add(node)
             return node
         if not self.qid_labels.get(qid):
             return None
-        return self._resolved_node(qid, None, "country")
+        node = self._resolved_node(qid, None, "country")
+        self.countries_by_qid.add(node)
+        return node
+
+    def name_countries_by_qid(self) -> None:
+        """A country that only the links table names (a ``country_qid``, no document
+        naming it: one document built alone) is named in the links table, which is a
+        source document too; a country a document names keeps only that document."""
+        links = self.iris.source(LINKS_DOC)
+        for node in sorted(self.countries_by_qid - self.named):
+                self.graph(LINKS_DOC).add((node, TW.namedIn, links))
 
     def names(self, doc: str, node: Term, names: Iterable[tuple[str, str]]) -> None:
         g = self.graph(doc)
         g.add((node, TW.namedIn, self.iris.source(doc)))
+        self.named.add(node)
         for text, lang in names:
             if text.strip():
                 self.place_label(doc, node, text.strip(), lang)
@@ -631,6 +645,7 @@ def emit(
                 em.pair(rec, seen[key])
             else:
                 em.twinning(rec, seen[key])
+    em.name_countries_by_qid()
     em.preferred_labels()
     # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
     coords = place_coordinates(links, lambda qid: em.iris.place_qid(qid)[1:-1])
