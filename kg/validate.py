@@ -252,13 +252,11 @@ def _validate_rs(
                     str(path), inference=inference, allow_warnings=allow_warnings
                 )
     except OSError as exc:
-        from kg.fsutil import os_error_text
-
-        # The graph is written to a temporary file: a full TMPDIR is the likely place.
+        # The graph goes through a temporary file: a full TMPDIR is the likely cause.
         raise ValidationError(
             f"SHACL validation failed: cannot write its temporary copy of the graph in "
-            f"{tempfile.gettempdir()}: {os_error_text(exc)}; or set TMPDIR to a folder with "
-            "room") from None
+            f"{tempfile.gettempdir()} (TMPDIR): {exc.strerror or exc}; free some space "
+            "there, or set TMPDIR to a folder with room") from None
     except (ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValidationError(f"SHACL validation failed: {first}") from None

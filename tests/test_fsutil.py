@@ -277,3 +277,23 @@ def test_a_document_line_over_the_limit_is_refused(tmp_path: Path) -> None:
                     + "K" * (2 * 1024 * 1024) + ",Japan,Paris,France\n", encoding="utf-8")
     with pytest.raises(SourceError, match=rf"^{path}:3: document: the line is 2,097,171 "):
         parse_path(path)
+
+
+@needs_unshare
+def test_a_full_tmpdir_during_validation_says_what_to_do(tmp_path: Path) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "dist"
+    q = shlex.quote
+    kg = " ".join(q(a) for a in (sys.executable, "-m", "kg", "build", "-q", "--out", str(out)))
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c",
+         f"mount -t tmpfs -o size=64k tmpfs {q(str(tmp))} || exit 99\nTMPDIR={q(str(tmp))} {kg}"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr == (
+        "kg build: error: SHACL validation failed: cannot write its temporary copy of the "
+        f"graph in {tmp} (TMPDIR): No space left on device; free some space there, or set "
+        "TMPDIR to a folder with room\n")
+    assert not out.exists()
