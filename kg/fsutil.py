@@ -172,7 +172,7 @@ _WRITE_ADVICE = {
                   "or write elsewhere)",
     errno.EPERM: "operation not permitted (an immutable or append-only file? see lsattr; "
                  "or write elsewhere)",
-    errno.EBUSY: "device or resource busy (a mount point cannot be replaced: write to a file "
+    errno.EBUSY: "device or resource busy (a mount point cannot be replaced: choose a path "
                  "inside it, or elsewhere)",
     errno.EISDIR: "it is a folder (name a file)",
     errno.ENOTDIR: "a part of the path is not a folder",
