@@ -240,7 +240,8 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-def _swap_in(tmp: Path, out: Path, found: frozenset[str] | None, notes: list[str]) -> None:
+def _swap_in(tmp: Path, out: Path, found: frozenset[str] | None,
+             notes: list[str] | None = None) -> None:
     """Put the complete folder ``tmp`` at ``out``, where :func:`check_output_folder` found
     ``found``; the previous folder is then removed (named in ``notes`` if it cannot be),
     unless something appeared in it meanwhile: then it is put back and :class:`RdfError`
@@ -275,7 +276,7 @@ def _swap_in(tmp: Path, out: Path, found: frozenset[str] | None, notes: list[str
         shutil.rmtree(tmp, ignore_errors=True)
         raise RdfError("a file appeared in the output folder during the build; it was left "
                        "as it was", path=out)
-    _rmtree(old, notes)
+    _rmtree(old, [] if notes is None else notes)
 
 
 def _prepare(out: Path) -> None:
