@@ -491,7 +491,7 @@ def load(
         if replace and atomic:
             assert update_endpoint is not None
             _replace_atomically(loader, update_endpoint, chunks, graph, len(triples),
-                                check=check, before=before)
+                                check=check)
         else:
             state = "" if not replace else (
                 "; the target graph was replaced by the first batch, its old triples are gone")
@@ -528,7 +528,7 @@ def load(
 
 def _replace_atomically(
     loader: _Loader, update_endpoint: str, chunks: Sequence[Sequence[ox.Triple]],
-    graph: str | None, total: int, *, check: bool, before: int | None = None,
+    graph: str | None, total: int, *, check: bool,
 ) -> None:
     """Load ``chunks`` into a fresh staging graph, check its count, ``MOVE`` it onto
     ``graph``. Raises :class:`LoadError` saying only what was verified: what the target
@@ -612,8 +612,7 @@ def _replace_atomically(
             f"GRAPH <{staging}>)"
         ) from exc
     except LoadError as exc:
-        raise _after_failed_move(loader, exc, graph, staging, total, before,
-                                 drop_staging) from exc
+        raise _after_failed_move(loader, exc, graph, staging, total, drop_staging) from exc
 
 
 def _applied(loader: _Loader, graph: str | None, staging: str, total: int) -> bool:
@@ -628,8 +627,7 @@ def _applied(loader: _Loader, graph: str | None, staging: str, total: int) -> bo
 
 
 def _after_failed_move(loader: _Loader, refused: LoadError, graph: str | None, staging: str,
-                       total: int, before: int | None,
-                       drop_staging: Callable[[str], str]) -> LoadError:
+                       total: int, drop_staging: Callable[[str], str]) -> LoadError:
     """The error for a ``MOVE`` the store answered with an error status. A store may apply
     it and still answer 500, so the store is asked what the target and the staging graph
     hold before anything is said about them."""
@@ -651,7 +649,10 @@ def _after_failed_move(loader: _Loader, refused: LoadError, graph: str | None, s
     if in_staging == 0 and in_target == total:
         return LoadError(f"{what}, yet the store applied it: the target graph holds the "
                          f"{total} new triples and the staging graph is gone (checked)")
-    if in_staging == total and (before is None or in_target == before):
+    if in_staging == total:
+        # A MOVE empties its source in the same transaction: a full staging graph means it
+        # was not applied. (The target's count proves nothing where the default graph is
+        # the union of all graphs, as in Virtuoso.)
         return LoadError(f"{what}{drop_staging('')}")
     return LoadError(
         f"{what}: the store now holds {in_target} triples in the target graph and "

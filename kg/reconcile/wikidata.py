@@ -705,5 +705,5 @@ class WikidataClient:
                 "answer": answer,
             }
             atomic_write_text(path, json.dumps(record, ensure_ascii=False, sort_keys=True),
-                              error=WikidataError, what="the cache entry")
+                              error=WikidataError, what="cache entry")
         return evidence
