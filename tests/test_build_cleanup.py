@@ -47,3 +47,26 @@ def test_a_previous_build_that_cannot_be_removed_is_named(tmp_path: Path) -> Non
     finally:
         for folder in tmp_path.iterdir():
             folder.chmod(0o755)
+
+
+def test_an_output_folder_that_is_a_mount_point_says_what_to_do(tmp_path: Path) -> None:
+    """(Regression: "Device or resource busy" and nothing more.) A tmpfs mounted on
+    ``dist/`` in a private mount namespace."""
+    import shlex
+
+    out = tmp_path / "dist"
+    out.mkdir()
+    kg = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "kg", "build", "-q",
+                                           "--formats", "nt", "--out", str(out)))
+    probe = subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False)
+    if probe.returncode != 0:
+        pytest.skip("needs unshare -m (root in a private mount namespace)")
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", f"mount -t tmpfs tmpfs {shlex.quote(str(out))} || exit 99"
+         f"\n{kg}"], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (f"kg build: error: {out}: cannot write the output folder: device "
+                           "or resource busy (a mount point cannot be replaced: choose a path "
+                           "inside it, or elsewhere); it is unchanged\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["dist"]
