@@ -1,6 +1,7 @@
-"""``kg build`` into a ``dist/`` whose permissions forbid removing the previous build
-(issue 18): the new build is in place (exit 0) and one warning line names the folder left
-behind, the cause and what to do, instead of a silent ``.dist.tmp-*``.
+"""``kg build`` and the output folder's surroundings (issue 18): into a ``dist/`` whose
+permissions forbid removing the previous build, the new build is in place (exit 0) and one
+warning line names the folder left behind, the cause and what to do, instead of a silent
+``.dist.tmp-*``; into a ``dist/`` that is a mount point, one line says what to do.
 
 Root bypasses permissions, so as root the build runs under ``setpriv`` without the
 capabilities that override them (``CAP_DAC_OVERRIDE``, ``CAP_DAC_READ_SEARCH``,
