@@ -29,6 +29,7 @@ __all__ = [
     "HelpFormatter",
     "OneLineParser",
     "add_max_input_size",
+    "add_names_lang",
     "build_parser",
     "byte_size",
     "comma_list",
@@ -186,6 +187,29 @@ def add_max_input_size(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _lang_tag(text: str) -> str:
+    from kg.sources.csvlist import set_names_lang
+
+    try:
+        set_names_lang(text)  # checks the shape; main() sets it again before the command
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    finally:
+        set_names_lang(None)
+    return text
+
+
+def add_names_lang(parser: argparse.ArgumentParser) -> None:
+    """Add ``--lang TAG``: the language of a CSV list's names where its ``lang_a``,
+    ``lang_b`` or ``lang`` cells say nothing (applied by :func:`main` through
+    :func:`kg.sources.csvlist.set_names_lang`)."""
+    parser.add_argument(
+        "--lang", type=_lang_tag, default=None, metavar="TAG",
+        help="BCP 47 tag of the names in CSV lists (en, ja, zh-Hant…) where no lang_a, "
+        "lang_b or lang column gives one (default: from each name's script)",
+    )
+
+
 _ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`")
 _LITERAL = re.compile(r"``(.+?)``")
 
@@ -263,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kg.fsutil import DEFAULT_MAX_INPUT_SIZE, set_max_input_size
 
     set_max_input_size(getattr(args, "max_input_size", None) or DEFAULT_MAX_INPUT_SIZE)
+    from kg.sources.csvlist import set_names_lang
+
+    set_names_lang(getattr(args, "lang", None))
     try:
         code: int = args.func(args)
     except KGError as exc:

@@ -13,7 +13,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
     from kg import paths  # light: paths only
-    from kg.cli import add_max_input_size, comma_list, http_url
+    from kg.cli import add_max_input_size, add_names_lang, comma_list, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build",
@@ -51,6 +51,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     add_max_input_size(parser)
+    add_names_lang(parser)
     parser.set_defaults(func=run)
 
 

@@ -24,7 +24,7 @@ FORMATS = ("jsonl", "tsv", "table")
 
 def register(subparsers: Any) -> None:
     """Add the ``parse`` subcommand."""
-    from kg.cli import add_max_input_size
+    from kg.cli import add_max_input_size, add_names_lang
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "parse",
@@ -40,6 +40,7 @@ def register(subparsers: Any) -> None:
         "(default: detect)",
     )
     add_max_input_size(parser)
+    add_names_lang(parser)
     parser.set_defaults(func=run)
 
 

@@ -27,7 +27,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``reconcile`` subcommand."""
     from kg import paths
-    from kg.cli import add_max_input_size, http_url
+    from kg.cli import add_max_input_size, add_names_lang, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "reconcile",
@@ -48,6 +48,7 @@ def register(subparsers: Any) -> None:
                         help="cache folder (gazetteer index, Wikidata answers)")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the gazetteer index")
     add_max_input_size(parser)
+    add_names_lang(parser)
     parser.add_argument("--report", action="store_true", help="print coverage and open places")
     parser.add_argument("--coordinates-only", action="store_true",
                         help="only (re)fill lat, lon, coord_evidence of the table --out names "
