@@ -55,6 +55,17 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _how_to_do_better(args: argparse.Namespace) -> str:
+    """The commands that give the open places of the documents built a QID."""
+    from kg import paths
+
+    lists = [str(p) for p in args.seeds if Path(p) not in paths.SEED_DOCUMENTS]
+    if args.links != paths.LINKS_TSV or not lists:
+        return "run `kg reconcile`"
+    return (f"run `kg reconcile {' '.join(lists)} --out my-links.tsv` with the gazetteer or "
+            "--online, then build with --links my-links.tsv")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the build; 0 on success, 1 on SHACL violations (KGError -> 2 via kg.cli)."""
     from kg.build import BuildViolations, build
@@ -83,11 +94,14 @@ def run(args: argparse.Namespace) -> int:
         )
         for name, size in result.files.items():
             print(f"  {result.out / name}  {size} bytes")
+    if result.shipped_links:
+        print(f"kg build: {result.shipped_links} place(s) of your lists resolved from the "
+              f"shipped links table ({args.links.name}, exact matches only)", file=sys.stderr)
     if result.missing_links:
         # Said even with --quiet: these places are unresolved only because the table
         # lacks them (a deleted row, a table older than the documents).
         print(f"kg build: {len(result.missing_links)} place(s) have no row in {args.links} "
-              "and stay unresolved (run `kg reconcile`):", file=sys.stderr)
+              f"and stay unresolved ({_how_to_do_better(args)}):", file=sys.stderr)
         for doc, role, key, country in result.missing_links:
             print(f"  {doc} {role} {key}" + (f" ({country})" if country else ""),
                   file=sys.stderr)
