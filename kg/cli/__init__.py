@@ -42,6 +42,7 @@ __all__ = [
     "port",
     "positive_float",
     "positive_int",
+    "require_built",
 ]
 
 #: Subcommand modules, in the order of the data flow.
@@ -173,6 +174,27 @@ def byte_size(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 byte or more, not {text}")
     return value
+
+
+def require_built(dist: Path, command: str, *, builds: bool = False) -> None:
+    """Check that ``dist`` holds a built graph (``twinning.trig`` or ``twinning.ttl``);
+    the one answer ``kg query``, ``kg validate`` and ``kg serve --no-build`` give when it
+    does not. ``builds``: the command builds a missing graph itself (``kg serve``), so
+    there is nothing to check.
+
+    Raises the stage's error (``QueryError``, ``ValidationError``, ``ServeError``) saying
+    how to build it, and that ``kg serve`` builds it itself.
+    """
+    from kg import errors
+
+    if builds or (dist / "twinning.trig").is_file() or (dist / "twinning.ttl").is_file():
+        return
+    error: type[KGError] = {
+        "query": errors.QueryError, "validate": errors.ValidationError,
+        "serve": errors.ServeError,
+    }.get(command, KGError)
+    raise error(f"no built graph in {dist} (run `kg build` first, or `kg serve`, which "
+                "builds it; or name a graph file)")
 
 
 def add_max_input_size(parser: argparse.ArgumentParser) -> None:
