@@ -38,6 +38,7 @@ __all__ = [
     "int_range",
     "main",
     "non_negative_int",
+    "one_default_style",
     "plain_text",
     "port",
     "positive_float",
@@ -241,10 +242,21 @@ def plain_text(text: str) -> str:
     return _LITERAL.sub(r"\1", _ROLE.sub(r"\1", text))
 
 
+_DEFAULT_OPEN = re.compile(r"\(default (?!:)")
+_DEFAULT_LAST = re.compile(r"; default (?!:)([^();]*)\)")
+
+
+def one_default_style(text: str) -> str:
+    """Option help with its default in the one style ``(default: X)``: ``(default X)``
+    and ``(…; default X)`` become ``(default: X)`` and ``(…) (default: X)``."""
+    return _DEFAULT_LAST.sub(r") (default: \1)", _DEFAULT_OPEN.sub("(default: ", text))
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Every subcommand's help: descriptions as written (docstrings keep their lines),
-    reST markup stripped, and each option's default shown unless its help already says it
-    or there is none worth showing (None, False, an empty list)."""
+    reST markup stripped, each option's default shown unless its help already says it
+    or there is none worth showing (None, False, an empty list), always as
+    ``(default: X)`` (:func:`one_default_style`)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
@@ -269,7 +281,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return super()._format_text(plain_text(text))
 
     def _expand_help(self, action: argparse.Action) -> str:
-        return plain_text(super()._expand_help(action))
+        return one_default_style(plain_text(super()._expand_help(action)))
 
 
 class _SubcommandParser(OneLineParser):
@@ -290,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_SubcommandParser
+        dest="command", metavar="COMMAND", parser_class=_SubcommandParser,
+        title="commands", help="`kg COMMAND --help` for one command's options",
     )
     for name in SUBCOMMANDS:
         importlib.import_module(f"kg.cli.{name}").register(subparsers)
@@ -306,6 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A bad option (one line already printed), --help or --version: an exit code,
         # returned like every other outcome.
         return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        # Bare `kg`: the commands, not "the following arguments are required" (exit 2: no
+        # command ran, as for any usage error).
+        parser.print_help()
+        return 2
     from kg.fsutil import DEFAULT_MAX_INPUT_SIZE, set_max_input_size
 
     set_max_input_size(getattr(args, "max_input_size", None) or DEFAULT_MAX_INPUT_SIZE)

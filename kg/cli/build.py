@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
             "Exit 1 on SHACL violations (the previous output is kept); warnings are reported."
         ),
     )
-    parser.add_argument("--out", type=Path, default=paths.DIST_DIR,
-                        help="output folder: missing, empty, or a previous build (default dist/)")
+    parser.add_argument("--out", type=Path, default=paths.DIST_DIR, metavar="DIR",
+                        help="output folder: missing, empty, or a previous build (default: dist/)")
     parser.add_argument(
         "--formats",
         default="ttl,nt,jsonld,trig",
@@ -38,7 +38,9 @@ def register(subparsers: Any) -> None:
         "--base", default=None,
         help="base IRI of the data, ending with / or # (default: https://w3id.org/twinning-kg/)",
     )
-    parser.add_argument("--links", type=Path, default=paths.LINKS_TSV, help="links table")
+    parser.add_argument("--links", type=Path, default=paths.LINKS_TSV, metavar="TSV",
+                        help="links table (default: the shipped seeds/wikidata-links.tsv, "
+                        "which also resolves what it knows of your own lists)")
     parser.add_argument(
         "--seeds", type=Path, nargs="+", default=list(paths.SEED_DOCUMENTS),
         metavar="PATH",

@@ -37,7 +37,7 @@ def register(subparsers: Any) -> None:
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "reconcile",
-        help="map every place to a Wikidata QID (writes seeds/wikidata-links.tsv)",
+        help="map every place to a Wikidata QID, into a links table",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
