@@ -224,8 +224,8 @@ def _lang_tag(text: str) -> str:
 
 def add_names_lang(parser: argparse.ArgumentParser) -> None:
     """Add ``--lang TAG``: the language of a CSV list's names where its ``lang_a``,
-    ``lang_b`` or ``lang`` cells say nothing (applied by :func:`main` through
-    :func:`kg.sources.csvlist.set_names_lang`)."""
+    ``lang_b`` or ``lang`` cells say nothing (applied by :func:`main` for the command's
+    run, through :func:`kg.sources.csvlist.names_lang`)."""
     parser.add_argument(
         "--lang", type=_lang_tag, default=None, metavar="TAG",
         help="BCP 47 tag of the names in CSV lists (en, ja, zh-Hant…) where no lang_a, "
@@ -327,11 +327,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from kg.fsutil import DEFAULT_MAX_INPUT_SIZE, set_max_input_size
 
     set_max_input_size(getattr(args, "max_input_size", None) or DEFAULT_MAX_INPUT_SIZE)
-    from kg.sources.csvlist import set_names_lang
+    from kg.sources.csvlist import names_lang
 
-    set_names_lang(getattr(args, "lang", None))
     try:
-        code: int = args.func(args)
+        with names_lang(getattr(args, "lang", None)):
+            code: int = args.func(args)
     except KGError as exc:
         # One line whatever the message holds (a server's multi-line log, a backtrace).
         print(f"kg {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)

@@ -37,6 +37,8 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
@@ -61,6 +63,7 @@ __all__ = [
     "guess_lang",
     "is_japan",
     "looks_like",
+    "names_lang",
     "near_miss",
     "parse",
     "parse_date",
@@ -118,6 +121,18 @@ def set_names_lang(tag: str | None) -> None:
     if tag is not None and not _LANG_TAG.match(tag):
         raise ValueError(f"not a BCP 47 language tag: {tag!r}")
     _names_lang = tag
+
+
+@contextmanager
+def names_lang(tag: str | None) -> Iterator[None]:
+    """:func:`set_names_lang` for the duration of a ``with`` block (one command), then back
+    to what it was."""
+    before = _names_lang
+    set_names_lang(tag)
+    try:
+        yield
+    finally:
+        set_names_lang(before)
 
 
 def _first_line(text: str) -> str:
