@@ -188,6 +188,12 @@ def test_own_list_from_the_wheel_offline_without_gazetteer(installed: Path,
     work.mkdir()
     (work / "my.csv").write_text(MY_LIST, encoding="utf-8")
 
+    # No dist/ yet: query and validate give the one answer, naming this folder's dist/.
+    for command in (("query", "twins-of-place"), ("validate",)):
+        missing = _run(installed, work, "kg", *command)
+        assert missing.returncode == 2
+        assert f"no built graph in {work / 'dist'} (run `kg build` first" in missing.stderr
+
     parsed = _run(installed, work, "kg", "parse", "my.csv", "--format", "table")
     assert parsed.returncode == 0, parsed.stderr
     assert "my.csv (my): 4 records, 0 rejected, 0 warnings, 0 blank rows, of 4 data rows" \
@@ -215,6 +221,7 @@ def test_own_list_from_the_wheel_offline_without_gazetteer(installed: Path,
     twins = _run(installed, work, "kg", "query", "twins-of-place", "-p", "place=Kyoto",
                  "--data", "my-dist/twinning.trig", "--format", "csv")
     assert twins.returncode == 0, twins.stderr
+    # The label column is filled: Paris is named, not only its IRI place/Q90.
     assert "Paris" in twins.stdout and "Q90" in twins.stdout
 
     # Without --links: what ships resolves what it knows, and the build says how to do better.
