@@ -12,7 +12,9 @@ QID is worse than none:
   names the row's own kind is dropped (京都市 is 京都 + 市, a city: Kyoto the city, never
   Kyoto Prefecture, whose suffix is 府);
 - when the list gives a country, that country is itself matched exactly to a shipped
-  country and every matching row must lie in it; when it gives none, the name must be
+  country (by name, or by the ISO 3166 code pycountry or the project's aliases give the
+  name, against the code in the shipped country's ``dr5hn_countries.tsv`` evidence: 中国
+  is CN is China) and every matching row must lie in it; when it gives none, the name must be
   known in one country only;
 - every shipped row so matched names the same QID, and none of them is unresolved,
   ambiguous or an override that keeps the place open (a doubt the seeds recorded is
@@ -27,6 +29,7 @@ gazetteer).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -35,6 +38,7 @@ from pathlib import Path
 from kg.errors import LinksError
 from kg.fsutil import read_lines
 from kg.model import LinkRow
+from kg.reconcile.countries import iso_code
 from kg.reconcile.links import read_links
 from kg.reconcile.normalize import name_key, strip_disambiguator, strip_suffix
 from kg.reconcile.overrides import read_overrides
@@ -43,6 +47,8 @@ __all__ = ["ShippedLinks"]
 
 #: The method of a row carried over from the shipped table.
 METHOD = "links-table"
+#: The ISO code in a country's gazetteer evidence (``dr5hn_countries.tsv:32 Q148 CN China``).
+_ISO_IN_EVIDENCE = re.compile(r"dr5hn_countries\.tsv:[0-9]+ Q[0-9]+ ([A-Z]{2}) ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +70,7 @@ class ShippedLinks:
         place reference, from the seed documents."""
         self._places: defaultdict[str, list[_Known]] = defaultdict(list)
         self._countries: defaultdict[str, list[_Known]] = defaultdict(list)
+        self._by_iso: defaultdict[str, list[_Known]] = defaultdict(list)
         docs: set[str] = set()
         names = names or {}
         for row, where in rows:
@@ -72,6 +79,8 @@ class ShippedLinks:
             keys = self._keys(row)
             for key in keys:
                 index[key].append(_Known(row, where))
+            if row.role == "country" and (code := _ISO_IN_EVIDENCE.search(row.evidence)):
+                self._by_iso[code.group(1)].append(_Known(row, where))
             for name in names.get(row.ref, ()):
                 key = name_key(name)
                 if key and key not in keys:
@@ -120,9 +129,16 @@ class ShippedLinks:
         """True for a document whose places are the table's own rows (the seeds)."""
         return doc in self.docs
 
+    def _country_rows(self, name: str) -> tuple[list[_Known], str]:
+        """The shipped country rows a name matches, and how, when not by name."""
+        known = self._countries.get(name_key(name), [])
+        if not known and (code := iso_code(name)):
+            return self._by_iso.get(code, []), f" ({name!r} is ISO 3166 {code})"
+        return known, ""
+
     def country(self, name: str) -> LinkRow | None:
         """The shipped country row a country name matches exactly and unambiguously."""
-        known = self._countries.get(name_key(name), [])
+        known = self._country_rows(name)[0]
         qids = {k.row.qid for k in known}
         if len(qids) != 1 or "" in qids:
             return None
@@ -137,7 +153,7 @@ class ShippedLinks:
         or ``None`` when they do not settle it exactly and unambiguously."""
         via = ""
         if ref.role == "country":
-            known = self._countries.get(name_key(ref.key), [])
+            known, via = self._country_rows(ref.key)
             country_qid = ""
         else:
             key = name_key(strip_disambiguator(ref.key)[0])

@@ -4,9 +4,10 @@ without a gazetteer.
 QIDs asserted below come from the shipped links table ``seeds/wikidata-links.tsv`` (each
 row there cites its gazetteer records): Q34600 Kyoto (lhc member Kyoto), Q90 Paris (lhc
 member Paris, zhwiki partner 巴黎), Q64 Berlin (zhwiki partner 柏林), Q1490 Tokyo (zhwiki
-partner 東京), Q17 Japan, Q142 France; the tests check that each carried-over row cites
-the table's line. Q2044 Florence is the fake Wikidata API's answer (``data/README.md``).
-Rows of the small tables built here use test-only ids (Q99000000xx).
+partner 東京), Q956 Beijing (zhwiki cn 北京市), Q17 Japan, Q142 France, Q148 China (lhc
+country China, evidence dr5hn_countries.tsv:32 Q148 CN China); the tests check that each
+carried-over row cites the table's line. Q2044 Florence is the fake Wikidata API's answer
+(``data/README.md``). Rows of the small tables built here use test-only ids (Q99000000xx).
 """
 
 from __future__ import annotations
@@ -60,6 +61,14 @@ def test_countries_resolve_from_what_ships(shipped: ShippedLinks) -> None:
     row = shipped.match(_ref("Japan", role="country"))
     assert row is not None and row.qid == "Q17"
     row = shipped.match(_ref("日本", role="country"))
+    assert row is not None and row.qid == "Q17"
+    # By ISO code: 中国 (an alias of the project's) and JP (pycountry) name no shipped
+    # country, but CN and JP are in the shipped countries' dr5hn evidence.
+    row = shipped.match(_ref("中国", role="country"))
+    assert row is not None and row.qid == "Q148" and "'中国' is ISO 3166 CN" in row.evidence
+    row = shipped.match(_ref("北京市", "中国"))
+    assert row is not None and row.qid == "Q956"
+    row = shipped.match(_ref("JP", role="country"))
     assert row is not None and row.qid == "Q17"
 
 
