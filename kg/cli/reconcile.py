@@ -46,8 +46,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--gazetteer", type=Path, default=None, metavar="DIR",
                         help="gazetteer folder (default: KG_GAZETTEER, else gazetteer/ of the "
                         "shared data folder, ../shared beside a checkout or KG_SHARED)")
-    parser.add_argument("--out", type=Path, default=paths.LINKS_TSV, metavar="TSV",
-                        help="links table to write (default: seeds/wikidata-links.tsv)")
+    parser.add_argument("--out", type=Path, default=None, metavar="TSV",
+                        help="links table to write; required for a list of your own (default: "
+                        "seeds/wikidata-links.tsv, the seeds' table)")
     parser.add_argument("--overrides", type=Path, default=None,
                         metavar="TSV",
                         help="human decisions (doc role key country qid evidence reason) "
@@ -95,6 +96,15 @@ def run(args: argparse.Namespace) -> int:
     from kg.sources import parse_path
 
     gaz_dir: Path = args.gazetteer or Path(os.environ.get("KG_GAZETTEER", paths.GAZETTEER_DIR))
+    own = [p for p in args.documents if Path(p).resolve() not in
+           {s.resolve() for s in paths.SEED_DOCUMENTS}]
+    if args.out is None and own and not args.coordinates_only:
+        # The default is the seeds' table: written with your list's rows alone, the seeds
+        # would build unresolved.
+        raise LinksError(f"name the links table to write for {own[0]} with --out "
+                         "(e.g. --out my-links.tsv); the default, seeds/wikidata-links.tsv, "
+                         "is the seeds' own table")
+    args.out = args.out or paths.LINKS_TSV
     if args.coordinates_only:
         table = read_links(args.out)  # read before the gazetteer: a missing table fails fast
         coords = load_coordinates(gaz_dir)

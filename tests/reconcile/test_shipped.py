@@ -203,3 +203,13 @@ def test_links_written_from_shipped_rows_read_back(shipped: ShippedLinks, tmp_pa
     write_links([row], tmp_path / "t.tsv")
     (back,) = read_links(tmp_path / "t.tsv")
     assert back == row
+
+
+def test_a_list_needs_its_own_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The default --out is the seeds' table: a list's rows alone there would leave the
+    seeds unresolved, so a list of one's own must name its table."""
+    before = paths.LINKS_TSV.read_bytes()
+    assert main(["reconcile", str(_list(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert "with --out" in err and len(err.strip().splitlines()) == 1
+    assert paths.LINKS_TSV.read_bytes() == before
