@@ -61,7 +61,8 @@ def _how_to_do_better(args: argparse.Namespace) -> str:
     """The commands that give the open places of the documents built a QID."""
     from kg import paths
 
-    lists = [str(p) for p in args.seeds if Path(p) not in paths.SEED_DOCUMENTS]
+    seeds = {p.resolve() for p in paths.SEED_DOCUMENTS}
+    lists = [str(p) for p in args.seeds if Path(p).resolve() not in seeds]
     if args.links != paths.LINKS_TSV or not lists:
         return "run `kg reconcile`"
     return (f"run `kg reconcile {' '.join(lists)} --out my-links.tsv` with the gazetteer or "
