@@ -85,7 +85,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run reconciliation; 0 on success, a :class:`~kg.errors.KGError` otherwise."""
     from kg import paths
-    from kg.errors import LinksError
+    from kg.errors import GazetteerError, LinksError
     from kg.fsutil import check_regular_file
     from kg.reconcile import reconcile
     from kg.reconcile.coordinates import add_coordinates, load_coordinates
@@ -107,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
     args.out = args.out or paths.LINKS_TSV
     if args.coordinates_only:
         table = read_links(args.out)  # read before the gazetteer: a missing table fails fast
+        if not gaz_dir.is_dir():
+            raise GazetteerError(f"gazetteer folder not found ({WHERE_FROM})", path=gaz_dir)
         coords = load_coordinates(gaz_dir)
         online = _online(args, None).coordinates if args.online else None
         rows = add_coordinates(table, coords, online)
