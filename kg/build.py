@@ -30,8 +30,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rdflib import Graph
+
+if TYPE_CHECKING:
+    from kg.reconcile.links import LinksTable
 
 from kg import paths
 from kg.errors import KGError, RdfError
@@ -89,6 +93,9 @@ class BuildResult:
     parse_warnings: int = 0
     #: place references (doc, role, key, country) with no row in the links table
     missing_links: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: place references of the user's lists settled by the shipped links table (the
+    #: default --links: see kg.reconcile.shipped)
+    shipped_links: int = 0
     seconds: float = 0.0
     report_text: str = ""
     #: one-line warnings about the output folder's surroundings (a previous build that
@@ -154,6 +161,21 @@ def _parse_seeds(seeds: Sequence[Path]) -> list[ParseResult]:
         files = ", ".join(r.file for r in results if r.doc in dupes)
         raise RdfError(f"more than one seed document with id {', '.join(dupes)} ({files})")
     return results
+
+
+def _with_shipped(results: list[ParseResult], links: LinksTable) -> tuple[LinksTable, int]:
+    """The shipped table plus the places of a user's list it settles exactly (a list built
+    without its own ``--links``), and how many those are."""
+    from kg.reconcile import complete_from_shipped
+    from kg.reconcile.links import LinksTable
+    from kg.reconcile.shipped import ShippedLinks
+
+    known = {row.doc for row in links}
+    if all(r.doc in known for r in results):
+        return links, 0
+    shipped = ShippedLinks.load(paths.LINKS_TSV, None, paths.SEED_DOCUMENTS)
+    rows, added = complete_from_shipped(results, links, shipped)
+    return LinksTable(rows), added
 
 
 def _absolute(out: Path) -> Path:
@@ -384,6 +406,9 @@ def build(
         stage("parsing the documents")
         results = _parse_seeds(seeds)
         links = read_links(Path(links_path))
+        shipped_links = 0
+        if Path(links_path) == paths.LINKS_TSV:
+            links, shipped_links = _with_shipped(results, links)
         stage("emitting the graph")
         ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
         stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
@@ -433,6 +458,7 @@ def build(
         parse_rejections=sum(len(r.rejections) for r in results),
         parse_warnings=sum(len(r.warnings) for r in results),
         missing_links=missing_rows(results, links),
+        shipped_links=shipped_links,
         seconds=time.perf_counter() - started,
         report_text=result.text,
         notes=notes,

@@ -188,6 +188,23 @@ def run_own_list(command: str, request: pytest.FixtureRequest) -> None:
     assert "gf_wikidata_cities.tsv:15 Q90" in (work / "my-links.tsv").read_text("utf-8")
 
 
+def run_own_list_shipped(command: str, request: pytest.FixtureRequest) -> None:
+    """Build a list of one's own without --links, in a scratch folder holding a copy of
+    ``examples/`` and no gazetteer: what ships resolves Paris (Q90, the League member
+    Paris of seeds/wikidata-links.tsv), whose twins the query lists."""
+    work = request.getfixturevalue("tmp_path")
+    shutil.copytree(paths.PROJECT_ROOT / "examples", work / "examples")
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+           "PYTHONPATH": os.pathsep.join(
+               filter(None, [str(paths.PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+           "KG_GAZETTEER": str(work / "no-gazetteer")}
+    done = subprocess.run(["bash", "-c", command], cwd=work, env=env, capture_output=True,
+                          text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resolved from the shipped links table" in done.stderr
+    assert "http://www.wikidata.org/entity/Q956" in done.stdout  # Beijing, Paris's twin
+
+
 def run_curl(command: str, request: pytest.FixtureRequest) -> None:
     """A request to ``kg serve`` (the README's 127.0.0.1:8000 becomes the test's server);
     a Turtle answer must parse and describe what it names."""
@@ -206,6 +223,7 @@ RUNNERS: dict[str, Runner] = {
     "kg parse": run_parse,
     "kg reconcile --report": run_reconcile_report,
     "kg reconcile examples/twinning-list.csv": run_own_list,
+    "kg build --seeds examples/twinning-list.csv": run_own_list_shipped,
     "kg build": run_plain,
     "kg validate": run_validate,
     "kg serve": run_serve,

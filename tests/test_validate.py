@@ -298,8 +298,14 @@ def test_cli_in_a_subprocess(shapes_dir: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 1, done.stderr
-    assert "Violation: ex:a" in done.stdout
+    assert "Violations (1), by shape:" in done.stdout
+    assert '    ex:a (value "5"^^xsd:integer)' in done.stdout
     assert done.stderr == ""
+    full = subprocess.run(
+        [sys.executable, "-m", "kg", "validate", str(path), *options, "--full"],
+        capture_output=True, text=True, check=False,
+    )
+    assert full.returncode == 1 and "Violation: ex:a" in full.stdout
 
 
 # --- engines ---------------------------------------------------------------------------------
@@ -335,7 +341,7 @@ def test_cli_engine_option(
     shapes_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: str
 ) -> None:
     argv = ["validate", str(write(tmp_path, BAD)), "--shapes", str(shapes_dir), "--no-ontology",
-            "--engine", engine]
+            "--engine", engine, "--full"]
     assert main(argv) == 1
     assert "Violation: ex:a" in capsys.readouterr().out
 

@@ -1,16 +1,24 @@
 """The wheel carries its data: built, listed, installed into a fresh virtualenv and run
-from an empty folder, it builds, validates and queries the graph without the checkout.
+from an empty folder, it builds, validates and queries the graph without the checkout, and
+takes a list of one's own from parse to query, offline and without the gazetteer.
 
-The virtualenv sees the system's site-packages (so the dependencies need no download), but
-the ``kg`` package itself must come from the wheel: the test checks ``kg.__file__``.
+The dependencies need no download: the fresh virtualenv sees the site-packages of the
+interpreter running the tests (a plain virtualenv, the system's, the user's) through a
+``.pth`` file, placed after its own, so the ``kg`` package itself comes from the wheel (the
+test checks ``kg.__file__``). A virtualenv made "with system site-packages" would not do:
+made from a virtualenv's Python it sees the base interpreter's packages, not the ones the
+tests run with.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
+import textwrap
 import venv
 import zipfile
 from pathlib import Path
@@ -85,12 +93,32 @@ def test_wheel_holds_data_licences_and_entry_points(wheel: Path) -> None:
         assert f"{kind} = kg.sources." in entry_points
 
 
+def _our_site_packages() -> list[str]:
+    """The site-packages folders the running interpreter imports from (never the checkout,
+    which an editable install puts on ``sys.path``)."""
+    found = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"],
+             *site.getsitepackages(), site.getusersitepackages(), *sys.path]
+    return list(dict.fromkeys(
+        p for p in found
+        if Path(p).is_dir() and Path(p).name in ("site-packages", "dist-packages")
+        and not Path(p).resolve().is_relative_to(ROOT)))
+
+
 @pytest.fixture(scope="module")
 def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     env_dir = tmp_path_factory.mktemp("venv")
-    venv.EnvBuilder(system_site_packages=True, with_pip=False).create(env_dir)
-    # The venv's python runs the system's pip; --ignore-installed because the system may
-    # hold an editable install of the same version, which pip would call "satisfied".
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    inner = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c",
+         "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    # A .pth file's folders come after the venv's own site-packages: the dependencies (and
+    # pip) from the interpreter running the tests, kg from the wheel. Their own .pth files
+    # are not read, so an editable install of kg there stays out.
+    (Path(inner) / "_test_dependencies.pth").write_text(
+        "".join(f"{p}\n" for p in _our_site_packages()), encoding="utf-8")
+    # --ignore-installed: the folders seen through the .pth may hold an install of the
+    # same version, which pip would call "satisfied".
     subprocess.run(
         [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--no-deps", "--no-index",
          "--ignore-installed", "-q", str(wheel)],
@@ -101,7 +129,9 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _run(env_dir: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items()
-           if k not in ("PYTHONPATH", "KG_PROJECT_ROOT", "VIRTUAL_ENV")}
+           if k not in ("PYTHONPATH", "KG_PROJECT_ROOT", "VIRTUAL_ENV", "KG_SHARED")}
+    # Nothing beside the empty folder: no gazetteer anywhere.
+    env["KG_GAZETTEER"] = str(cwd / "no-gazetteer-here")
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env['PATH']}"
     return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=900)
@@ -138,3 +168,66 @@ def test_installed_wheel_works_from_an_empty_folder(installed: Path, tmp_path: P
     assert "http://www.wikidata.org/entity/" in twins.stdout
     # Nothing but dist/ was written to the folder.
     assert sorted(p.name for p in work.iterdir()) == ["dist"]
+
+
+#: A list of one's own, names only (no QIDs): places the shipped links table knows
+#: (Kyoto and Paris as League members, Berlin and Tokyo as zh.wikipedia partners, 京都 as the
+#: League's Japanese name of Kyoto) and one it does not (札幌市).
+MY_LIST = textwrap.dedent("""\
+    city_a,country_a,city_b,country_b,start_date
+    Kyoto,Japan,Paris,France,1958
+    Berlin,Germany,Tokyo,Japan,1994
+    京都市,日本,札幌市,日本,
+    Kyoto,Japan,Boston,,
+    """)
+
+
+def test_own_list_from_the_wheel_offline_without_gazetteer(installed: Path,
+                                                           tmp_path: Path) -> None:
+    work = tmp_path / "empty"
+    work.mkdir()
+    (work / "my.csv").write_text(MY_LIST, encoding="utf-8")
+
+    # No dist/ yet: query and validate give the one answer, naming this folder's dist/.
+    for command in (("query", "twins-of-place"), ("validate",)):
+        missing = _run(installed, work, "kg", *command)
+        assert missing.returncode == 2
+        assert f"no built graph in {work / 'dist'} (run `kg build` first" in missing.stderr
+
+    parsed = _run(installed, work, "kg", "parse", "my.csv", "--format", "table")
+    assert parsed.returncode == 0, parsed.stderr
+    assert "my.csv (my): 4 records, 0 rejected, 0 warnings, 0 blank rows, of 4 data rows" \
+        in parsed.stderr
+
+    rec = _run(installed, work, "kg", "reconcile", "my.csv", "--out", "my-links.tsv",
+               "--report", "--lang", "en")
+    assert rec.returncode == 0, rec.stderr
+    assert "from the shipped links table" in rec.stderr
+    assert "no gazetteer at" in rec.stderr and "Shared data" in rec.stderr
+    rows = {tuple(line.split("\t")[2:4]): line.split("\t")
+            for line in (work / "my-links.tsv").read_text(encoding="utf-8").splitlines()[1:]}
+    # QIDs as the shipped table gives them, each row citing it.
+    for (key, country), qid in {("Kyoto", "Japan"): "Q34600", ("Paris", "France"): "Q90",
+                                ("京都市", "日本"): "Q34600"}.items():
+        row = rows[(key, country)]
+        assert (row[4], row[6]) == (qid, "links-table"), row
+        assert row[11].startswith("wikidata-links.tsv:"), row
+    assert rows[("札幌市", "日本")][5] == "unresolved"
+    assert (work / "my-links.report.txt").is_file()
+
+    built = _run(installed, work, "kg", "build", "--seeds", "my.csv", "--links", "my-links.tsv",
+                 "--out", "my-dist", "--lang", "en", "-q")
+    assert built.returncode == 0, built.stderr
+    twins = _run(installed, work, "kg", "query", "twins-of-place", "-p", "place=Kyoto",
+                 "--data", "my-dist/twinning.trig", "--format", "csv")
+    assert twins.returncode == 0, twins.stderr
+    # The label column is filled: Paris is named, not only its IRI place/Q90.
+    assert "Paris" in twins.stdout and "Q90" in twins.stdout
+
+    # Without --links: what ships resolves what it knows, and the build says how to do better.
+    plain = _run(installed, work, "kg", "build", "--seeds", "my.csv", "--out", "plain-dist", "-q")
+    assert plain.returncode == 0, plain.stderr
+    assert "resolved from the shipped links table" in plain.stderr
+    assert "kg reconcile my.csv --out my-links.tsv" in plain.stderr
+    assert sorted(p.name for p in work.iterdir()) == [
+        "my-dist", "my-links.report.txt", "my-links.tsv", "my.csv", "plain-dist"]

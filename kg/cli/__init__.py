@@ -31,6 +31,7 @@ __all__ = [
     "HelpFormatter",
     "OneLineParser",
     "add_max_input_size",
+    "add_names_lang",
     "build_parser",
     "byte_size",
     "comma_list",
@@ -40,10 +41,12 @@ __all__ = [
     "int_range",
     "main",
     "non_negative_int",
+    "one_default_style",
     "plain_text",
     "port",
     "positive_float",
     "positive_int",
+    "require_built",
 ]
 
 #: Subcommand modules, in the order of the data flow.
@@ -177,6 +180,27 @@ def byte_size(text: str) -> int:
     return value
 
 
+def require_built(dist: Path, command: str, *, builds: bool = False) -> None:
+    """Check that ``dist`` holds a built graph (``twinning.trig`` or ``twinning.ttl``);
+    the one answer ``kg query``, ``kg validate`` and ``kg serve --no-build`` give when it
+    does not. ``builds``: the command builds a missing graph itself (``kg serve``), so
+    there is nothing to check.
+
+    Raises the stage's error (``QueryError``, ``ValidationError``, ``ServeError``) saying
+    how to build it, and that ``kg serve`` builds it itself.
+    """
+    from kg import errors
+
+    if builds or (dist / "twinning.trig").is_file() or (dist / "twinning.ttl").is_file():
+        return
+    error: type[KGError] = {
+        "query": errors.QueryError, "validate": errors.ValidationError,
+        "serve": errors.ServeError,
+    }.get(command, KGError)
+    raise error(f"no built graph in {dist} (run `kg build` first, or `kg serve`, which "
+                "builds it; or name a graph file)")
+
+
 def add_max_input_size(parser: argparse.ArgumentParser) -> None:
     """Add ``--max-input-size`` (applied by :func:`main` through
     :func:`kg.fsutil.set_max_input_size` before the command runs)."""
@@ -189,6 +213,29 @@ def add_max_input_size(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _lang_tag(text: str) -> str:
+    from kg.sources.csvlist import set_names_lang
+
+    try:
+        set_names_lang(text)  # checks the shape; main() sets it again before the command
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    finally:
+        set_names_lang(None)
+    return text
+
+
+def add_names_lang(parser: argparse.ArgumentParser) -> None:
+    """Add ``--lang TAG``: the language of a CSV list's names where its ``lang_a``,
+    ``lang_b`` or ``lang`` cells say nothing (applied by :func:`main` for the command's
+    run, through :func:`kg.sources.csvlist.names_lang`)."""
+    parser.add_argument(
+        "--lang", type=_lang_tag, default=None, metavar="TAG",
+        help="BCP 47 tag of the names in CSV lists (en, ja, zh-Hant…) where no lang_a, "
+        "lang_b or lang column gives one (default: from each name's script)",
+    )
+
+
 _ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`")
 _LITERAL = re.compile(r"``(.+?)``")
 
@@ -198,10 +245,21 @@ def plain_text(text: str) -> str:
     return _LITERAL.sub(r"\1", _ROLE.sub(r"\1", text))
 
 
+_DEFAULT_OPEN = re.compile(r"\(default (?!:)")
+_DEFAULT_LAST = re.compile(r"; default (?!:)([^();]*)\)")
+
+
+def one_default_style(text: str) -> str:
+    """Option help with its default in the one style ``(default: X)``: ``(default X)``
+    and ``(…; default X)`` become ``(default: X)`` and ``(…) (default: X)``."""
+    return _DEFAULT_LAST.sub(r") (default: \1)", _DEFAULT_OPEN.sub("(default: ", text))
+
+
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Every subcommand's help: descriptions as written (docstrings keep their lines),
-    reST markup stripped, and each option's default shown unless its help already says it
-    or there is none worth showing (None, False, an empty list)."""
+    reST markup stripped, each option's default shown unless its help already says it
+    or there is none worth showing (None, False, an empty list), always as
+    ``(default: X)`` (:func:`one_default_style`)."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
         text = action.help or ""
@@ -226,7 +284,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return super()._format_text(plain_text(text))
 
     def _expand_help(self, action: argparse.Action) -> str:
-        return plain_text(super()._expand_help(action))
+        return one_default_style(plain_text(super()._expand_help(action)))
 
 
 class _SubcommandParser(OneLineParser):
@@ -247,7 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(
-        dest="command", required=True, metavar="COMMAND", parser_class=_SubcommandParser
+        dest="command", metavar="COMMAND", parser_class=_SubcommandParser,
+        title="commands", help="`kg COMMAND --help` for one command's options",
     )
     for name in SUBCOMMANDS:
         importlib.import_module(f"kg.cli.{name}").register(subparsers)
@@ -303,11 +362,19 @@ def _main(argv: Sequence[str] | None) -> int:
         # A bad option (one line already printed), --help or --version: an exit code,
         # returned like every other outcome.
         return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        # Bare `kg`: the commands, not "the following arguments are required" (exit 2: no
+        # command ran, as for any usage error).
+        parser.print_help()
+        return 2
     from kg.fsutil import DEFAULT_MAX_INPUT_SIZE, set_max_input_size
 
     set_max_input_size(getattr(args, "max_input_size", None) or DEFAULT_MAX_INPUT_SIZE)
+    from kg.sources.csvlist import names_lang
+
     try:
-        code: int = args.func(args)
+        with names_lang(getattr(args, "lang", None)):
+            code: int = args.func(args)
         interrupt.hold()
     except KGError as exc:
         interrupt.hold()

@@ -13,7 +13,7 @@ __all__ = ["register", "run"]
 def register(subparsers: Any) -> None:
     """Add the ``build`` subcommand."""
     from kg import paths  # light: paths only
-    from kg.cli import add_max_input_size, comma_list, http_url
+    from kg.cli import add_max_input_size, add_names_lang, comma_list, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "build",
@@ -26,8 +26,8 @@ def register(subparsers: Any) -> None:
             "Exit 1 on SHACL violations (the previous output is kept); warnings are reported."
         ),
     )
-    parser.add_argument("--out", type=Path, default=paths.DIST_DIR,
-                        help="output folder: missing, empty, or a previous build (default dist/)")
+    parser.add_argument("--out", type=Path, default=paths.DIST_DIR, metavar="DIR",
+                        help="output folder: missing, empty, or a previous build (default: dist/)")
     parser.add_argument(
         "--formats",
         default="ttl,nt,jsonld,trig",
@@ -38,7 +38,9 @@ def register(subparsers: Any) -> None:
         "--base", default=None,
         help="base IRI of the data, ending with / or # (default: https://w3id.org/twinning-kg/)",
     )
-    parser.add_argument("--links", type=Path, default=paths.LINKS_TSV, help="links table")
+    parser.add_argument("--links", type=Path, default=paths.LINKS_TSV, metavar="TSV",
+                        help="links table (default: the shipped seeds/wikidata-links.tsv, "
+                        "which also resolves what it knows of your own lists)")
     parser.add_argument(
         "--seeds", type=Path, nargs="+", default=list(paths.SEED_DOCUMENTS),
         metavar="PATH",
@@ -51,7 +53,20 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     add_max_input_size(parser)
+    add_names_lang(parser)
     parser.set_defaults(func=run)
+
+
+def _how_to_do_better(args: argparse.Namespace) -> str:
+    """The commands that give the open places of the documents built a QID."""
+    from kg import paths
+
+    seeds = {p.resolve() for p in paths.SEED_DOCUMENTS}
+    lists = [str(p) for p in args.seeds if Path(p).resolve() not in seeds]
+    if args.links != paths.LINKS_TSV or not lists:
+        return "run `kg reconcile`"
+    return (f"run `kg reconcile {' '.join(lists)} --out my-links.tsv` with the gazetteer or "
+            "--online, then build with --links my-links.tsv")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,11 +101,14 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {result.out / name}  {size} bytes")
     for note in result.notes:
         print(f"kg build: warning: {note}", file=sys.stderr)  # even with --quiet
+    if result.shipped_links:
+        print(f"kg build: {result.shipped_links} place(s) of your lists resolved from the "
+              f"shipped links table ({args.links.name}, exact matches only)", file=sys.stderr)
     if result.missing_links:
         # Said even with --quiet: these places are unresolved only because the table
         # lacks them (a deleted row, a table older than the documents).
         print(f"kg build: {len(result.missing_links)} place(s) have no row in {args.links} "
-              "and stay unresolved (run `kg reconcile`):", file=sys.stderr)
+              f"and stay unresolved ({_how_to_do_better(args)}):", file=sys.stderr)
         for doc, role, key, country in result.missing_links:
             print(f"  {doc} {role} {key}" + (f" ({country})" if country else ""),
                   file=sys.stderr)

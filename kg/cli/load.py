@@ -15,7 +15,7 @@ def register(subparsers: Any) -> None:
         "load",
         help="push the graph into a triple store (SPARQL 1.1 Graph Store Protocol)",
         description=(
-            "Send an RDF file (default dist/twinning.nt) to a Graph Store Protocol endpoint, "
+            "Send an RDF file (default: dist/twinning.nt) to a Graph Store Protocol endpoint, "
             "then check with a SPARQL COUNT that the store holds the expected triples. "
             "--replace is atomic: the file goes into a staging graph, which then replaces "
             "the target with one SPARQL Update MOVE; on any failure the target is unchanged. "

@@ -1,9 +1,10 @@
-"""``kg parse PATH... [--format jsonl|tsv|table] [--source KIND]``.
+"""Parse source documents into records, with a report.
 
 Prints every record on stdout and a report on stderr (records per document and per
 section/region, rejections and warnings with their lines, blank rows), both in the chosen
-format. Exit 0 when every document was read (rejected rows are reported, not fatal),
-2 when a document cannot be read at all.
+format; the report's counts add up (records + rejections + blank rows = data rows). A
+document's kind is detected (or named with ``--source``). Exit 0 when every document was
+read (rejected rows are reported, not fatal), 2 when a document cannot be read at all.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ FORMATS = ("jsonl", "tsv", "table")
 
 def register(subparsers: Any) -> None:
     """Add the ``parse`` subcommand."""
-    from kg.cli import add_max_input_size
+    from kg.cli import add_max_input_size, add_names_lang
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "parse",
@@ -34,13 +35,15 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="source documents")
-    parser.add_argument("--format", choices=FORMATS, default="jsonl", help="output format")
+    parser.add_argument("--format", choices=FORMATS, default="jsonl",
+                        help="output format (default: %(default)s)")
     parser.add_argument(
         "--source", metavar="KIND",
         help="the documents' kind: lhc, zhwiki, csv or an installed plug-in's "
         "(default: detect)",
     )
     add_max_input_size(parser)
+    add_names_lang(parser)
     parser.set_defaults(func=run)
 
 

@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--show", action="store_true",
                         help="print the query with its parameters bound instead of running it")
     parser.add_argument("--timeout", type=positive_float, default=60.0, metavar="SECONDS",
-                        help="timeout for --endpoint (default 60)")
+                        help="timeout for --endpoint (default: 60)")
     parser.set_defaults(func=run)
 
 
@@ -76,6 +76,10 @@ def run(args: argparse.Namespace) -> int:
     if args.endpoint:
         answer = q.run_remote(text, args.endpoint, args.format, timeout=args.timeout)
     else:
+        if args.data is None:
+            from kg.cli import require_built
+
+            require_built(DIST_DIR, "query")
         answer = q.run_local(text, args.data or DIST_DIR / "twinning.trig", args.format)
     # Every format ends with a newline (RDF/XML and SPARQL XML come without one).
     sys.stdout.write(answer if not answer or answer.endswith("\n") else answer + "\n")

@@ -1,8 +1,10 @@
-"""``kg reconcile [--gazetteer DIR] [--out TSV] [--overrides TSV] [--report] [--online ...]``.
+"""Map every place of the documents to a Wikidata QID and write the links table.
 
-Parses the seed documents, maps every place reference to a Wikidata QID from the offline
-gazetteer (and, with ``--online``, the live Wikidata API for what the gazetteer leaves
-open), applies ``seeds/overrides.tsv`` and writes the links table atomically.
+The places of your own lists are first matched against what ships (the committed links
+table and overrides: exact, unambiguous matches, their evidence carried over), then against
+the offline gazetteer when there is one, then, with ``--online``, the live Wikidata API.
+The seed documents need the gazetteer. Overrides (``seeds/overrides.tsv``) win; the table
+is written atomically.
 ``--report`` prints coverage and the unresolved/ambiguous places on stdout. Every resolved
 place gets coordinates from a gazetteer record of its own QID (:mod:`kg.reconcile.coordinates`;
 online, Wikidata's P625 where the gazetteer has none); ``--coordinates-only`` refills just
@@ -18,42 +20,54 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from kg.model import LinkRow
     from kg.reconcile.gazetteer import Gazetteer
     from kg.reconcile.online import OnlineResolver
 
-__all__ = ["register", "run"]
+__all__ = ["REPORT_LIMIT", "register", "run"]
+
+#: How many open places of each kind ``--report`` prints before "and N more".
+REPORT_LIMIT = 10
 
 
 def register(subparsers: Any) -> None:
     """Add the ``reconcile`` subcommand."""
     from kg import paths
-    from kg.cli import add_max_input_size, http_url
+    from kg.cli import add_max_input_size, add_names_lang, http_url
 
     parser: argparse.ArgumentParser = subparsers.add_parser(
         "reconcile",
-        help="map every place to a Wikidata QID (writes seeds/wikidata-links.tsv)",
+        help="map every place to a Wikidata QID, into a links table",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("documents", nargs="*", type=Path, metavar="PATH",
                         help="source documents (default: the two seed documents)")
-    parser.add_argument("--gazetteer", type=Path,
-                        default=Path(os.environ.get("KG_GAZETTEER", paths.GAZETTEER_DIR)),
-                        help="gazetteer folder (env KG_GAZETTEER)")
-    parser.add_argument("--out", type=Path, default=paths.LINKS_TSV, help="links table to write")
+    parser.add_argument("--gazetteer", type=Path, default=None, metavar="DIR",
+                        help="gazetteer folder (default: KG_GAZETTEER, else gazetteer/ of the "
+                        "shared data folder, ../shared beside a checkout or KG_SHARED)")
+    parser.add_argument("--out", type=Path, default=None, metavar="TSV",
+                        help="links table to write; required for a list of your own (default: "
+                        "seeds/wikidata-links.tsv, the seeds' table)")
     parser.add_argument("--overrides", type=Path, default=None,
-                        help="human decisions (doc role key country qid evidence reason); "
-                        f"default {paths.OVERRIDES_TSV.name} in seeds/, none if it is missing")
-    parser.add_argument("--cache-dir", type=Path, default=None,
-                        help="cache folder (gazetteer index, Wikidata answers)")
+                        metavar="TSV",
+                        help="human decisions (doc role key country qid evidence reason) "
+                        f"(default: seeds/{paths.OVERRIDES_TSV.name}, none if it is missing)")
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR",
+                        help="cache folder for the gazetteer index and Wikidata answers "
+                        "(default: $XDG_CACHE_HOME/twinning-kg or ~/.cache/twinning-kg)")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the gazetteer index")
     add_max_input_size(parser)
-    parser.add_argument("--report", action="store_true", help="print coverage and open places")
+    add_names_lang(parser)
+    parser.add_argument("--report", action="store_true",
+                        help="print coverage and the first open places; the whole list goes "
+                        "to a file beside --out")
     parser.add_argument("--coordinates-only", action="store_true",
                         help="only (re)fill lat, lon, coord_evidence of the table --out names "
                         "from the gazetteer (and P625 with --online); no other column changes")
     parser.add_argument("--online", action="store_true",
-                        help="ask the live Wikidata API about what the gazetteer leaves open")
+                        help="ask the live Wikidata API about what the shipped table and the "
+                        "gazetteer leave open (needs no gazetteer)")
     parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php", type=http_url,
                         metavar="URL",
                         help="MediaWiki Action API of the Wikibase to ask (--online), e.g. a "
@@ -64,25 +78,38 @@ def register(subparsers: Any) -> None:
                         "statements)")
     parser.add_argument("--user-agent", default=os.environ.get("KG_USER_AGENT"),
                         help="User-Agent for Wikidata, with your contact as Wikimedia's policy "
-                        "asks (env KG_USER_AGENT; default names the project)")
+                        "asks (default: KG_USER_AGENT, else one naming the project)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run reconciliation; 0 on success, a :class:`~kg.errors.KGError` otherwise."""
     from kg import interrupt, paths
-    from kg.errors import LinksError
+    from kg.errors import GazetteerError, LinksError
     from kg.fsutil import check_regular_file
-    from kg.reconcile import reconcile, report
+    from kg.reconcile import reconcile
     from kg.reconcile.coordinates import add_coordinates, load_coordinates
-    from kg.reconcile.gazetteer import load_gazetteer
+    from kg.reconcile.gazetteer import WHERE_FROM, load_gazetteer
     from kg.reconcile.links import read_links, write_links
     from kg.reconcile.overrides import read_overrides
+    from kg.reconcile.shipped import ShippedLinks
     from kg.sources import parse_path
 
+    gaz_dir: Path = args.gazetteer or Path(os.environ.get("KG_GAZETTEER", paths.GAZETTEER_DIR))
+    own = [p for p in args.documents if Path(p).resolve() not in
+           {s.resolve() for s in paths.SEED_DOCUMENTS}]
+    if args.out is None and own and not args.coordinates_only:
+        # The default is the seeds' table: written with your list's rows alone, the seeds
+        # would build unresolved.
+        raise LinksError(f"name the links table to write for {own[0]} with --out "
+                         "(e.g. --out my-links.tsv); the default, seeds/wikidata-links.tsv, "
+                         "is the seeds' own table")
+    args.out = args.out or paths.LINKS_TSV
     if args.coordinates_only:
         table = read_links(args.out)  # read before the gazetteer: a missing table fails fast
-        coords = load_coordinates(args.gazetteer)
+        if not gaz_dir.is_dir():
+            raise GazetteerError(f"gazetteer folder not found ({WHERE_FROM})", path=gaz_dir)
+        coords = load_coordinates(gaz_dir)
         online = _online(args, None).coordinates if args.online else None
         rows = add_coordinates(table, coords, online)
         interrupt.hold()
@@ -99,22 +126,52 @@ def run(args: argparse.Namespace) -> int:
         check_regular_file(args.overrides, LinksError, "overrides")
     overrides_path = args.overrides or paths.OVERRIDES_TSV
     overrides = read_overrides(overrides_path)
-    gazetteer = load_gazetteer(args.gazetteer, cache_dir=args.cache_dir,
-                               use_cache=not args.no_cache)
-    client = None
-    if args.online:
-        client = _online(args, gazetteer)
-    rows = reconcile(results, gazetteer, overrides, client, overrides_path=overrides_path)
-    rows = add_coordinates(rows, load_coordinates(args.gazetteer),
-                           client.coordinates if client is not None else None)
+    shipped = (ShippedLinks.load(paths.LINKS_TSV, paths.OVERRIDES_TSV, paths.SEED_DOCUMENTS)
+               if paths.LINKS_TSV.is_file() else None)
+    # The seeds' places are the shipped table's own rows: deciding them again needs the
+    # gazetteer. A user's list goes without one (the shipped table, then --online).
+    seeds_given = shipped is None or any(shipped.covers(r.doc) for r in results)
+    gazetteer = None
+    if seeds_given or args.gazetteer is not None or gaz_dir.is_dir():
+        gazetteer = load_gazetteer(gaz_dir, cache_dir=args.cache_dir,
+                                   use_cache=not args.no_cache)
+    client = _online(args, gazetteer) if args.online else None
+    rows = reconcile(results, gazetteer, overrides, client, overrides_path=overrides_path,
+                     shipped=shipped)
+    online_coords = client.coordinates if client is not None else None
+    if gazetteer is not None:
+        rows = add_coordinates(rows, load_coordinates(gaz_dir), online_coords)
+    elif online_coords is not None:
+        # No gazetteer: rows from the shipped table keep its coordinates; P625 for others.
+        have = [r for r in rows if r.lat]
+        rows = have + add_coordinates([r for r in rows if not r.lat], {}, online_coords)
     interrupt.hold()  # the table is about to be replaced: a Ctrl-C now does not undo that
     write_links(rows, args.out)
     resolved = sum(row.status == "resolved" for row in rows)
     print(f"kg reconcile: {args.out}: {len(rows)} place references, {resolved} resolved",
           file=sys.stderr)
+    from_table = sum(row.method == "links-table" for row in rows)
+    if from_table:
+        print(f"kg reconcile: {from_table} from the shipped links table "
+              f"({paths.LINKS_TSV.name}, exact matches, its evidence cited)", file=sys.stderr)
+    if gazetteer is None and resolved < len(rows):
+        more = "" if args.online else "; or add --online to ask Wikidata"
+        print(f"kg reconcile: {len(rows) - resolved} stay unresolved: no gazetteer at "
+              f"{gaz_dir} ({WHERE_FROM}){more}", file=sys.stderr)
     if args.report:
-        sys.stdout.write(report(rows))
+        _report(rows, args.out)
     return 0
+
+
+def _report(rows: list[LinkRow], out: Path) -> None:
+    """The report on stdout, its open-place lists cut short; the whole report in a file
+    beside the table (``my-links.report.txt``)."""
+    from kg.fsutil import atomic_write_text
+    from kg.reconcile import report
+
+    whole = out.with_name(out.stem + ".report.txt")
+    atomic_write_text(whole, report(rows))
+    sys.stdout.write(report(rows, limit=REPORT_LIMIT, whole=whole))
 
 
 def _online(args: argparse.Namespace, gazetteer: Gazetteer | None) -> OnlineResolver:

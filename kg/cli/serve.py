@@ -88,6 +88,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load the data and serve until interrupted; returns the exit code."""
     from kg import paths
+    from kg.cli import require_built
     from kg.serve.app import check_public_url, ensure_built, make_server, open_site
 
     # Numbers and URLs were checked by their option types (kg.cli); the public URL's
@@ -115,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
                              title=", ".join(p.name for p in args.files), **options)
         else:
             dist = args.dist or paths.DIST_DIR
+            require_built(dist, "serve", builds=not args.no_build)
             trig = ensure_built(dist, root=paths.PROJECT_ROOT, build=not args.no_build)
             void = dist / "void.ttl"
             dumps = sorted(p for p in dist.iterdir()

@@ -1,9 +1,9 @@
-"""``kg validate [GRAPH] [--shapes DIR] [--ontology FILE | --no-ontology] [--format text|ttl]``.
+"""Validate a graph with the project's SHACL shapes and print the report.
 
-Validates GRAPH (default ``dist/twinning.ttl``) with the SHACL shapes in DIR (default the
-project's ``shapes/``) and prints the report on stdout: readable text, or the report graph
-as Turtle with ``--format ttl``. Only violations make the graph non-conforming; warnings
-(unresolved places, missing reverse links) are reported but do not.
+The text report groups the results by shape, with counts and the first few places of each
+(``--full``: every result); ``--format ttl`` prints the report graph. Only violations make
+the graph non-conforming; warnings (unresolved places, missing reverse links) are reported
+but do not.
 
 Engines: ``shacl`` (Rust, the default) or ``--engine pyshacl`` (pySHACL, the reference).
 Exit codes, as pySHACL's: 0 the graph conforms, 1 it does not, 2 an error (unreadable
@@ -38,14 +38,14 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=paths.DIST_DIR / "twinning.ttl",
         metavar="GRAPH",
-        help="RDF file to validate (.ttl, .nt, .trig, .jsonld; default: %(default)s)",
+        help="RDF file to validate (.ttl, .nt, .trig, .jsonld) (default: dist/twinning.ttl)",
     )
     parser.add_argument(
         "--shapes",
         type=Path,
         default=paths.SHAPES_DIR,
         metavar="DIR",
-        help="folder of SHACL shapes, every *.ttl (default: %(default)s)",
+        help="folder of SHACL shapes, every *.ttl (default: the project's shapes/)",
     )
     ontology = parser.add_mutually_exclusive_group()
     ontology.add_argument(
@@ -53,7 +53,8 @@ def register(subparsers: Any) -> None:
         type=Path,
         default=paths.ONTOLOGY,
         metavar="FILE",
-        help="ontology mixed into the data before validation (default: %(default)s)",
+        help="ontology mixed into the data before validation (default: the project's "
+        "ontology.ttl)",
     )
     ontology.add_argument(
         "--no-ontology",
@@ -66,24 +67,31 @@ def register(subparsers: Any) -> None:
         "--inference",
         choices=("none", "rdfs", "owlrl", "both"),
         default="none",
-        help="pre-inference (default: %(default)s; owlrl and both need --engine pyshacl)",
+        help="pre-inference; owlrl and both need --engine pyshacl (default: %(default)s)",
     )
     parser.add_argument(
         "--engine",
         choices=("shacl", "pyshacl"),
         default="shacl",
-        help="SHACL engine: shacl (Rust, default) or pyshacl (the reference; owlrl inference)",
+        help="SHACL engine: shacl (Rust) or pyshacl (the reference; owlrl inference) "
+        "(default: %(default)s)",
     )
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format")
+    parser.add_argument("--full", action="store_true",
+                        help="list every result of the text report, not the first few of each "
+                        "shape")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Validate, print the report; 0 when the graph conforms, 1 when it does not."""
+    from kg.cli import require_built
     from kg.errors import ValidationError
     from kg.fsutil import check_regular_file
     from kg.validate import validate
 
+    if args.graph == paths.DIST_DIR / "twinning.ttl":
+        require_built(paths.DIST_DIR, "validate")
     # A FIFO or device named as the graph would block or never end: refused before reading.
     check_regular_file(args.graph, ValidationError, "graph", missing="graph not found")
     if args.ontology is not None:
@@ -104,6 +112,12 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr.flush()
     if args.format == "ttl":
         sys.stdout.write(result.report_graph.serialize(format="turtle"))
-    else:
+    elif args.full:
         sys.stdout.write(result.text)
+    else:
+        from kg.validate import load_shapes
+        from kg.validation_summary import summarize
+
+        sys.stdout.write(summarize(result.report_graph, load_shapes(args.shapes),
+                                   full_hint=f"kg validate {args.graph} --full"))
     return 0 if result.conforms else 1

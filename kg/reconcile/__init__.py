@@ -3,7 +3,10 @@
 Entry point :func:`reconcile` (records + gazetteer + overrides → :class:`~kg.model.LinkRow`
 list); :func:`report` renders coverage and the unresolved/ambiguous places. Countries are
 resolved first (:mod:`kg.reconcile.countries`) and are a hard filter for their places;
-places are scored by :mod:`kg.reconcile.score`. What the page says a place lies in (the
+places are scored by :mod:`kg.reconcile.score`. The places of a user's list are first
+matched against what ships (:mod:`kg.reconcile.shipped`: the committed links table and
+overrides, exact and unambiguous matches only); the gazetteer, when there is one, and the
+online client take what is left. What the page says a place lies in (the
 earlier links of a multi-link cell, a title's disambiguator) is resolved first and gives a
 missing country and a parent to check candidates against. The optional ``client`` (a
 :class:`kg.reconcile.online.OnlineResolver`) is asked about what the gazetteer leaves open.
@@ -29,8 +32,10 @@ from kg.reconcile.normalize import (
 )
 from kg.reconcile.overrides import Override, check_evidence
 from kg.reconcile.score import Query, decide, score_candidates
+from kg.reconcile.shipped import ShippedLinks
 
-__all__ = ["PlaceRef", "Resolver", "collect_refs", "reconcile", "report"]
+__all__ = ["NO_GAZETTEER", "PlaceRef", "Resolver", "collect_refs", "complete_from_shipped",
+           "reconcile", "report"]
 
 
 @dataclass
@@ -150,26 +155,59 @@ def _country_row(ref: PlaceRef, match: CountryMatch | None) -> LinkRow:
                    f"{match.qid}:1.00", "")
 
 
-def reconcile(results: Iterable[ParseResult], gazetteer: Gazetteer,
+#: Why a place stays open when neither the shipped table nor a gazetteer settles it.
+NO_GAZETTEER = "not in the shipped links table, and no gazetteer to match it against"
+
+
+def _unresolved(ref: PlaceRef, reason: str, country_qid: str = "") -> LinkRow:
+    return LinkRow(ref.doc, ref.role, ref.key, ref.country, "", "unresolved", "", "",  # type: ignore[arg-type]
+                   ref.kind, "", country_qid, "", "", reason)
+
+
+def reconcile(results: Iterable[ParseResult], gazetteer: Gazetteer | None,
               overrides: dict[tuple[str, str, str, str], Override] | None = None,
               client: Resolver | None = None, *,
-              overrides_path: Path | None = None) -> list[LinkRow]:
+              overrides_path: Path | None = None,
+              shipped: ShippedLinks | None = None) -> list[LinkRow]:
     """One :class:`LinkRow` per distinct place reference, sorted by reference.
 
-    Overrides win over everything; a QID override must name a gazetteer row carrying that
-    QID (else :class:`~kg.errors.LinksError`). ``client`` is asked about the references
-    the gazetteer leaves unresolved. Never raises for an unresolvable place.
+    With ``shipped``, the places of documents it does not cover (a user's list) are first
+    matched against it, exactly (:meth:`ShippedLinks.match`). The gazetteer (``None``: no
+    gazetteer, those places stay unresolved saying so) takes what is left, then
+    ``client`` what is still open. Overrides win over everything; with a gazetteer, a QID
+    override must name a gazetteer row carrying that QID (else
+    :class:`~kg.errors.LinksError`). Never raises for an unresolvable place.
     """
     overrides = overrides or {}
     refs = collect_refs(results)
+    rows: dict[tuple[str, str, str, str], LinkRow] = {}
+    shipped_countries: dict[tuple[str, str], str] = {}
+    if shipped is not None:
+        for ref in refs:
+            if shipped.covers(ref.doc):
+                continue
+            found = shipped.match(_unresolved(ref, ""))
+            if found is not None:
+                rows[(ref.doc, ref.role, ref.key, ref.country)] = found
+                if ref.role == "country":
+                    shipped_countries[(ref.doc, ref.key)] = found.qid
     country_names = {(r.doc, r.key) for r in refs if r.role == "country"}
     countries: dict[tuple[str, str], CountryMatch | None] = {
-        key: resolve_country(key[1], gazetteer) for key in sorted(country_names)
+        key: resolve_country(key[1], gazetteer) if gazetteer is not None else None
+        for key in sorted(country_names)
     }
-    china = resolve_country("China", gazetteer)
-    rows: dict[tuple[str, str, str, str], LinkRow] = {}
+    for key, qid in shipped_countries.items():
+        if countries.get(key) is None:
+            countries[key] = CountryMatch(qid, "", "", "", "links-table")
+    china = resolve_country("China", gazetteer) if gazetteer is not None else None
     for ref in refs:
         ident = (ref.doc, ref.role, ref.key, ref.country)
+        if ident in rows:
+            continue
+        if gazetteer is None:
+            cmatch = countries.get((ref.doc, ref.country)) if ref.country else None
+            rows[ident] = _unresolved(ref, NO_GAZETTEER, cmatch.qid if cmatch else "")
+            continue
         if ref.role == "country":
             rows[ident] = _country_row(ref, countries[(ref.doc, ref.key)])
             continue
@@ -211,6 +249,25 @@ def reconcile(results: Iterable[ParseResult], gazetteer: Gazetteer,
     return sorted(rows.values(), key=lambda r: r.ref)
 
 
+def complete_from_shipped(results: Iterable[ParseResult], rows: Iterable[LinkRow],
+                          shipped: ShippedLinks) -> tuple[list[LinkRow], int]:
+    """``rows`` plus a row for each place reference of ``results`` that has none and that
+    ``shipped`` settles exactly (see :meth:`ShippedLinks.match`), and how many were added:
+    ``kg build --seeds my-list.csv`` without ``--links`` uses what ships for what it
+    knows. References it does not settle stay without a row (the build lists them)."""
+    have = {row.ref: row for row in rows}
+    added = 0
+    for ref in collect_refs(results):
+        ident = (ref.doc, ref.role, ref.key, ref.country)
+        if ident in have or shipped.covers(ref.doc):
+            continue
+        found = shipped.match(_unresolved(ref, ""))
+        if found is not None:
+            have[ident] = found
+            added += 1
+    return sorted(have.values(), key=lambda r: r.ref), added
+
+
 def _resolve_context(context: list[str], country_qid: str,
                      gaz: Gazetteer) -> tuple[str, frozenset[str], str]:
     """``(country QID, parent name keys, evidence note)`` from what the document says a place
@@ -250,15 +307,19 @@ def _resolve_context(context: list[str], country_qid: str,
 
 def _apply_overrides(rows: dict[tuple[str, str, str, str], LinkRow],
                      overrides: dict[tuple[str, str, str, str], Override],
-                     gaz: Gazetteer, path: Path) -> None:
-    row_qids = {(e.file, e.line): e.qid for e in gaz.entries}
+                     gaz: Gazetteer | None, path: Path) -> None:
+    # Without a gazetteer an override's evidence cannot be checked against its rows; it is
+    # applied as the human wrote it (read_overrides has checked its shape).
+    row_qids = {(e.file, e.line): e.qid for e in gaz.entries} if gaz is not None else {}
     for ref, ov in overrides.items():
-        check_evidence(ov, row_qids, path)
+        if gaz is not None:
+            check_evidence(ov, row_qids, path)
         old = rows.get(ref)
         if old is None:
             continue  # an override for a reference the documents no longer make
-        entries = gaz.entries_of(ov.qid) if ov.qid else []
-        label = next((e.label_en for e in entries if e.label_en), "")
+        entries = gaz.entries_of(ov.qid) if ov.qid and gaz is not None else []
+        label = next((e.label_en for e in entries if e.label_en),
+                     "" if gaz is not None else old.label_en)
         kind = entries[0].kind if entries else old.kind
         rows[ref] = LinkRow(
             old.doc, old.role, old.key, old.country, ov.qid,
@@ -267,8 +328,10 @@ def _apply_overrides(rows: dict[tuple[str, str, str, str], LinkRow],
             f"override: {ov.reason}" + ("" if ov.qid else f" (gazetteer said {old.qid or '-'})"))
 
 
-def report(rows: list[LinkRow]) -> str:
-    """Coverage per document and role/kind, then the unresolved and ambiguous places."""
+def report(rows: list[LinkRow], *, limit: int | None = None, whole: Path | None = None) -> str:
+    """Coverage per document and role/kind, then the unresolved and ambiguous places: all
+    of them, or the first ``limit`` of each status followed by "and N more" (naming the
+    file ``whole`` that holds them all)."""
     lines: list[str] = []
     groups: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for row in rows:
@@ -287,7 +350,11 @@ def report(rows: list[LinkRow]) -> str:
     for status in ("ambiguous", "unresolved"):
         open_rows = [r for r in rows if r.status == status]
         lines.append(f"{status} ({len(open_rows)}):")
-        for r in open_rows:
+        shown = open_rows if limit is None else open_rows[:limit]
+        for r in shown:
             lines.append(f"  {r.doc} {r.role} {r.key!r} [{r.country}] {r.reason}; "
                          f"candidates {r.candidates or '-'}")
+        if len(shown) < len(open_rows):
+            where = f" (all of them in {whole})" if whole is not None else ""
+            lines.append(f"  … and {len(open_rows) - len(shown)} more{where}")
     return "\n".join(lines) + "\n"

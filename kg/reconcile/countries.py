@@ -17,7 +17,7 @@ import pycountry
 from kg.reconcile.gazetteer import Gazetteer
 from kg.reconcile.normalize import name_key
 
-__all__ = ["ALIASES", "CountryMatch", "resolve_country"]
+__all__ = ["ALIASES", "CountryMatch", "iso_code", "resolve_country"]
 
 #: Spellings that neither pycountry nor the gazetteer's country names know, → ISO alpha-2.
 #: (Codes, not QIDs: the QID is looked up in dr5hn_countries.tsv.)
@@ -79,6 +79,17 @@ def _code_from_pycountry(name: str) -> str | None:
     except LookupError:
         return None
     return str(found.alpha_2)
+
+
+def iso_code(name: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code a country name denotes through :data:`ALIASES` or
+    pycountry (names, official and common names, codes), without the gazetteer; ``None``
+    when neither knows it."""
+    key = name_key(name)
+    alias = ALIASES.get(key) or ALIASES.get(name.strip())
+    if alias is None:
+        alias = next((c for k, c in ALIASES.items() if name_key(k) == key), None)
+    return alias or _code_from_pycountry(name)
 
 
 def resolve_country(name: str, gaz: Gazetteer) -> CountryMatch | None:

@@ -27,6 +27,7 @@ from kg.reconcile.normalize import variants
 
 __all__ = [
     "FILES",
+    "WHERE_FROM",
     "Entry",
     "Gazetteer",
     "Posting",
@@ -181,8 +182,7 @@ _WOF_LANG = {"eng": "en", "jpn": "ja", "zho": "zh"}
 
 def _read_all(directory: Path) -> list[Entry]:
     if not directory.is_dir():
-        raise GazetteerError("gazetteer folder not found (use --gazetteer or KG_GAZETTEER)",
-                             path=directory)
+        raise GazetteerError(f"gazetteer folder not found ({WHERE_FROM})", path=directory)
     entries: list[Entry] = []
     iso2_to_qid: dict[str, str] = {}
     rows = {name: _rows(directory / name, header) for name, header in FILES.items()}
@@ -298,6 +298,13 @@ def _build(directory: Path) -> Gazetteer:
     return gaz
 
 
+#: Where a gazetteer comes from, said by every message about a missing one.
+WHERE_FROM = ("the gazetteer does not ship with kg: it is the gazetteer/ folder of the shared "
+              "data (Natural Earth, gf-wikidata-tools, Who's On First, Countries States "
+              "Cities; README: Shared data), found at ../shared/gazetteer beside a checkout, "
+              "or named by --gazetteer DIR, KG_GAZETTEER or KG_SHARED")
+
+
 def default_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/twinning-kg`` (or ``~/.cache/twinning-kg``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -329,8 +336,7 @@ def load_gazetteer(directory: Path, *, cache_dir: Path | None = None,
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise GazetteerError("gazetteer folder not found (use --gazetteer or KG_GAZETTEER)",
-                             path=directory)
+        raise GazetteerError(f"gazetteer folder not found ({WHERE_FROM})", path=directory)
     if not use_cache:
         return _build(directory)
     cache_dir = cache_dir or default_cache_dir()

@@ -12,7 +12,10 @@ A **source plug-in** is any object (a module will do) with
 - ``parse(text: str, file: str) -> ParseResult``: the records of a document;
 - ``looks_like(text: str) -> bool``: true when the text is a document of this kind;
 - optionally ``TITLES``: ``((text, BCP 47 tag), ...)``, the document's titles, used when
-  the parse result carries none.
+  the parse result carries none;
+- optionally ``near_miss(text: str) -> str | None``: why a text that is almost of this
+  kind is not (a CSV header without ``city_b``), said by format detection instead of
+  "cannot tell the document format".
 
 Plug-ins are registered as Python entry points in the group ``twinning_kg.sources``
 (:data:`ENTRY_POINT_GROUP`); the entry point's name is the kind (``kg parse --source``).
@@ -82,6 +85,7 @@ class SourceKind:
     parse: Callable[[str, str], ParseResult]
     looks_like: Callable[[str], bool]
     titles: tuple[tuple[str, str], ...] = ()
+    near_miss: Callable[[str], str | None] | None = None
 
 
 def _kind(name: str, plugin: Any) -> SourceKind:
@@ -92,7 +96,9 @@ def _kind(name: str, plugin: Any) -> SourceKind:
             f"source plug-in {name!r} ({plugin!r}) lacks parse(text, file) or looks_like(text)"
         )
     titles = tuple(getattr(plugin, "TITLES", ())) or _BUILTIN_TITLES.get(name, ())
-    return SourceKind(name, parse, looks_like, titles)
+    near_miss = getattr(plugin, "near_miss", None)
+    return SourceKind(name, parse, looks_like, titles,
+                      near_miss if callable(near_miss) else None)
 
 
 @cache
@@ -121,10 +127,17 @@ def kinds() -> dict[str, SourceKind]:
 def detect_format(text: str, file: str) -> str:
     """The kind whose plug-in recognises ``text``.
 
-    Raises :class:`SourceError` if no kind, or more than one, recognises it.
+    Raises :class:`SourceError` if no kind, or more than one, recognises it; when none does
+    but a kind says why the text almost is one of its documents (``near_miss``), that
+    reason is the message.
     """
     registry = kinds()
     found = [name for name, kind in registry.items() if kind.looks_like(text)]
+    if not found:
+        for name, kind in registry.items():
+            reason = kind.near_miss(text) if kind.near_miss is not None else None
+            if reason:
+                raise SourceError(f"not a {name} document: {reason}", path=file)
     if len(found) != 1:
         what = "neither" if not found else "more than one"
         raise SourceError(

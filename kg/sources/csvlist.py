@@ -6,16 +6,22 @@ the header; it names the columns (any order, case-insensitive)::
     city_a,country_a,city_b,country_b,start_date,note,source_url
 
 ``city_a`` and ``city_b`` are required, the rest optional; ``lang_a`` and ``lang_b`` (or
-``lang`` for both) give the BCP 47 tags of the names. Names may be in any language; a name
-without a tag gets one from its script (kana: ``ja``; Han: ``zh-Hans``/``zh-Hant``/``zh``;
-Hangul: ``ko``; anything else ``und``, undetermined). ``start_date`` is ``YYYY``,
-``YYYY-MM`` or ``YYYY-MM-DD`` (``/`` or ``.`` also separate), or ``1986年``, ``2013年12月``,
-``1985年9月12日``: the date keeps its precision. ``source_url`` is an http(s) URL.
+``lang`` for both) give the BCP 47 tags of the names, and ``--lang TAG``
+(:func:`set_names_lang`) the tag of a whole list's names. Names may be in any language; a
+name nobody tagged gets one from its script (:func:`side_lang`): kana ``ja``, Hangul
+``ko``; Han ``ja`` on a side whose country is Japan (Japanese place names are written in
+kanji: 京都市 and 札幌市 are Japanese, not Chinese), else ``zh-Hans``/``zh-Hant``/``zh``;
+anything else ``und`` (undetermined: a Latin name does not tell its language).
+``start_date`` is ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` (``/`` or ``.`` also separate),
+or ``1986年``, ``2013年12月``, ``1985年9月12日``: the date keeps its precision.
+``source_url`` is an http(s) URL.
 
-Commas or tabs separate cells (whichever the header uses); cells may be quoted as in RFC
-4180. Every line is accounted for: a record, a rejection with its line and reason (too few
-or too many cells, no city on a side, the same place on both sides, a date or URL or
-language tag that does not parse), a ``#`` comment, the header, or a counted blank row.
+Commas, tabs or semicolons separate cells (whichever the header uses); cells may be quoted
+as in RFC 4180, a quoted cell may span lines. Every line is accounted for: a record, a
+rejection with its line and reason (too few or too many cells, a quote that never closes,
+no city on a side, the same place on both sides, a date or URL or language tag that does
+not parse), a ``#`` comment, the header, or a counted blank row; the data rows (records +
+rejections + blank rows) are counted in the result's ``rows``.
 A row repeating an earlier one (same places and date) is a warning.
 
 The document id comes from the file's name (``sister-cities.csv`` -> ``sister-cities``),
@@ -31,6 +37,8 @@ import hashlib
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
@@ -48,7 +56,20 @@ from kg.model import (
 )
 from kg.sources.zhwiki import parse_date as parse_cjk_date
 
-__all__ = ["COLUMNS", "REQUIRED", "doc_id", "guess_lang", "looks_like", "parse", "parse_date"]
+__all__ = [
+    "COLUMNS",
+    "REQUIRED",
+    "doc_id",
+    "guess_lang",
+    "is_japan",
+    "looks_like",
+    "names_lang",
+    "near_miss",
+    "parse",
+    "parse_date",
+    "set_names_lang",
+    "side_lang",
+]
 
 #: The columns a list may have, in the documented order.
 COLUMNS = (
@@ -82,20 +103,77 @@ def doc_id(file: str) -> str:
     return slug
 
 
-def _header_cells(text: str) -> list[str] | None:
-    for line in text.splitlines():
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        delimiter = "\t" if "\t" in line else ","
-        return [c.strip().strip('"').strip().lower() for c in line.split(delimiter)]
-    return None
+#: The separators a list may use, in the order a header line is tried with.
+_DELIMITERS = ("\t", ",", ";")
+#: How a list may name Japan in its country cells (English, Japanese, ISO codes).
+_JAPAN = frozenset({"japan", "日本", "日本国", "日本國", "jp", "jpn", "japon", "japón"})
+_names_lang: str | None = None
+
+
+def set_names_lang(tag: str | None) -> None:
+    """Tag every name of the lists parsed from now on with ``tag`` where no ``lang_a``,
+    ``lang_b`` or ``lang`` cell says otherwise (``kg parse/reconcile/build --lang``);
+    ``None`` goes back to guessing from the script.
+
+    Raises :class:`ValueError` for a tag that is not BCP 47 in shape.
+    """
+    global _names_lang
+    if tag is not None and not _LANG_TAG.match(tag):
+        raise ValueError(f"not a BCP 47 language tag: {tag!r}")
+    _names_lang = tag
+
+
+@contextmanager
+def names_lang(tag: str | None) -> Iterator[None]:
+    """:func:`set_names_lang` for the duration of a ``with`` block (one command), then back
+    to what it was."""
+    before = _names_lang
+    set_names_lang(tag)
+    try:
+        yield
+    finally:
+        set_names_lang(before)
+
+
+def _first_line(text: str) -> str:
+    return next((ln for ln in text.splitlines() if ln.strip()
+                 and not ln.lstrip().startswith("#")), "")
+
+
+def _split_header(line: str, delimiter: str) -> list[str]:
+    return [c.strip().strip('"').strip().lower() for c in line.split(delimiter)]
+
+
+def _delimiter(line: str) -> str:
+    """The separator of a header line: the first of tab, comma, semicolon that splits it
+    into cells naming both required columns, else the first it holds (comma by default)."""
+    for delimiter in _DELIMITERS:
+        if all(col in _split_header(line, delimiter) for col in REQUIRED):
+            return delimiter
+    return next((d for d in _DELIMITERS if d in line), ",")
 
 
 def looks_like(text: str) -> bool:
     """True when the first row that is not blank or a comment is a header naming
     ``city_a`` and ``city_b``."""
-    cells = _header_cells(text)
-    return cells is not None and all(col in cells for col in REQUIRED)
+    line = _first_line(text)
+    return bool(line) and all(c in _split_header(line, _delimiter(line)) for c in REQUIRED)
+
+
+def near_miss(text: str) -> str | None:
+    """Why ``text`` is almost a list but not quite (its header names some of the columns but
+    not ``city_a`` and ``city_b``), or ``None`` when it does not look like a list at all.
+    Format detection says this instead of "cannot tell the document format"."""
+    line = _first_line(text)
+    if not line or looks_like(text):
+        return None
+    cells = _split_header(line, _delimiter(line))
+    known = [c for c in cells if c in COLUMNS]
+    if not known:
+        return None
+    missing = [c for c in REQUIRED if c not in cells]
+    return (f"a CSV list's header needs {' and '.join(missing)}; this one names "
+            f"{', '.join(cells)} (expected {','.join(COLUMNS[:7])})")
 
 
 def parse_date(text: str) -> PartialDate | None:
@@ -146,18 +224,60 @@ def guess_lang(name: str) -> str:
     return "und"
 
 
-def _records(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """``(first line, cells)`` for each CSV record; blank lines give ``[]``."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    out: list[tuple[int, list[str]]] = []
-    line = 1
-    try:
-        for cells in reader:
-            out.append((line, cells))
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise SourceError(f"malformed {'TSV' if delimiter == chr(9) else 'CSV'}: {exc}",
-                          line=reader.line_num) from None
+def is_japan(country: str) -> bool:
+    """True when a country cell names Japan (``Japan``, ``日本``, ``JP``, ``JPN``…)."""
+    return unicodedata.normalize("NFKC", country).strip().casefold() in _JAPAN
+
+
+def side_lang(city: str, country: str | None) -> str:
+    """The tag of a side's names that nobody stated: Han without kana in a Japan row is
+    ``ja`` (place names in Japan are written in kanji; a script guess would call 京都市
+    Chinese), otherwise :func:`guess_lang` of the city, or of the country when the city's
+    script tells nothing."""
+    tag = guess_lang(city)
+    if tag.startswith("zh") and country and is_japan(country):
+        return "ja"
+    return guess_lang(country) if tag == "und" and country else tag
+
+
+_Row = tuple[int, list[str] | None, str]
+
+
+def _rows(text: str, delimiter: str, width: int) -> list[_Row]:
+    """``(first line, cells, raw text)`` per row; blank lines give ``[]``, comment lines
+    are left out. A row whose quote never closes gives ``None`` cells: only its own line is
+    lost, and reading goes on with the next line.
+
+    A quoted cell may span lines: a line with an odd number of ``"`` opens a quote that the
+    next line with an odd number closes. If none does, or the lines so joined do not read as
+    one row of the header's ``width``, the opening line alone is the broken row (RFC 4180
+    doubles a quote inside a quoted cell, so a well-formed row always holds an even number).
+    """
+    lines = text.splitlines(keepends=True)
+    out: list[_Row] = []
+    i = 0
+    while i < len(lines):
+        first = lines[i]
+        if first.lstrip().startswith("#"):
+            i += 1
+            continue  # a comment: structure, like a heading
+        j, quotes = i, first.count('"')
+        while quotes % 2 and j + 1 < len(lines):
+            j += 1
+            quotes += lines[j].count('"')
+        chunk = "".join(lines[i:j + 1]) if quotes % 2 == 0 else first
+        reader = csv.reader(io.StringIO(chunk, newline=""), delimiter=delimiter, strict=True)
+        try:
+            found = list(reader)
+        except csv.Error:
+            found = []
+        if (quotes % 2 or len(found) > 1 or (not found and chunk.strip())
+                or (j > i and len(found[0]) != width)):
+            out.append((i + 1, None, first.rstrip("\r\n")))
+            i += 1
+            continue
+        out.append((i + 1, found[0] if found else [], chunk.rstrip("\r\n")))
+        i = j + 1
     return out
 
 
@@ -165,13 +285,13 @@ def parse(text: str, file: str) -> ParseResult:
     """The twinnings of a CSV/TSV list, with its rejections and warnings.
 
     Raises :class:`SourceError` (with the line) for a list without a header naming
-    ``city_a`` and ``city_b``, a header naming a column twice, or quoting that never closes.
+    ``city_a`` and ``city_b``, a header naming a column twice, or a header whose quote
+    never closes; a data row whose quote never closes is a rejection of that line alone.
     """
     doc = doc_id(file)
-    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip()
-                  .startswith("#")), "")
-    delimiter = "\t" if "\t" in first else ","
-    rows = _records(text, delimiter)
+    first = _first_line(text)
+    delimiter = _delimiter(first)
+    rows = _rows(text, delimiter, len(first.split(delimiter)))
     records: list[PairTwinning] = []
     rejections: list[Issue] = []
     warnings: list[Issue] = []
@@ -180,14 +300,19 @@ def parse(text: str, file: str) -> ParseResult:
     seen: dict[tuple[tuple[tuple[str, str], ...], str], int] = {}
     groups: dict[str, int] = {}
 
-    for line, cells in rows:
+    for line, row_cells, raw in rows:
         ref = SourceRef(doc, file, line)
-        raw = delimiter.join(cells)
+        if row_cells is None:
+            if header is None:
+                raise SourceError("the header row has a quote that never closes",
+                                  path=file, line=line)
+            rejections.append(Issue(ref, "a quote (\") that never closes: the row is "
+                                    "lost, the next line is read on", raw))
+            continue
+        cells = row_cells
         if not any(c.strip() for c in cells):
             blank += 1
             continue
-        if cells[0].lstrip().startswith("#"):
-            continue  # a comment: structure, like a heading
         if header is None:
             header = [c.strip().lower() for c in cells]
             missing = [c for c in REQUIRED if c not in header]
@@ -217,8 +342,10 @@ def parse(text: str, file: str) -> ParseResult:
             continue
         city_a, city_b = row["city_a"], row["city_b"]
         # A side's tag covers its city and country; guessed from both when not given.
-        lang_a = row.get("lang_a") or row.get("lang") or _side_lang(city_a, row.get("country_a"))
-        lang_b = row.get("lang_b") or row.get("lang") or _side_lang(city_b, row.get("country_b"))
+        lang_a = (row.get("lang_a") or row.get("lang") or _names_lang
+                  or side_lang(city_a, row.get("country_a")))
+        lang_b = (row.get("lang_b") or row.get("lang") or _names_lang
+                  or side_lang(city_b, row.get("country_b")))
         note = row.get("note") or None
         rec = PairTwinning(
             source=ref,
@@ -230,7 +357,7 @@ def parse(text: str, file: str) -> ParseResult:
             lang_b=lang_b,
             date=date,
             note=note,
-            note_lang=(row.get("lang") or guess_lang(note)) if note else "und",
+            note_lang=(row.get("lang") or _names_lang or guess_lang(note)) if note else "und",
             source_url=row.get("source_url", ""),
         )
         # The same pair in either order with the same date is the same twinning.
@@ -257,12 +384,8 @@ def parse(text: str, file: str) -> ParseResult:
         groups=tuple(groups.items()),
         titles=((f"Twinning list {file}", "en"),),
         kind="csv",
+        rows=len(records) + len(rejections) + blank,
     )
-
-
-def _side_lang(city: str, country: str | None) -> str:
-    tag = guess_lang(city)
-    return guess_lang(country) if tag == "und" and country else tag
 
 
 def _check(row: dict[str, str]) -> str:

@@ -62,6 +62,7 @@ SPECIAL: dict[str, tuple[str, ...]] = {
     "host": ("bad host!", "999.1.1.1"),
     "query": ("no-such-query", "missing/file.rq", "/dev/zero"),
     "source": ("bogus",),
+    "lang": ("", "not a tag", "e"),
 }
 
 NUMERIC_TYPES = {"positive_int", "positive_float", "non_negative_int", "byte_size", "port"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.cli import SUBCOMMANDS, build_parser, main, plain_text
+from kg.cli import SUBCOMMANDS, build_parser, main, one_default_style, plain_text
 from kg.query import render_table
 from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
 from kg.textwidth import display_width
@@ -30,11 +30,38 @@ def test_help_has_no_rest_markup(command: str) -> None:
 def test_defaults_are_shown() -> None:
     assert "output format (default: jsonl)" in _help("parse")
     build = " ".join(_help("build").split())
-    assert "--out OUT output folder" in build and "dist/)" in build
+    assert "--out DIR output folder" in build and "dist/)" in build
     assert f"(default: {DEFAULT_BASE})" in build
     assert f"(default: {DEFAULT_SPARQL_ENDPOINT})" in build
     # A flag shows no default ("default: False" says nothing).
     assert "default: False" not in _help("build") and "default: True" not in _help("load")
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_one_help_style(command: str) -> None:
+    """Every default as ``(default: X)``; no default is a path of this machine; the
+    description does not repeat the usage line."""
+    text = " ".join(_help(command).split())
+    assert "(default " not in text and "; default " not in text
+    assert str(Path(__file__).resolve().parents[2]) not in text
+    assert str(Path.home()) + "/" not in text
+    description = _help(command).split("\n\n")[1]
+    assert not description.startswith(f"kg {command} ")
+
+
+def test_one_default_style() -> None:
+    assert one_default_style("port (default 8000; 0: any)") == "port (default: 8000; 0: any)"
+    assert one_default_style("size (bytes, or 1G; default 64M)") == \
+        "size (bytes, or 1G) (default: 64M)"
+    assert one_default_style("x (default: 3)") == "x (default: 3)"
+
+
+def test_bare_kg_shows_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    out = capsys.readouterr().out
+    for command in SUBCOMMANDS:
+        assert f"    {command} " in out or f"    {command}\n" in out
+    assert "required" not in out
 
 
 def test_online_urls_have_help() -> None:

@@ -295,3 +295,132 @@ def beijing_tokyo_qid(table: dict[tuple[str, ...], list[str]]) -> str:
     row = table[("my-twins", "place", "東京都", "日本")]
     assert row[4] and row[11], "東京都 resolved with evidence"
     return row[4]
+
+
+# --- issue 19: counts, separators, broken quotes, near misses, language tags -------------
+
+
+def test_data_rows_add_up() -> None:
+    """records + rejections + blank rows = data rows (the report said "of 0 data rows")."""
+    result = parse(LIST, "sister.csv")
+    assert result.rows == 9 and result.unaccounted == 0
+
+
+def test_kg_parse_reports_the_data_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sister.csv"
+    path.write_text(LIST, encoding="utf-8")
+    assert main(["parse", str(path), "--format", "table"]) == 0
+    assert "1 blank rows, of 9 data rows" in capsys.readouterr().err
+
+
+def test_semicolons_separate_cells() -> None:
+    text = "city_a;country_a;city_b;country_b\nKyoto;Japan;Paris;France\n"
+    assert detect_format(text, "semi.csv") == "csv"
+    (rec,) = parse(text, "semi.csv").records
+    assert isinstance(rec, PairTwinning) and (rec.city_b, rec.country_b) == ("Paris", "France")
+
+
+@pytest.mark.parametrize(("header", "missing"), [
+    ("city_a,country_a,town_b,country_b", "city_b"),
+    ("place_a,country_a,city_b", "city_a"),
+])
+def test_detection_gives_the_real_reason(tmp_path: Path, header: str, missing: str) -> None:
+    path = tmp_path / "almost.csv"
+    path.write_text(f"{header}\nKyoto,Japan,Paris,France\n", encoding="utf-8")
+    with pytest.raises(SourceError) as info:
+        parse_path(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}: not a csv document: ")
+    assert f"needs {missing}" in message and "cannot tell" not in message
+
+
+def test_an_unclosed_quote_loses_only_its_row(tmp_path: Path) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text(
+        'city_a,country_a,city_b,country_b,note\n'
+        'Kyoto,Japan,Paris,France,"never closed\n'
+        'Kyoto,Japan,Boston,United States,\n'
+        'Kyoto,Japan,Florence,Italy,"a ""quoted"" note, with a comma"\n'
+        'Kyoto,Japan,Xi\'an,China,"two\nlines"\n',
+        encoding="utf-8")
+    result = parse_path(path)
+    assert [r.source.line for r in result.records] == [3, 4, 5]
+    (broken,) = result.rejections
+    assert str(broken).startswith("quote.csv:2: a quote") and "never closes" in str(broken)
+    assert result.rows == 4 and result.unaccounted == 0
+    florence = result.records[1]
+    assert isinstance(florence, PairTwinning) and florence.note == 'a "quoted" note, with a comma'
+
+
+def test_an_unclosed_quote_in_the_header_is_an_error_with_its_line() -> None:
+    with pytest.raises(SourceError, match="never closes") as info:
+        parse('city_a,"country_a,city_b\nKyoto,Japan,Paris\n', "h.csv")
+    assert info.value.line == 1
+
+
+def test_han_names_in_a_japan_row_are_japanese() -> None:
+    """京都市 and 札幌市 in Japan are Japanese, not zh; the same characters elsewhere stay zh."""
+    text = ("city_a,country_a,city_b,country_b\n"
+            "京都市,日本,札幌市,Japan\n"
+            "北京市,中国,京都市,JP\n")
+    first, second = parse(text, "kanji.csv").records
+    assert isinstance(first, PairTwinning) and isinstance(second, PairTwinning)
+    assert (first.lang_a, first.lang_b) == ("ja", "ja")
+    assert (second.lang_a, second.lang_b) == ("zh", "ja")
+
+
+def test_language_columns_win_over_the_guess() -> None:
+    text = ("city_a,country_a,city_b,country_b,lang_a,lang_b\n"
+            "Kyoto,Japan,Paris,France,en,fr\n"
+            "京都市,日本,Paris,France,zh-Hant,\n")
+    first, second = parse(text, "tags.csv").records
+    assert isinstance(first, PairTwinning) and isinstance(second, PairTwinning)
+    assert (first.lang_a, first.lang_b) == ("en", "fr")
+    assert (second.lang_a, second.lang_b) == ("zh-Hant", "und")
+    both = parse("city_a,city_b,lang\nKyoto,Paris,en\n", "one.csv").records[0]
+    assert isinstance(both, PairTwinning) and (both.lang_a, both.lang_b) == ("en", "en")
+
+
+def test_lang_option_tags_what_no_column_tags(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--lang en`: Latin names are en, not und; a lang column still wins; the option does
+    not outlive the command."""
+    path = tmp_path / "names.csv"
+    path.write_text("city_a,city_b,lang_b\nKyoto,Paris,fr\n", encoding="utf-8")
+    assert main(["parse", str(path), "--lang", "en"]) == 0
+    out = capsys.readouterr().out
+    assert '"lang_a": "en"' in out and '"lang_b": "fr"' in out
+    (rec,) = parse_path(path).records
+    assert isinstance(rec, PairTwinning) and rec.lang_a == "und"
+    assert main(["parse", str(path), "--lang", "not a tag"]) == 2
+    assert "--lang" in capsys.readouterr().err
+
+
+def test_build_without_links_uses_what_ships(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`kg build --seeds my.csv` without --links: Kyoto (League member, wikidata-links.tsv)
+    and Paris resolve from the shipped table; an unknown place is listed with the command
+    that does better."""
+    path = tmp_path / "mine.csv"
+    path.write_text("city_a,country_a,city_b,country_b\nKyoto,Japan,Paris,France\n"
+                    "Kyoto,Japan,Nowhere-upon-Nothing,Japan\n", encoding="utf-8")
+    out = tmp_path / "dist"
+    assert main(["build", "--seeds", str(path), "--out", str(out), "-q", "--lang", "en"]) == 0
+    err = capsys.readouterr().err
+    # Kyoto, Paris, and the countries Japan and France.
+    assert "4 place(s) of your lists resolved from the shipped links table" in err
+    assert f"kg reconcile {path} --out my-links.tsv" in err and "Nowhere-upon-Nothing" in err
+    ds = ox.Store()
+    ds.load(path=str(out / "twinning.nq") if (out / "twinning.nq").exists()
+            else str(out / "twinning.trig"), format=ox.RdfFormat.TRIG)
+    same = {str(q.object.value) for q in ds.quads_for_pattern(
+        None, ox.NamedNode("http://www.w3.org/2002/07/owl#sameAs"), None)}
+    assert {"http://www.wikidata.org/entity/Q34600", "http://www.wikidata.org/entity/Q90"} <= same
+    labels = {(q.object.value, q.object.language) for q in ds.quads_for_pattern(
+        None, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None)
+        if isinstance(q.object, ox.Literal)}
+    assert ("Nowhere-upon-Nothing", "en") in labels
