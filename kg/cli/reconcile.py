@@ -6,7 +6,10 @@ open), applies ``seeds/overrides.tsv`` and writes the links table atomically.
 ``--report`` prints coverage and the unresolved/ambiguous places on stdout. Every resolved
 place gets coordinates from a gazetteer record of its own QID (:mod:`kg.reconcile.coordinates`;
 online, Wikidata's P625 where the gazetteer has none); ``--coordinates-only`` refills just
-those columns of an existing table.
+those columns of an existing table. ``--odbl-coordinates-only`` (re)writes the ODbL
+coordinates table (``seeds/geo-odbl.tsv``, :mod:`kg.reconcile.odbl_coordinates`) for the
+table ``--out`` names: dr5hn coordinates for the resolved places it gives none, kept apart
+because they are ODbL.
 """
 
 from __future__ import annotations
@@ -52,6 +55,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--coordinates-only", action="store_true",
                         help="only (re)fill lat, lon, coord_evidence of the table --out names "
                         "from the gazetteer (and P625 with --online); no other column changes")
+    parser.add_argument("--odbl-coordinates-only", action="store_true",
+                        help="only (re)write the ODbL coordinates table (--odbl-out) from the "
+                        "dr5hn records for the places the table --out names leaves without "
+                        "coordinates; the links table is not changed")
+    parser.add_argument("--odbl-out", type=Path, default=None, metavar="TSV",
+                        help="ODbL coordinates table to write (default seeds/geo-odbl.tsv)")
     parser.add_argument("--online", action="store_true",
                         help="ask the live Wikidata API about what the gazetteer leaves open")
     parser.add_argument("--api-url", default="https://www.wikidata.org/w/api.php", type=http_url,
@@ -80,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
     from kg.reconcile.overrides import read_overrides
     from kg.sources import parse_path
 
+    if args.odbl_coordinates_only:
+        return _odbl_only(args)
     if args.coordinates_only:
         table = read_links(args.out)  # read before the gazetteer: a missing table fails fast
         coords = load_coordinates(args.gazetteer)
@@ -112,6 +123,24 @@ def run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     if args.report:
         sys.stdout.write(report(rows))
+    return 0
+
+
+def _odbl_only(args: argparse.Namespace) -> int:
+    from kg.reconcile.links import read_links
+    from kg.reconcile.odbl_coordinates import (
+        ODBL_TSV,
+        load_odbl_records,
+        odbl_coordinates,
+        write_odbl_table,
+    )
+
+    table = read_links(args.out)  # read before the gazetteer: a missing table fails fast
+    rows = odbl_coordinates(table, load_odbl_records(args.gazetteer))
+    out = args.odbl_out or ODBL_TSV
+    write_odbl_table(rows, out)
+    print(f"kg reconcile: {out}: ODbL coordinates for {len(rows)} of "
+          f"{len({row.qid for row in table if row.qid})} resolved places", file=sys.stderr)
     return 0
 
 
