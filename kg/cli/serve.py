@@ -119,7 +119,10 @@ def run(args: argparse.Namespace) -> int:
             void = dist / "void.ttl"
             dumps = sorted(p for p in dist.iterdir()
                            if p.is_file() and not p.name.startswith("."))
-            site = open_site([trig], void=void if void.is_file() else None, dumps=dumps,
+            # The ODbL coordinates are a dataset of their own, served beside (kg.rdf.odbl).
+            odbl = dist / "twinning-geo-odbl.trig"
+            graphs = [trig, *([odbl] if odbl.is_file() else [])]
+            site = open_site(graphs, void=void if void.is_file() else None, dumps=dumps,
                              title="twinning-kg", **options)
         server = make_server(site, host=args.host, port=args.port, public_url=args.public_url,
                              max_connections=args.max_connections,
