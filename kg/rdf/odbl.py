@@ -19,8 +19,8 @@ the two must not be merged into one database. They are kept apart here:
 - the files are ``twinning-geo-odbl.<fmt>`` beside ``twinning.<fmt>``, which stay free of
   it; ``kg serve`` loads both, so the map shows the provinces and credits the source.
 
-Serving both from one endpoint makes a collection of two independent databases (ODbL 4.5
-"Collective Database"), each under its own licence, which both licences allow.
+Serving both from one endpoint makes a collection of two independent databases (a
+"Collective Database" in ODbL's terms), each under its own licence, which both allow.
 """
 
 from __future__ import annotations
