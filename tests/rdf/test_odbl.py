@@ -13,6 +13,7 @@ from rdflib.namespace import DCTERMS, RDF, VOID
 
 from kg import paths
 from kg.build import build, read_manifest
+from kg.cli import main
 from kg.rdf.geo import haversine_km, parse_wkt_point
 from kg.rdf.odbl import (
     ODBL_ATTRIBUTION,
@@ -84,7 +85,7 @@ def test_cc_by_sa_dumps_hold_nothing_from_the_odbl_table(built: Path, tmp_path: 
     """The CC BY-SA files are byte for byte those of a build without the ODbL table, and
     share no triple with the ODbL dumps."""
     alone = tmp_path / "alone"
-    build(out=alone, odbl_coordinates=None)
+    assert main(["build", "--out", str(alone), "--no-odbl", "-q"]) == 0
     for name in CC_FILES:
         assert (built / name).read_bytes() == (alone / name).read_bytes(), name
     assert not any((alone / name).exists() for name in ODBL_FILES)
@@ -100,6 +101,16 @@ def test_cc_by_sa_dumps_hold_nothing_from_the_odbl_table(built: Path, tmp_path: 
         geometry = f"<{DEFAULT_BASE}place/{row.qid}#geometry> {wkt} ".encode()
         assert not any(line.startswith(geometry) for line in cc), row
         assert any(line.startswith(geometry) for line in odbl), row
+
+
+def test_a_missing_odbl_table_is_one_line(tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "geo-odbl.tsv"
+    out = tmp_path / "dist"
+    assert main(["build", "--out", str(out), "--odbl-coordinates", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{missing}: ODbL coordinates table not found" in err
+    assert not out.exists()
 
 
 def test_void_states_both_licences(built: Path) -> None:
