@@ -330,8 +330,7 @@ def build(
     (checked first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.rdf import emit
-    from kg.rdf.odbl import add_odbl_void, odbl_file_names, odbl_quads
-    from kg.rdf.quads import Quads
+    from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads, with_odbl
     from kg.rdf.serialize import serialize_dataset, to_turtle, void_graph
     from kg.rdf.syntax import check_bytes
     from kg.reconcile.links import missing_rows, read_links
@@ -361,13 +360,11 @@ def build(
                           else read_odbl_table(Path(odbl_coordinates)), base=base)
         stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
         files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
-        odbl_files = {odbl_file_names(formats)[f]: data
-                      for f, data in serialize_dataset(odbl, formats).items()} if len(odbl) else {}
+        odbl_files = odbl_dumps(odbl, formats)
         # The union, made once (sorted N-Triples lines), is what the validator reads; the
         # ODbL geometry is validated with the graph it adds to.
         stage("validating (SHACL)")
-        checked = Quads({**ds.graphs, **odbl.graphs}) if len(odbl) else ds
-        result = validate(checked, shapes_dir=shapes_dir, ontology=ontology)
+        result = validate(with_odbl(ds, odbl), shapes_dir=shapes_dir, ontology=ontology)
     finally:
         stage(None)
     if not result.conforms:

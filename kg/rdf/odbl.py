@@ -43,7 +43,7 @@ from kg.rdf.geo import (
     wkt_point,
 )
 from kg.rdf.quads import Quads, Term, iri, literal
-from kg.rdf.serialize import FORMATS
+from kg.rdf.serialize import FORMATS, serialize_dataset
 from kg.rdf.vocab import DCAT, DCTERMS, PROV, RDF, RDFS, TW, VOID, XSD, Iris
 from kg.reconcile.odbl_coordinates import OdblCoordinate
 
@@ -54,9 +54,11 @@ __all__ = [
     "ODBL_STEM",
     "add_odbl_void",
     "odbl_dataset_iri",
+    "odbl_dumps",
     "odbl_file_names",
     "odbl_graph_iri",
     "odbl_quads",
+    "with_odbl",
 ]
 
 #: The licence of the dr5hn data and of everything made from it here.
@@ -171,6 +173,22 @@ def odbl_quads(main: Quads, rows: Sequence[OdblCoordinate], *, base: str) -> Qua
         add(dataset, str(DCTERMS.rights), literal(ODBL_ATTRIBUTION, lang="en"))
         add(dataset, str(DCTERMS.source), source)
     return Quads({odbl_graph_iri(base): lines})
+
+
+def odbl_dumps(data: Quads, formats: Sequence[str]) -> dict[str, bytes]:
+    """The dump files of the ODbL graph ``data``, file name -> bytes, one per format (the
+    writers of :mod:`kg.rdf.serialize`); none when ``data`` is empty. Raises
+    :class:`~kg.errors.RdfError` for an unknown format."""
+    if not len(data):
+        return {}
+    names = odbl_file_names(formats)
+    return {names[fmt]: out for fmt, out in serialize_dataset(data, list(formats)).items()}
+
+
+def with_odbl(main: Quads, odbl: Quads) -> Quads:
+    """``main`` with the ODbL graph beside it (``main`` itself when that is empty): what the
+    build validates, so the shapes see each ODbL geometry with the place it belongs to."""
+    return Quads({**main.graphs, **odbl.graphs}) if len(odbl) else main
 
 
 def add_odbl_void(g: Graph, data: Quads, *, base: str, files: Mapping[str, bytes],

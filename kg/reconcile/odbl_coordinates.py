@@ -138,9 +138,14 @@ def read_odbl_table(path: Path) -> list[OdblCoordinate]:
 def write_odbl_table(rows: Iterable[OdblCoordinate], path: Path) -> None:
     """Write ``rows`` in numeric QID order, atomically (a temporary file, then a rename).
 
-    Raises ``OSError`` if the folder cannot be written; ``path`` is then unchanged.
+    Raises :class:`~kg.errors.LinksError` (naming ``path``) if it cannot be written;
+    ``path`` is then unchanged.
     """
     ordered = sorted(rows, key=lambda r: int(r.qid[1:]))
     lines = ["\t".join(ODBL_COLUMNS)]
     lines += ["\t".join((r.qid, r.lat, r.lon, r.coord_evidence)) for r in ordered]
-    atomic_write_text(path, "\n".join(lines) + "\n")
+    try:
+        atomic_write_text(path, "\n".join(lines) + "\n")
+    except OSError as exc:
+        raise LinksError(f"cannot write the ODbL coordinates table: {exc.strerror or exc}",
+                         path=path) from None

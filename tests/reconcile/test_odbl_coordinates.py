@@ -82,6 +82,14 @@ def test_odbl_coordinates_only_refills_the_committed_table(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     assert out.read_bytes() == ODBL_TSV.read_bytes()
     assert "ODbL coordinates for" in done.stderr
+    unwritable = subprocess.run([sys.executable, "-m", "kg", "reconcile",
+                                 "--odbl-coordinates-only", "--gazetteer", str(GAZ),
+                                 "--odbl-out", str(out / "x.tsv")],  # a file as folder
+                                capture_output=True, text=True, timeout=300, check=False)
+    assert unwritable.returncode == 2
+    assert unwritable.stderr.count("\n") == 1
+    assert "cannot write the ODbL coordinates table" in unwritable.stderr
+    assert out.read_bytes() == ODBL_TSV.read_bytes()
     missing = subprocess.run([sys.executable, "-m", "kg", "reconcile", "--odbl-coordinates-only",
                               "--out", str(tmp_path / "none.tsv"), "--odbl-out", str(out)],
                              capture_output=True, text=True, timeout=300, check=False)
