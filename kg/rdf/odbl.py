@@ -8,8 +8,8 @@ the two must not be merged into one database. They are kept apart here:
 - the ODbL table (:mod:`kg.reconcile.odbl_coordinates`) becomes the named graph
   ``<base>graph/geo-odbl``: for each resolved place the CC BY-SA graph gives no geometry,
   ``<place> geo:hasGeometry <place#geometry>``, the geometry's ``geo:asWKT`` point (as
-  :mod:`kg.rdf.geo` writes it), ``void:inDataset`` this dataset and
-  ``prov:wasDerivedFrom`` the dr5hn repository, its ``file:line`` evidence as
+  :mod:`kg.rdf.geo` writes it), ``void:inDataset`` this dataset, ``dcterms:license``
+  ODbL 1.0, ``prov:wasDerivedFrom`` the dr5hn repository, its ``file:line`` evidence as
   ``rdfs:comment``; and the ``tw:distanceKm`` of every twinning whose distance needs one
   of these points (a figure derived from ODbL data is ODbL data);
 - the dataset node ``<base>dataset/geo-odbl`` carries its licence and the attribution the
@@ -137,6 +137,7 @@ def odbl_quads(main: Quads, rows: Sequence[OdblCoordinate], *, base: str) -> Qua
     coords = {geometry_of[g]: point for g, point in located.items() if g in geometry_of}
     dataset = iri(odbl_dataset_iri(base))
     source = iri(ODBL_SOURCE)
+    licence = iri(ODBL_LICENSE)
     lines: set[bytes] = set()
 
     def add(s: Term, p: str, o: Term) -> None:
@@ -155,6 +156,9 @@ def odbl_quads(main: Quads, rows: Sequence[OdblCoordinate], *, base: str) -> Qua
         add(geometry, _RDF_TYPE, iri(GEOMETRY))
         add(geometry, ASWKT, literal(wkt_point(lat, lon), datatype=WKT_LITERAL))
         add(geometry, str(VOID.inDataset), dataset)
+        # The licence on the record itself too, so any description that shows the geometry
+        # shows it (ODbL's preamble asks to say what rights govern what contents).
+        add(geometry, str(DCTERMS.license), licence)
         add(geometry, str(PROV.wasDerivedFrom), source)
         add(geometry, str(RDFS.comment),
             literal(f"coordinates of {row.coord_evidence} (ODbL 1.0)", lang="en"))
@@ -169,7 +173,7 @@ def odbl_quads(main: Quads, rows: Sequence[OdblCoordinate], *, base: str) -> Qua
                 add(Term(twinning.decode()), DISTANCE_KM, literal(km, datatype=XSD_DECIMAL))
         add(dataset, str(DCTERMS.title),
             literal("Twinning knowledge graph: coordinates under ODbL", lang="en"))
-        add(dataset, str(DCTERMS.license), iri(ODBL_LICENSE))
+        add(dataset, str(DCTERMS.license), licence)
         add(dataset, str(DCTERMS.rights), literal(ODBL_ATTRIBUTION, lang="en"))
         add(dataset, str(DCTERMS.source), source)
     return Quads({odbl_graph_iri(base): lines})

@@ -154,6 +154,13 @@ def test_the_graph_carries_its_licence_for_descriptions(served: ox.Store) -> Non
           ?g void:inDataset ?d . ?d dcterms:license ?l }} }}"""))
     assert [(r[0].value, r[1].value) for r in rows] == [  # type: ignore[index, union-attr]
         (odbl_dataset_iri(DEFAULT_BASE), ODBL_LICENSE)]
+    # Every geometry of the ODbL graph names its licence itself.
+    unlicensed = list(served.query(f"""
+        PREFIX dcterms: <http://purl.org/dc/terms/>
+        PREFIX geo: <http://www.opengis.net/ont/geosparql#>
+        SELECT ?g WHERE {{ GRAPH <{graph}> {{ ?g geo:asWKT ?w
+          FILTER NOT EXISTS {{ ?g dcterms:license <{ODBL_LICENSE}> }} }} }}"""))
+    assert not unlicensed
 
 
 def test_manifest_lists_the_odbl_files_and_table(built: Path) -> None:
