@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from rdflib import Graph, Literal, URIRef
 
@@ -53,6 +54,7 @@ __all__ = [
     "ODBL_SOURCE",
     "ODBL_STEM",
     "add_odbl_void",
+    "graph_files",
     "odbl_dataset_iri",
     "odbl_dumps",
     "odbl_file_names",
@@ -93,6 +95,14 @@ def odbl_dataset_iri(base: str) -> str:
 def odbl_file_names(formats: Sequence[str]) -> dict[str, str]:
     """Format name -> dump file name (``nt`` -> ``twinning-geo-odbl.nt``)."""
     return {fmt: f"{ODBL_STEM}.{fmt}" for fmt in formats}
+
+
+def graph_files(dist: Path) -> list[Path]:
+    """The files of the built folder ``dist`` that make the whole graph, as ``kg serve`` and
+    ``kg query`` load them: ``twinning.trig`` and, when built, ``twinning-geo-odbl.trig``
+    (each keeps its named graphs)."""
+    odbl = dist / f"{ODBL_STEM}.trig"
+    return [dist / "twinning.trig", *([odbl] if odbl.is_file() else [])]
 
 
 def _split(line: bytes) -> tuple[bytes, bytes, bytes]:

@@ -223,3 +223,25 @@ def test_stale_rows_are_left_out() -> None:
     assert len(odbl_quads(ds, stale, base=DEFAULT_BASE)) == 0
     assert len(odbl_quads(ds, [], base=DEFAULT_BASE)) == 0
     assert len(odbl) > 500
+
+
+def test_kg_query_reads_both_datasets_by_default(
+        built: Path, served: ox.Store, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`kg query` without --data reads the built graph with its ODbL coordinates, as
+    `kg serve` does: the longest twinnings are the same on both."""
+    from kg.query import resolve, run_local
+
+    monkeypatch.setattr(paths, "DIST_DIR", built)
+    assert main(["query", "longest-twinnings", "--format", "csv"]) == 0
+    local = capsys.readouterr().out
+    assert local == run_local(resolve("longest-twinnings").text, served, "csv")
+    # Some of them need an ODbL point (a province or state at one end at least).
+    odbl = (built / "twinning-geo-odbl.nt").read_text(encoding="utf-8")
+    twinnings = [line.split(",")[0] for line in local.splitlines()[1:]]
+    assert any(f"<{t}> <https://w3id.org/twinning-kg/ontology#distanceKm>" in odbl
+               for t in twinnings)
+    # --data names one file: that file alone.
+    assert main(["query", "longest-twinnings", "--format", "csv",
+                 "--data", str(built / "twinning.trig")]) == 0
+    assert capsys.readouterr().out != local
