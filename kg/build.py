@@ -367,10 +367,13 @@ def build(
     ontology: Path = paths.ONTOLOGY,
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT,
     on_commit: Callable[[], None] | None = None,
+    odbl_coordinates: Path | None = paths.ODBL_COORDINATES_TSV,
 ) -> BuildResult:
     """Build the graph and write it to ``out`` (atomically, as a whole folder).
 
-    Writes ``twinning.<fmt>`` for each of ``formats``, ``void.ttl``, ``validation-report.ttl``,
+    Writes ``twinning.<fmt>`` for each of ``formats``, the ODbL coordinates of the table
+    ``odbl_coordinates`` (none if ``None``) as ``twinning-geo-odbl.<fmt>`` (a dataset of
+    their own, :mod:`kg.rdf.odbl`), ``void.ttl``, ``validation-report.ttl``,
     ``validation-report.txt`` and ``manifest.json`` (:mod:`kg.manifest`). Returns counts and
     the report text (warnings included). ``out`` must be missing, empty or a previous build
     (see :func:`~kg.manifest.check_output_folder`); leftovers of interrupted builds into it
@@ -384,9 +387,11 @@ def build(
     (checked first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.rdf import emit
+    from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads, with_odbl
     from kg.rdf.serialize import serialize_dataset, to_turtle, void_graph
     from kg.rdf.syntax import check_bytes
     from kg.reconcile.links import missing_rows, read_links
+    from kg.reconcile.odbl_coordinates import read_odbl_table
     from kg.validate import validate
 
     started = time.perf_counter()
@@ -396,7 +401,7 @@ def build(
     inputs = BuildInputs(
         seeds=tuple(Path(p) for p in seeds), links=Path(links_path), ontology=Path(ontology),
         shapes_dir=Path(shapes_dir), formats=tuple(dict.fromkeys(formats)), base=base,
-        sparql_endpoint=sparql_endpoint,
+        sparql_endpoint=sparql_endpoint, odbl=odbl_coordinates,
     )
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise RdfError(f"base IRI must be http(s) and end with / or #: {base!r}")
@@ -411,11 +416,15 @@ def build(
             links, shipped_links = _with_shipped(results, links)
         stage("emitting the graph")
         ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
+        odbl = odbl_quads(ds, [] if odbl_coordinates is None
+                          else read_odbl_table(Path(odbl_coordinates)), base=base)
         stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
         files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
-        # The union, made once (sorted N-Triples lines), is what the validator reads.
+        odbl_files = odbl_dumps(odbl, formats)
+        # The union, made once (sorted N-Triples lines), is what the validator reads; the
+        # ODbL geometry is validated with the graph it adds to.
         stage("validating (SHACL)")
-        result = validate(ds, shapes_dir=shapes_dir, ontology=ontology)
+        result = validate(with_odbl(ds, odbl), shapes_dir=shapes_dir, ontology=ontology)
     finally:
         stage(None)
     if not result.conforms:
@@ -427,7 +436,9 @@ def build(
     outputs: dict[str, bytes] = {}
     for name, data in files.items():
         outputs[f"twinning.{name}"] = data
+    outputs.update(odbl_files)
     void = void_graph(ds, base=base, files=files, sparql_endpoint=sparql_endpoint)
+    add_odbl_void(void, odbl, base=base, files=odbl_files, sparql_endpoint=sparql_endpoint)
     outputs["void.ttl"] = to_turtle(void)
     outputs["validation-report.ttl"] = report_turtle(result.report_graph, base=base)
     outputs["validation-report.txt"] = result.text.encode("utf-8")

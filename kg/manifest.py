@@ -60,6 +60,9 @@ DEFAULT_FORMATS: tuple[str, ...] = ("ttl", "nt", "jsonld", "trig")
 BUILD_FILE_NAMES = frozenset({
     "twinning.ttl", "twinning.nt", "twinning.jsonld", "twinning.trig", "void.ttl",
     "validation-report.ttl", "validation-report.txt", MANIFEST_NAME,
+    # The ODbL coordinates, a dataset of their own (kg.rdf.odbl).
+    "twinning-geo-odbl.ttl", "twinning-geo-odbl.nt", "twinning-geo-odbl.jsonld",
+    "twinning-geo-odbl.trig",
 })
 # Libraries whose versions decide the output bytes (serialisers, SHACL engine).
 _LIBRARIES = ("pyoxigraph", "rdflib", "pyshacl")
@@ -84,6 +87,8 @@ class BuildInputs:
     formats: tuple[str, ...] = DEFAULT_FORMATS
     base: str = DEFAULT_BASE
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT
+    #: The ODbL coordinates table (kg.rdf.odbl), or None for a build without it.
+    odbl: Path | None = paths.ODBL_COORDINATES_TSV
 
     @classmethod
     def under(cls, root: Path) -> BuildInputs:
@@ -95,6 +100,7 @@ class BuildInputs:
             ontology=root / paths.ONTOLOGY.name,
             shapes_dir=root / paths.SHAPES_DIR.name,
             corrections=seeds / _corrections_default().name,
+            odbl=seeds / paths.ODBL_COORDINATES_TSV.name,
         )
 
     def options(self) -> dict[str, Any]:
@@ -112,6 +118,8 @@ class BuildInputs:
         out.append(("corrections", Path(self.corrections)))
         out.append(("links", Path(self.links)))
         out.append(("ontology", Path(self.ontology)))
+        if self.odbl is not None:
+            out.append(("odbl-coordinates", Path(self.odbl)))
         out.extend(("shape", p) for p in sorted(Path(self.shapes_dir).glob("*.ttl")))
         return out
 

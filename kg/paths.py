@@ -22,6 +22,7 @@ __all__ = [
     "LHC_CORRECTIONS_TSV",
     "LICENSE_FILES",
     "LINKS_TSV",
+    "ODBL_COORDINATES_TSV",
     "ONTOLOGY",
     "OVERRIDES_TSV",
     "PROJECT_ROOT",
@@ -60,6 +61,8 @@ SEED_DOCUMENTS = (
 )
 LINKS_TSV = SEEDS_DIR / "wikidata-links.tsv"
 OVERRIDES_TSV = SEEDS_DIR / "overrides.tsv"
+#: dr5hn coordinates, ODbL 1.0: a table (and a dataset) of their own (kg.rdf.odbl).
+ODBL_COORDINATES_TSV = SEEDS_DIR / "geo-odbl.tsv"
 LHC_CORRECTIONS_TSV = SEEDS_DIR / "lhc-corrections.tsv"
 ONTOLOGY = DATA_ROOT / "ontology.ttl"
 SHAPES_DIR = DATA_ROOT / "shapes"

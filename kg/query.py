@@ -455,8 +455,9 @@ _GRAPH_FORMATS = {
 }
 
 
-def run_local(text: str, store_or_graph: ox.Store | Path, fmt: str = "table") -> str:
-    """Run ``text`` on a pyoxigraph store, or on an RDF file loaded into a new in-memory
+def run_local(text: str, store_or_graph: ox.Store | Path | Sequence[Path],
+              fmt: str = "table") -> str:
+    """Run ``text`` on a pyoxigraph store, or on RDF files loaded into a new in-memory
     store (TriG/N-Quads keep their graphs; the default graph is the set union of all graphs).
 
     ``fmt``: ``table`` (people), ``json csv tsv xml`` (SPARQL results), ``ttl`` (for
@@ -466,12 +467,13 @@ def run_local(text: str, store_or_graph: ox.Store | Path, fmt: str = "table") ->
     """
     if fmt not in FORMATS:
         raise QueryError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    if isinstance(store_or_graph, Path):
+    if isinstance(store_or_graph, ox.Store):
+        store, union = store_or_graph, True
+    else:
         # A file's default graph is made the set union of its graphs once (kg.store), so a
         # triple stated in two graphs counts once, as on `kg serve` and in the dumps.
-        store, union = _open_store(store_or_graph), False
-    else:
-        store, union = store_or_graph, True
+        files = [store_or_graph] if isinstance(store_or_graph, Path) else store_or_graph
+        store, union = _open_store(files), False
     try:
         # Solutions are computed lazily: a SERVICE call fails while they are read.
         return _answer_local(store, text, fmt, union)
@@ -532,19 +534,21 @@ def _spreadsheet_safe(text: str, fmt: str) -> str:
     return text
 
 
-def _open_store(path: Path) -> ox.Store:
-    fmt = ox.RdfFormat.from_extension(path.suffix.lstrip(".")) if path.suffix else None
-    if fmt is None:
-        raise QueryError("unknown RDF file extension", path=path)
-    # A FIFO or device would block or never end: only regular files are loaded.
-    check_regular_file(path, QueryError, "RDF file", missing="no such file (run `kg build` first)")
+def _open_store(files: Sequence[Path]) -> ox.Store:
     store = ox.Store()
-    try:
-        store.bulk_load(path=str(path), format=fmt)
-    except FileNotFoundError as exc:
-        raise QueryError("no such file (run `kg build` first)", path=path) from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise QueryError(f"cannot load: {exc}", path=path) from exc
+    for path in files:
+        fmt = ox.RdfFormat.from_extension(path.suffix.lstrip(".")) if path.suffix else None
+        if fmt is None:
+            raise QueryError("unknown RDF file extension", path=path)
+        # A FIFO or device would block or never end: only regular files are loaded.
+        check_regular_file(path, QueryError, "RDF file",
+                           missing="no such file (run `kg build` first)")
+        try:
+            store.bulk_load(path=str(path), format=fmt)
+        except FileNotFoundError as exc:
+            raise QueryError("no such file (run `kg build` first)", path=path) from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise QueryError(f"cannot load: {exc}", path=path) from exc
     union_default_graph(store)
     return store
 

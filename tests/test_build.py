@@ -24,6 +24,9 @@ from kg.manifest import MANIFEST_NAME, BuildInputs, check_output_folder, manifes
 FILES = {
     "twinning.ttl", "twinning.nt", "twinning.jsonld", "twinning.trig", "void.ttl",
     "validation-report.ttl", "validation-report.txt", "manifest.json",
+    # The ODbL coordinates: a dataset of their own (kg.rdf.odbl).
+    "twinning-geo-odbl.ttl", "twinning-geo-odbl.nt", "twinning-geo-odbl.jsonld",
+    "twinning-geo-odbl.trig",
 }
 
 @pytest.fixture(scope="module")
@@ -93,8 +96,8 @@ def test_formats_and_base_options(tmp_path: Path) -> None:
                  "http://example.org/kg/", "-q"])
     assert code == 0
     assert {p.name for p in out.iterdir()} == {
-        "twinning.ttl", "void.ttl", "validation-report.ttl", "validation-report.txt",
-        "manifest.json",
+        "twinning.ttl", "twinning-geo-odbl.ttl", "void.ttl", "validation-report.ttl",
+        "validation-report.txt", "manifest.json",
     }
     manifest = read_manifest(out)
     assert manifest is not None
@@ -298,7 +301,8 @@ from kg.build import _write_output
 from kg.manifest import BuildInputs, manifest_bytes
 out = Path(sys.argv[1])
 names = ["twinning.jsonld", "twinning.nt", "twinning.trig", "twinning.ttl", "void.ttl",
-         "validation-report.ttl", "validation-report.txt"]
+         "validation-report.ttl", "validation-report.txt", "twinning-geo-odbl.jsonld",
+         "twinning-geo-odbl.nt", "twinning-geo-odbl.trig", "twinning-geo-odbl.ttl"]
 versions = []
 for tag in (b"A", b"B"):
     files = {name: tag * (1_000_000 + i) for i, name in enumerate(names)}

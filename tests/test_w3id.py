@@ -205,6 +205,7 @@ WHERE = [
     ("ontology.jsonld", None, 302, "/ontology.jsonld"),
     ("twinning.ttl", None, 302, "/dumps/twinning.ttl"),
     ("twinning.trig", None, 302, "/dumps/twinning.trig"),
+    ("twinning-geo-odbl.nt", None, 302, "/dumps/twinning-geo-odbl.nt"),
     ("void.ttl", None, 302, "/dumps/void.ttl"),
     ("dumps/twinning.nt", None, 302, "/dumps/twinning.nt"),
     ("void", None, 302, "/.well-known/void"),

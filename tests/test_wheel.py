@@ -39,6 +39,7 @@ EXPECTED = (
     "kg/_data/seeds/wikidata-links.tsv",
     "kg/_data/seeds/overrides.tsv",
     "kg/_data/seeds/lhc-corrections.tsv",
+    "kg/_data/seeds/geo-odbl.tsv",  # the ODbL coordinates, built into twinning-geo-odbl.*
     "kg/_data/LICENSE",
     "kg/_data/LICENSE-DATA",
     "kg/serve/static/index.html",

@@ -51,6 +51,12 @@ def register(subparsers: Any) -> None:
         "--sparql-endpoint", default=None, type=http_url, metavar="URL",
         help="SPARQL endpoint announced in void.ttl (default: http://127.0.0.1:8000/sparql)",
     )
+    parser.add_argument("--odbl-coordinates", type=Path, default=paths.ODBL_COORDINATES_TSV,
+                        metavar="TSV",
+                        help="ODbL coordinates table, built into twinning-geo-odbl.* apart from "
+                        "the CC BY-SA files (default seeds/geo-odbl.tsv)")
+    parser.add_argument("--no-odbl", action="store_true",
+                        help="build without the ODbL coordinates (no twinning-geo-odbl.*)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     add_max_input_size(parser)
     add_names_lang(parser)
@@ -85,6 +91,7 @@ def run(args: argparse.Namespace) -> int:
             seeds=args.seeds,
             sparql_endpoint=args.sparql_endpoint or DEFAULT_SPARQL_ENDPOINT,
             on_commit=interrupt.hold,  # once the new folder goes in, the build is done
+            odbl_coordinates=None if args.no_odbl else args.odbl_coordinates,
         )
     except BuildViolations as exc:
         print(exc.report_text, file=sys.stderr)

@@ -17,7 +17,8 @@ def register(subparsers: Any) -> None:
         help="run a named query or a query file on the built graph or any SPARQL endpoint",
         description=(
             "Run a named query from queries/ (see --list) or a .rq file. Without --endpoint "
-            "the query runs on the built graph dist/twinning.trig in an embedded store. "
+            "the query runs on the built graph dist/twinning.trig (with "
+            "dist/twinning-geo-odbl.trig, the ODbL coordinates) in an embedded store. "
             "Parameters are bound as RDF terms, never pasted into the query text."
         ),
     )
@@ -30,7 +31,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--endpoint", metavar="URL", type=http_url,
                         help="SPARQL endpoint to query instead of the built graph")
     parser.add_argument("--data", type=Path, metavar="FILE",
-                        help="RDF file to query locally (default: dist/twinning.trig)")
+                        help="RDF file to query locally (default: dist/twinning.trig and "
+                        "dist/twinning-geo-odbl.trig)")
     parser.add_argument("--format", "-f", default="table",
                         choices=("table", "json", "csv", "tsv", "xml", "ttl"),
                         help="output format (default: table)")
@@ -48,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from kg import query as q
     from kg.errors import QueryError
     from kg.paths import DIST_DIR
+    from kg.rdf.odbl import graph_files
 
     if args.list:
         for named in q.list_named():
@@ -80,7 +83,9 @@ def run(args: argparse.Namespace) -> int:
             from kg.cli import require_built
 
             require_built(DIST_DIR, "query")
-        answer = q.run_local(text, args.data or DIST_DIR / "twinning.trig", args.format)
+        # The built graph is twinning.trig with the ODbL coordinates beside it (kg.rdf.odbl).
+        answer = q.run_local(text, [args.data] if args.data else graph_files(DIST_DIR),
+                             args.format)
     # Every format ends with a newline (RDF/XML and SPARQL XML come without one).
     sys.stdout.write(answer if not answer or answer.endswith("\n") else answer + "\n")
     return 0

@@ -8,7 +8,10 @@ is written atomically.
 ``--report`` prints coverage and the unresolved/ambiguous places on stdout. Every resolved
 place gets coordinates from a gazetteer record of its own QID (:mod:`kg.reconcile.coordinates`;
 online, Wikidata's P625 where the gazetteer has none); ``--coordinates-only`` refills just
-those columns of an existing table.
+those columns of an existing table. ``--odbl-coordinates-only`` (re)writes the ODbL
+coordinates table (``seeds/geo-odbl.tsv``, :mod:`kg.reconcile.odbl_coordinates`) for the
+table ``--out`` names: dr5hn coordinates for the resolved places it gives none, kept apart
+because they are ODbL.
 """
 
 from __future__ import annotations
@@ -65,6 +68,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--coordinates-only", action="store_true",
                         help="only (re)fill lat, lon, coord_evidence of the table --out names "
                         "from the gazetteer (and P625 with --online); no other column changes")
+    parser.add_argument("--odbl-coordinates-only", action="store_true",
+                        help="only (re)write the ODbL coordinates table (--odbl-out) from the "
+                        "dr5hn records for the places the table --out names leaves without "
+                        "coordinates; the links table is not changed")
+    parser.add_argument("--odbl-out", type=Path, default=None, metavar="TSV",
+                        help="ODbL coordinates table to write (default seeds/geo-odbl.tsv)")
     parser.add_argument("--online", action="store_true",
                         help="ask the live Wikidata API about what the shipped table and the "
                         "gazetteer leave open (needs no gazetteer)")
@@ -98,13 +107,15 @@ def run(args: argparse.Namespace) -> int:
     gaz_dir: Path = args.gazetteer or Path(os.environ.get("KG_GAZETTEER", paths.GAZETTEER_DIR))
     own = [p for p in args.documents if Path(p).resolve() not in
            {s.resolve() for s in paths.SEED_DOCUMENTS}]
-    if args.out is None and own and not args.coordinates_only:
+    if args.out is None and own and not (args.coordinates_only or args.odbl_coordinates_only):
         # The default is the seeds' table: written with your list's rows alone, the seeds
         # would build unresolved.
         raise LinksError(f"name the links table to write for {own[0]} with --out "
                          "(e.g. --out my-links.tsv); the default, seeds/wikidata-links.tsv, "
                          "is the seeds' own table")
     args.out = args.out or paths.LINKS_TSV
+    if args.odbl_coordinates_only:
+        return _odbl_only(args, gaz_dir)
     if args.coordinates_only:
         table = read_links(args.out)  # read before the gazetteer: a missing table fails fast
         if not gaz_dir.is_dir():
@@ -172,6 +183,25 @@ def _report(rows: list[LinkRow], out: Path) -> None:
     whole = out.with_name(out.stem + ".report.txt")
     atomic_write_text(whole, report(rows))
     sys.stdout.write(report(rows, limit=REPORT_LIMIT, whole=whole))
+
+
+def _odbl_only(args: argparse.Namespace, gaz_dir: Path) -> int:
+    """Rewrite the ODbL coordinates table from the dr5hn records; 0 on success."""
+    from kg.reconcile.links import read_links
+    from kg.reconcile.odbl_coordinates import (
+        ODBL_TSV,
+        load_odbl_records,
+        odbl_coordinates,
+        write_odbl_table,
+    )
+
+    table = read_links(args.out)  # read before the gazetteer: a missing table fails fast
+    rows = odbl_coordinates(table, load_odbl_records(gaz_dir))
+    out = args.odbl_out or ODBL_TSV
+    write_odbl_table(rows, out)
+    print(f"kg reconcile: {out}: ODbL coordinates for {len(rows)} of "
+          f"{len({row.qid for row in table if row.qid})} resolved places", file=sys.stderr)
+    return 0
 
 
 def _online(args: argparse.Namespace, gazetteer: Gazetteer | None) -> OnlineResolver:

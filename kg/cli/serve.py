@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the data and serve until interrupted; returns the exit code."""
     from kg import paths
     from kg.cli import require_built
+    from kg.rdf.odbl import graph_files
     from kg.serve.app import check_public_url, ensure_built, make_server, open_site
 
     # Numbers and URLs were checked by their option types (kg.cli); the public URL's
@@ -117,11 +118,13 @@ def run(args: argparse.Namespace) -> int:
         else:
             dist = args.dist or paths.DIST_DIR
             require_built(dist, "serve", builds=not args.no_build)
-            trig = ensure_built(dist, root=paths.PROJECT_ROOT, build=not args.no_build)
+            ensure_built(dist, root=paths.PROJECT_ROOT, build=not args.no_build)
             void = dist / "void.ttl"
             dumps = sorted(p for p in dist.iterdir()
                            if p.is_file() and not p.name.startswith("."))
-            site = open_site([trig], void=void if void.is_file() else None, dumps=dumps,
+            # The ODbL coordinates are a dataset of their own, served beside (kg.rdf.odbl).
+            site = open_site(graph_files(dist), void=void if void.is_file() else None,
+                             dumps=dumps,
                              title="twinning-kg", **options)
         server = make_server(site, host=args.host, port=args.port, public_url=args.public_url,
                              max_connections=args.max_connections,

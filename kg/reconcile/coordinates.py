@@ -6,11 +6,13 @@ coordinates of the best record of its QID, never of a neighbour, a parent or a n
 
 1. ``naturalearth_populated_places.tsv`` (a point chosen for the map; public domain),
 2. ``wof_places.tsv``: current records first, then by place type (locality before region…),
-3. ``dr5hn_states.tsv``, ``dr5hn_us_counties.tsv``, ``dr5hn_countries.tsv``,
 
 ties broken by line number. Only then, and only online, Wikidata's P625 of the same item.
 The evidence is ``file:line QID name`` (or the Wikidata answer), kept in the links table's
 ``coord_evidence`` column beside ``lat`` and ``lon``; the numbers are the record's own text.
+The dr5hn files (``dr5hn_states.tsv``, ``dr5hn_us_counties.tsv``, ``dr5hn_countries.tsv``)
+are read by the same :func:`load_coordinates`, but under ODbL their coordinates fill a
+table of their own for what is left (:mod:`kg.reconcile.odbl_coordinates`).
 """
 
 from __future__ import annotations
@@ -35,8 +37,9 @@ __all__ = [
 #: The files that carry coordinates, in order of precedence, with the columns read:
 #: (QID column, name column, and for WOF the status and place type columns). The dr5hn
 #: files have coordinates too, but they are ODbL (share-alike, "keep apart from
-#: differently licensed data", gazetteer README) and the dataset is CC BY-SA 4.0: only
-#: their QIDs (CC0) and match evidence are used, never their coordinates.
+#: differently licensed data", gazetteer README) and the dataset is CC BY-SA 4.0: the links
+#: table takes only their QIDs (CC0) and match evidence; their coordinates go into a table
+#: and a dataset of their own (:mod:`kg.reconcile.odbl_coordinates`, :mod:`kg.rdf.odbl`).
 COORD_FILES: tuple[tuple[str, str], ...] = (
     ("naturalearth_populated_places.tsv", "name_en"),
     ("wof_places.tsv", "name_eng"),
@@ -88,15 +91,17 @@ def _valid(lat: str, lon: str) -> bool:
         return False
 
 
-def load_coordinates(directory: Path) -> dict[str, CoordRecord]:
-    """The best coordinate record of every QID the gazetteer gives coordinates for.
+def load_coordinates(directory: Path,
+                     files: Sequence[tuple[str, str]] = COORD_FILES) -> dict[str, CoordRecord]:
+    """The best coordinate record of every QID the gazetteer ``files`` (name, name column;
+    default :data:`COORD_FILES`, in order of precedence) give coordinates for.
 
     Records with an empty or out-of-range ``lat``/``lon`` are skipped. Raises
     :class:`~kg.errors.GazetteerError` (with ``file:line``) for a missing file, a header
     without ``qid``, ``lat`` or ``lon``, or a row with the wrong number of cells.
     """
     best: dict[str, CoordRecord] = {}
-    for order, (name, name_col) in enumerate(COORD_FILES):
+    for order, (name, name_col) in enumerate(files):
         path = Path(directory) / name
         lines = read_lines(path, GazetteerError, "gazetteer file")
         columns = lines[0].split("\t") if lines else []

@@ -1,6 +1,8 @@
-"""The page's map in a real headless Chromium, on the graph built from the seeds: one dot
-per place with coordinates and one arc per twinning (counted by SPARQL on the same server),
-a click on Beijing lists its twins, the filters change what is drawn."""
+"""The page's map in a real headless Chromium, on the graph built from the seeds with its
+ODbL coordinates served beside it (as ``kg serve`` does): one dot per place with
+coordinates and one arc per twinning (counted by SPARQL on the same server), a click on
+Beijing lists its twins, a province drawn from the ODbL dataset with its twinnings and the
+credit it asks for, the filters change what is drawn."""
 
 from __future__ import annotations
 
@@ -14,6 +16,8 @@ from typing import Any
 import pytest
 import requests
 
+from kg import paths
+from kg.reconcile.links import read_links
 from kg.serve.app import open_site
 from tests.serve.conftest import serve_site
 from tests.serve.test_page_browser import CHROMEDRIVER, CHROMIUM, browser  # noqa: F401
@@ -44,18 +48,20 @@ ARCS = PREFIXES + """SELECT (COUNT(DISTINCT ?t) AS ?n) WHERE {
 
 @pytest.fixture(scope="module")
 def graph(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``kg build --out TMP --formats trig`` on the seeds (dist/ is left alone)."""
+    """``kg build --out TMP --formats trig`` on the seeds (dist/ is left alone): the folder."""
     out = tmp_path_factory.mktemp("map-dist")
     done = subprocess.run([sys.executable, "-m", "kg", "build", "--out", str(out),
                            "--formats", "trig"],
                           capture_output=True, text=True, timeout=900, check=False)
     assert (out / "twinning.trig").is_file(), done.stderr
-    return out / "twinning.trig"
+    assert (out / "twinning-geo-odbl.trig").is_file(), done.stderr
+    return out
 
 
 @pytest.fixture(scope="module")
 def url(graph: Path) -> Iterator[str]:
-    with serve_site(open_site([graph], title="twinning-kg")) as base:
+    files = [graph / "twinning.trig", graph / "twinning-geo-odbl.trig"]  # as kg serve loads
+    with serve_site(open_site(files, title="twinning-kg")) as base:
         yield base
 
 
@@ -206,3 +212,55 @@ def test_place_page_shows_the_place_and_its_twins(browser: Any, url: str) -> Non
     assert box.get_attribute("data-twins") == str(twins)
     assert len(box.find_elements("css selector", "path.map-arc")) == twins
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def _henan() -> str:
+    """The IRI of 河南省 (Henan): the QID of row ``zhwiki cn 河南省`` of the links table
+    (evidence gf_wikidata_provinces.tsv:872); its coordinates are only in the ODbL table
+    (seeds/geo-odbl.tsv, dr5hn_states.tsv:1070)."""
+    row = read_links(paths.LINKS_TSV).get("zhwiki", "cn", "河南省")
+    assert row is not None and row.qid and not row.lat
+    return f"https://w3id.org/twinning-kg/place/{row.qid}"
+
+
+def test_a_province_and_its_twinnings_are_drawn_and_credited(
+        browser: Any, url: str) -> None:  # noqa: F811
+    """A province whose point comes from the ODbL dataset is drawn as an area, with an arc
+    for each of its twinnings, lists its twins on a click, and the map credits the source
+    and its licence."""
+    from selenium.webdriver.common.keys import Keys
+
+    henan = _henan()
+    wait = _open_map(browser, url)
+    twinnings = _count(url, ARCS % f"FILTER(?a = <{henan}> || ?b = <{henan}>)")
+    assert twinnings > 5
+    # Every province with a point is drawn as an area; there are many now.
+    areas = _count(url, PREFIXES + """SELECT (COUNT(DISTINCT ?p) AS ?n) WHERE {
+        ?p a schema:AdministrativeArea ; geo:hasGeometry/geo:asWKT ?w .
+        FILTER EXISTS { ?t tw:place ?p } }""")
+    assert areas > 100
+    assert len(browser.find_elements("css selector", "circle.map-place.area")) >= areas
+    dot = browser.find_element("css selector", f"circle.map-place.area[data-place='{henan}']")
+    # By keyboard: the ring lies under the dot of its capital, which takes the pointer.
+    dot.send_keys(Keys.ENTER)
+    wait.until(lambda d: d.find_element("id", "map-selection").is_displayed())
+    assert len(browser.find_elements("css selector", "#map-twins li")) == twinnings
+    assert len(browser.find_elements("css selector", "path.map-arc.active")) == twinnings
+    assert all(p.get_attribute("d") for p in
+               browser.find_elements("css selector", "path.map-arc.active"))
+    # The credit the ODbL data asks for, with links to the source and the licence.
+    credit = browser.find_element("id", "map-credits")
+    assert "Countries States Cities Database" in credit.text and "ODbL" in credit.text
+    hrefs = {a.get_attribute("href") for a in credit.find_elements("css selector", "a")}
+    assert hrefs == {"https://github.com/dr5hn/countries-states-cities-database",
+                     "https://opendatacommons.org/licenses/odbl/1-0/"}
+    # The small map of the province credits it too; Beijing's own point is not ODbL data.
+    browser.execute_script("""
+        const div = document.createElement("div");
+        div.id = "small-henan";
+        document.body.append(div);
+        window.kgPlaceMap(div, arguments[0]);""", henan)
+    wait.until(lambda d: d.find_element("id", "small-henan").get_attribute("data-twins"))
+    small = browser.find_element("id", "small-henan")
+    assert "ODbL" in small.find_element("css selector", ".map-credits").text
+    browser.find_element("id", "map-clear").click()

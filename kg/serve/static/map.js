@@ -13,12 +13,16 @@
 PREFIX tw: <https://w3id.org/twinning-kg/ontology#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX schema: <https://schema.org/>
+PREFIX void: <http://rdfs.org/ns/void#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
 `;
   // Places: features with a WKT point; a country only when it is itself twinned (countries
   // carry a point too, but as a dot they would only clutter the map).
-  const PLACES_QUERY = PREFIXES + `SELECT ?place ?wkt ?label ?country ?countryLabel WHERE {
+  // Provinces, states and other administrative areas are drawn as rings, cities as dots.
+  const PLACES_QUERY = PREFIXES + `SELECT ?place ?wkt ?label ?country ?countryLabel ?area WHERE {
   ?place geo:hasGeometry/geo:asWKT ?wkt .
   FILTER(NOT EXISTS { ?place a schema:Country } || EXISTS { ?tw tw:place ?place })
+  BIND(EXISTS { ?place a schema:AdministrativeArea } AS ?area)
   OPTIONAL { ?place rdfs:label ?label }
   OPTIONAL { ?place tw:country ?country . OPTIONAL { ?country rdfs:label ?countryLabel } }
 }`;
@@ -30,11 +34,20 @@ PREFIX schema: <https://schema.org/>
   OPTIONAL { ?twinning tw:startDate ?d }
   OPTIONAL { ?twinning tw:distanceKm ?dist }
 } GROUP BY ?twinning ?a ?b`;
+  // Credits the data ask for: every dataset a drawn geometry is in (void:inDataset) with
+  // its licence and attribution (the ODbL coordinates of provinces and states, kg.rdf.odbl).
+  const creditsQuery = (geometries) => PREFIXES + `SELECT DISTINCT ?dataset ?license ?rights ?source WHERE {
+  { SELECT DISTINCT ?dataset WHERE { ${geometries} ?g void:inDataset ?dataset } }
+  ?dataset dcterms:license ?license .
+  OPTIONAL { ?dataset dcterms:rights ?rights }
+  OPTIONAL { ?dataset dcterms:source ?source }
+} ORDER BY ?dataset`;
+  const CREDITS_QUERY = creditsQuery("?g geo:asWKT ?w .");
 
   const $ = (id) => document.getElementById(id);
   // The page's language switch (app.js remembers the choice); names follow it.
   const langSelect = () => $("lang-select");
-  const state = { places: new Map(), arcs: [], selected: null, lang: "en" };
+  const state = { places: new Map(), arcs: [], credits: [], selected: null, lang: "en" };
   let projection = null;
   let geoPath = null;
 
@@ -93,7 +106,9 @@ PREFIX schema: <https://schema.org/>
   const countryName = (c) => (c ? pick(c.labels, c.iri) : "");
 
   async function load() {
-    const [placeRows, arcRows] = await Promise.all([sparql(PLACES_QUERY), sparql(ARCS_QUERY)]);
+    const [placeRows, arcRows, creditRows] = await Promise.all(
+      [sparql(PLACES_QUERY), sparql(ARCS_QUERY), sparql(CREDITS_QUERY)]);
+    state.credits = creditRows;
     const countries = new Map();
     for (const row of placeRows) {
       const iri = row.place.value;
@@ -101,7 +116,8 @@ PREFIX schema: <https://schema.org/>
       if (!place) {
         const point = parsePoint(row.wkt.value);
         if (!point) continue;
-        place = { iri, point, labels: new Map(), countries: new Set(), twinnings: [] };
+        place = { iri, point, labels: new Map(), countries: new Set(), twinnings: [],
+                  area: row.area !== undefined && row.area.value === "true" };
         state.places.set(iri, place);
       }
       addLabel(place.labels, row.label);
@@ -147,10 +163,14 @@ PREFIX schema: <https://schema.org/>
       arcs.append(arc.node);
     }
     const dots = svg("g", { class: "map-places" });
-    for (const place of state.places.values()) {
+    // Areas (rings) first, so the dots of the cities inside them stay on top.
+    const ordered = [...state.places.values()].sort((p, q) => Number(q.area) - Number(p.area));
+    for (const place of ordered) {
       const [x, y] = projection(place.point);
-      place.node = svg("circle", { class: "map-place", cx: x.toFixed(1), cy: y.toFixed(1),
-                                   r: "3", "data-place": place.iri, tabindex: "0" });
+      place.node = svg("circle", { class: place.area ? "map-place area" : "map-place",
+                                   cx: x.toFixed(1), cy: y.toFixed(1),
+                                   r: place.area ? "4" : "3", "data-place": place.iri,
+                                   tabindex: "0" });
       place.title = svg("title");
       place.node.append(place.title);
       place.node.addEventListener("mouseenter", () => showPlace(place));
@@ -159,6 +179,44 @@ PREFIX schema: <https://schema.org/>
       dots.append(place.node);
     }
     root.append(arcs, dots);
+  }
+
+  // One line per credited dataset, under the map: its attribution text (or IRI), linked to
+  // its source, and its licence. Text nodes and attributes only: nothing is parsed as HTML.
+  function credits(rows) {
+    const box = document.createElement("p");
+    box.className = "note map-credits";
+    box.append("Coordinates of some places: ");
+    rows.forEach((row, i) => {
+      if (i) box.append("; ");
+      const text = row.rights ? row.rights.value : row.dataset.value;
+      const safe = (term) => term && /^https?:\/\//.test(term.value);
+      if (safe(row.source)) {
+        const link = document.createElement("a");
+        link.href = row.source.value;
+        link.textContent = text;
+        box.append(link);
+      } else {
+        box.append(text);
+      }
+      if (safe(row.license)) {
+        const licence = document.createElement("a");
+        licence.href = row.license.value;
+        licence.rel = "license";
+        licence.textContent = "licence";
+        box.append(" (", licence, ")");
+      }
+    });
+    return box;
+  }
+
+  function drawCredits(figure) {
+    const old = $("map-credits");
+    if (old) old.remove();
+    if (!state.credits.length) return;
+    const box = credits(state.credits);
+    box.id = "map-credits";
+    figure.after(box);
   }
 
   function decadeOf(date) {
@@ -299,6 +357,7 @@ PREFIX schema: <https://schema.org/>
       drawBase(root, world);
       drawData(root);
       figure.replaceChildren(root);
+      drawCredits(figure);
       fillCountries();
       fillDecades();
       relabel();
@@ -336,8 +395,11 @@ PREFIX schema: <https://schema.org/>
     OPTIONAL { ?t tw:startDate ?date }
   }
 }`;
-    const [world, rows] = await Promise.all([
-      fetch("/static/vendor/countries-110m.json").then((r) => r.json()), sparql(query)]);
+    const used = `{ <${placeIri}> geo:hasGeometry ?g } UNION
+    { ?t tw:place <${placeIri}> , ?twin . ?twin geo:hasGeometry ?g }`;
+    const [world, rows, creditRows] = await Promise.all([
+      fetch("/static/vendor/countries-110m.json").then((r) => r.json()), sparql(query),
+      sparql(creditsQuery(used))]);
     if (!rows.length) return;
     const home = parsePoint(rows[0].wkt.value);
     if (!home) return;
@@ -381,6 +443,7 @@ PREFIX schema: <https://schema.org/>
     root.append(svg("circle", { class: "map-place selected", cx: hx.toFixed(1), cy: hy.toFixed(1),
                                 r: "3.5", "data-place": placeIri }));
     container.replaceChildren(root);
+    if (creditRows.length) container.append(credits(creditRows));
     container.dataset.twins = String(twins.size);
   }
 
