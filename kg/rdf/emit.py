@@ -16,7 +16,6 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
@@ -26,6 +25,7 @@ from rdflib import URIRef
 from kg.model import LinkRow, Membership, PairTwinning, ParseResult, Twinning, WikiLink
 from kg.rdf import vocab
 from kg.rdf.geo import geo_triples, place_coordinates
+from kg.rdf.literals import canonical_decimal
 from kg.rdf.quads import Quads, Term, iri, literal
 from kg.rdf.vocab import DEFAULT_BASE, ZHWIKI_PAGE, Iris
 from kg.reconcile.links import QID_RE, LinksTable
@@ -206,12 +206,9 @@ def agreement_kind(note: str | None) -> Term:
 
 
 def _decimal(text: str) -> str | None:
-    # A score cell as an xsd:decimal lexical form ("1.00", ".5" -> "0.5"); None if not one.
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    return format(value, "f") if value.is_finite() else None
+    # A score cell as a canonical xsd:decimal ("1.00" -> "1", ".50" -> "0.5"), the form
+    # every store gives back (kg.rdf.literals); None if not a decimal.
+    return canonical_decimal(text)
 
 
 def _title_text(title: str) -> str:
@@ -301,8 +298,9 @@ class _Emitter:
         g = self.graph(LINKS_DOC)
         g.add((node, RDF.type, TW.Place))
         g.add((node, RDF.type, SCHEMA.Place))
-        g.add((node, OWL.sameAs, WD[qid]))
-        g.add((node, TW.reconciliationStatus, TW.Resolved))
+        # skos:exactMatch, not owl:sameAs: an OWL closure over owl:sameAs would copy every
+        # statement on the place (tw:country, tw:twinnedWith…) onto the Wikidata item.
+        g.add((node, SKOS.exactMatch, WD[qid]))
         if kind in _KIND_CLASS:
             g.add((node, RDF.type, _KIND_CLASS[kind]))
         for label in sorted(self.qid_labels.get(qid, ())):
@@ -312,47 +310,83 @@ class _Emitter:
         return node
 
     def place(
-        self, doc: str, role: str, key: str, country: str, unresolved: Term, kind_hint: str
+        self, doc: str, role: str, key: str, country: str, unresolved: Term, kind_hint: str,
+        line: int,
     ) -> Term:
-        """The node of a place reference: its QID's node if resolved, else ``unresolved``."""
+        """The node of a place reference: its QID's node if resolved, else ``unresolved``.
+
+        The place gets the facts about the place (types, labels elsewhere); how ``doc``
+        named it at ``line`` and how it was matched go on the reference's record
+        (:meth:`record`), never on the place."""
         row = self.links.get(doc, role, key, country)
         if row is not None and row.qid:
             node = self._resolved_node(row.qid, row, kind_hint)
-            self.reconciliation(node, row)
+            self.record(doc, role, key, country, node, row, line)
             return node
         node = unresolved
-        if row is not None:
-            self.reconciliation(node, row)
         g = self.graph(LINKS_DOC)
         g.add((node, RDF.type, TW.Place))
         g.add((node, RDF.type, SCHEMA.Place))
         kind = row.kind if row is not None and row.kind else kind_hint
         if kind in _KIND_CLASS:
             g.add((node, RDF.type, _KIND_CLASS[kind]))
-        status = _STATUS.get(row.status, TW.Unresolved) if row is not None else TW.Unresolved
-        g.add((node, TW.reconciliationStatus, status))
-        if row is not None:
-            for cell in row.candidates.split():
-                qid = cell.split(":", 1)[0]
-                if QID_RE.fullmatch(qid):
-                    g.add((node, TW.candidate, WD[qid]))
+        self.record(doc, role, key, country, node, row, line)
         if node not in self.places:
             where = f" ({country})" if country else ""
             self.stats.unresolved_refs.append(f"{doc}/{role}: {key}{where}")
         self.places.add(node)
         return node
 
-    def reconciliation(self, place: Term, row: LinkRow) -> None:
-        """The links-table row behind a place reference, as a ``tw:Reconciliation`` node
-        ``<place>#reconciliation/<doc>/<role>/<key>[/<country>]`` in the links graph: its
-        method, score, outcome, evidence text, chosen item and scored candidates. Nothing
-        is stated about the Wikidata items themselves (they are objects only)."""
-        parts = [row.doc, row.role, row.key] + ([row.country] if row.country else [])
-        node = _node(place[1:-1].split("#", 1)[0] + "#reconciliation/"
+    def record(
+        self, doc: str, role: str, key: str, country: str, place: Term, row: LinkRow | None,
+        line: int,
+    ) -> None:
+        """The record of one place reference of ``doc``, a ``tw:PlaceRecord``
+        ``<place>#record/<doc>/<role>/<key>[/<country>]``: what the document said
+        (``schema:about`` the place, ``tw:namedIn`` the document, ``prov:wasDerivedFrom``
+        each source line naming it, in the document's graph) and how it was matched
+        (``tw:reconciliationStatus``, ``tw:candidate``s, ``tw:reconciliation``, in the links
+        graph). The links run from the record to the place, so ``skos:exactMatch`` or
+        ``owl:sameAs`` on the place carries none of them onto a Wikidata item."""
+        node = self._ref_node(place, "record", (doc, role, key, country))
+        g = self.graph(doc)
+        g.add((node, RDF.type, TW.PlaceRecord))
+        g.add((node, SCHEMA.about, place))
+        g.add((node, TW.namedIn, self.iris.source(doc)))
+        g.add((node, PROV.wasDerivedFrom, self.iris.source_line(doc, line)))
+        links = self.graph(LINKS_DOC)
+        status = (TW.Resolved if row is not None and row.qid
+                  else _STATUS.get(row.status, TW.Unresolved) if row is not None
+                  else TW.Unresolved)
+        links.add((node, TW.reconciliationStatus, status))
+        if row is None:
+            return
+        if not row.qid:
+            for cell in row.candidates.split():
+                qid = cell.split(":", 1)[0]
+                if QID_RE.fullmatch(qid):
+                    links.add((node, TW.candidate, WD[qid]))
+        links.add((node, TW.reconciliation, self.reconciliation(place, row)))
+
+    @staticmethod
+    def _ref_node(place: Term, kind: str, ref: tuple[str, str, str, str]) -> Term:
+        # <place>#<kind>/<doc>/<role>/<key>[/<country>], segments percent-encoded.
+        doc, role, key, country = ref
+        parts = [doc, role, key] + ([country] if country else [])
+        return _node(place[1:-1].split("#", 1)[0] + f"#{kind}/"
                      + "/".join(quote(part, safe="") for part in parts))
+
+    def reconciliation(self, place: Term, row: LinkRow) -> Term:
+        """The links-table row behind a place reference, as a ``tw:Reconciliation`` (a
+        ``prov:Activity``) ``<place>#reconciliation/<doc>/<role>/<key>[/<country>]`` in the
+        links graph: its method, score, outcome, evidence text (kept for people), chosen
+        item and scored candidates, ``prov:used`` the links table. Nothing is stated about
+        the Wikidata items themselves (they are objects only). Returns the node."""
+        node = self._ref_node(place, "reconciliation", row.ref)
         g = self.graph(LINKS_DOC)
-        g.add((place, TW.reconciliation, node))
         g.add((node, RDF.type, TW.Reconciliation))
+        g.add((node, RDF.type, PROV.Activity))
+        g.add((node, PROV.used, self.iris.source(LINKS_DOC)))
         g.add((node, TW.outcome, _STATUS.get(row.status, TW.Unresolved)))
         if row.method:
             g.add((node, TW.method, Literal(row.method)))
@@ -376,6 +410,7 @@ class _Emitter:
             cand_score = _decimal(value)
             if cand_score is not None:
                 g.add((cand, TW.candidateScore, Literal(cand_score, datatype=XSD.decimal)))
+        return node
 
     def country_from_qid(self, qid: str) -> Term | None:
         """A country node known only by the QID a links row gives (None if it has no label)."""
@@ -389,8 +424,6 @@ class _Emitter:
         return self._resolved_node(qid, None, "country")
 
     def names(self, doc: str, node: Term, names: Iterable[tuple[str, str]]) -> None:
-        g = self.graph(doc)
-        g.add((node, TW.namedIn, self.iris.source(doc)))
         for text, lang in names:
             if text.strip():
                 self.place_label(doc, node, text.strip(), lang)
@@ -460,7 +493,7 @@ class _Emitter:
         g = self.graph(doc)
         line_node = self.iris.source_line(doc, line)
         g.add((line_node, RDF.type, TW.SourceLine))
-        g.add((line_node, TW.lineNumber, Literal(line, datatype=XSD.positiveInteger)))
+        g.add((line_node, TW.lineNumber, Literal(line, datatype=XSD.integer)))
         g.add((line_node, DCTERMS.isPartOf, self.iris.source(doc)))
         g.add((subject, PROV.wasDerivedFrom, line_node))
         g.add((subject, PROV.hadPrimarySource, self.iris.source(doc)))
@@ -472,12 +505,12 @@ class _Emitter:
         g = self.graph(doc)
         country = self.place(
             doc, "country", rec.country_en, "",
-            self.iris.place_lhc_country(rec.country_en), "country",
+            self.iris.place_lhc_country(rec.country_en), "country", rec.source.line,
         )
         self.names(doc, country, [(rec.country_en, "en"), (rec.country_ja, "ja")])
         city = self.place(
             doc, "member", rec.city_en, rec.country_en,
-            self.iris.place_lhc_city(rec.country_en, rec.city_en), "city",
+            self.iris.place_lhc_city(rec.country_en, rec.city_en), "city", rec.source.line,
         )
         self.names(doc, city, [(rec.city_en, "en"), (rec.city_ja, "ja")])
         g.add((city, TW.country, country))
@@ -511,7 +544,8 @@ class _Emitter:
         doc = rec.source.doc
         g = self.graph(doc)
         cn_link = rec.cn[-1]
-        cn = self.place(doc, "cn", cn_link.title, "", self.iris.place_zhwiki(cn_link.title), "")
+        cn = self.place(doc, "cn", cn_link.title, "", self.iris.place_zhwiki(cn_link.title), "",
+                        rec.source.line)
         self.wiki_names(cn, cn_link)
         if rec.cn_prefix.strip():
             text = rec.cn_prefix.strip() + (cn_link.label.strip() or _title_text(cn_link.title))
@@ -527,14 +561,14 @@ class _Emitter:
         country_title = rec.country.title if rec.country is not None else ""
         partner = self.place(
             doc, "partner", p_link.title, country_title,
-            self.iris.place_zhwiki(p_link.title), "",
+            self.iris.place_zhwiki(p_link.title), "", rec.source.line,
         )
         self.wiki_names(partner, p_link)
         country: Term | None = None
         if rec.country is not None:
             country = self.place(
                 doc, "country", rec.country.title, "",
-                self.iris.place_zhwiki(rec.country.title), "country",
+                self.iris.place_zhwiki(rec.country.title), "country", rec.source.line,
             )
             self.wiki_names(country, rec.country)
         else:
@@ -575,11 +609,13 @@ class _Emitter:
         for city, country_name, lang in ((rec.city_a, rec.country_a, rec.lang_a),
                                          (rec.city_b, rec.country_b, rec.lang_b)):
             node = self.place(doc, "place", city, country_name,
-                              self.iris.place_ref(doc, country_name, city), "city")
+                              self.iris.place_ref(doc, country_name, city), "city",
+                              rec.source.line)
             self.names(doc, node, [(city, lang)])
             if country_name:
                 country = self.place(doc, "country", country_name, "",
-                                     self.iris.place_ref(doc, country_name), "country")
+                                     self.iris.place_ref(doc, country_name), "country",
+                                     rec.source.line)
                 self.names(doc, country, [(country_name, lang)])
                 if country != node:
                     g.add((node, TW.country, country))
@@ -642,5 +678,20 @@ def emit(
     em.stats.places = len(em.places)
     em.stats.resolved_places = len(em.resolved)
     em.stats.unresolved_refs.sort()
-    graphs = {em.iris.graph(doc)[1:-1]: g.lines for doc, g in em.graphs.items()}
+    graphs = {em.iris.graph(doc)[1:-1]: g.lines for doc, g in _once(em.graphs).items()}
     return Quads(graphs), em.stats
+
+
+def _once(graphs: dict[str, _Graph]) -> dict[str, _Graph]:
+    """Each triple in one graph only: that of the most authoritative document stating it
+    (:data:`LABEL_AUTHORITY`, then by name). A triple in two graphs is counted twice by
+    stores that answer a query over several ``default-graph-uri``s (or the union default
+    graph) with a bag, not the RDF merge (Oxigraph, kg serve: 24,581 for 24,388 triples),
+    and the dumps and VoID count it once; stated once, every store counts alike."""
+    seen: set[bytes] = set()
+    order = sorted(graphs, key=lambda doc: (
+        LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY else len(LABEL_AUTHORITY), doc))
+    for doc in order:
+        graphs[doc].lines -= seen
+        seen |= graphs[doc].lines
+    return graphs
