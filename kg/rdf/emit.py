@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import opencc
 import zhconv
 from rdflib import URIRef
 
@@ -41,7 +42,6 @@ __all__ = [
     "Literal",
     "agreement_kind",
     "emit",
-    "zh_script",
     "zh_tag",
 ]
 
@@ -145,53 +145,65 @@ _STATUS: dict[str, Term] = {
 }
 
 
-# The Simplified standards (generic, mainland, Singapore) and the Traditional ones (generic,
-# Taiwan, Hong Kong) zhconv knows. A character belongs to one script only if EVERY standard of
-# the other script replaces it: 户 and 台 are kept by Hong Kong and 峰 by Taiwan, so they are
-# script-neutral, not Simplified, whatever the other Traditional tables swap them for.
-_SIMPLIFIED_LOCALES = ("zh-hans", "zh-cn", "zh-sg")
-_TRADITIONAL_LOCALES = ("zh-hant", "zh-tw", "zh-hk")
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def zh_script(char: str) -> str:
-    """The script one character belongs to: ``"Hant"``, ``"Hans"`` or ``""`` (both or none).
-
-    Character by character, never by phrase: zhconv's phrase tables also swap vocabulary
-    (雅爾達 -> 雅爾塔 under zh-hk), which says nothing of the script. A character is
-    Traditional-only if every Simplified standard converts it and some Traditional standard
-    keeps it; Simplified-only the other way round; anything else (北, 台, 户, 峰, a character
-    both sides convert, a non-Han character) is neutral.
-
-    >>> zh_script("東"), zh_script("东"), zh_script("戶"), zh_script("户"), zh_script("-")
-    ('Hant', 'Hans', 'Hant', '', '')
-    """
-    changed_by_hans = all(zhconv.convert(char, loc) != char for loc in _SIMPLIFIED_LOCALES)
-    changed_by_hant = all(zhconv.convert(char, loc) != char for loc in _TRADITIONAL_LOCALES)
-    if changed_by_hans and not changed_by_hant:
-        return "Hant"
-    if changed_by_hant and not changed_by_hans:
-        return "Hans"
-    return ""
+@functools.cache
+def _opencc(config: str) -> opencc.OpenCC:
+    # One converter per configuration, made on first use (each loads its dictionaries).
+    return opencc.OpenCC(config)
 
 
 @functools.lru_cache(maxsize=1 << 16)  # names repeat (a place in many rows)
 def zh_tag(text: str) -> str:
-    """The BCP 47 tag of a Chinese string: ``zh-Hant``, ``zh-Hans`` or ``zh``.
+    """The BCP 47 tag of a name in a Chinese document: ``zh-Hant``, ``zh-Hans``, ``ja`` or
+    ``zh``, by OpenCC's conversion tables (phrase-aware, maintained with the Chinese
+    Wikipedias' conventions), never a character list of our own.
 
-    A string with a Traditional-only character (:func:`zh_script`) and no Simplified-only
-    one is ``zh-Hant``; the converse is ``zh-Hans``; a string of script-neutral characters
-    only, or one that mixes both scripts, is ``zh``.
+    ``zh-Hant`` if OpenCC's Traditional-to-Simplified conversion (``t2s``) changes the text
+    and some Simplified-to-Traditional standard (``s2t``, Taiwan's ``s2tw``, Hong Kong's
+    ``s2hk``) keeps it; ``zh-Hans`` if every one of those changes it and ``t2s`` does not
+    (a form one Traditional standard keeps, 峰 in Taiwan, 台 in Hong Kong, is not
+    Simplified-only); ``ja`` if none of that holds but the text holds a Japanese form, a
+    character OpenCC's Japanese-to-Traditional conversion (``jp2t``) changes and no
+    Chinese one touches (浜 for 濱; not 台, which Chinese writes too); otherwise ``zh``
+    (script-neutral text, or both scripts mixed).
 
-    >>> zh_tag("東京"), zh_tag("东京"), zh_tag("北京市"), zh_tag("台灣"), zh_tag("辛巴威")
-    ('zh-Hant', 'zh-Hans', 'zh', 'zh-Hant', 'zh')
+    A character written alike in both scripts (里 in 馬德里, 托) decides nothing: OpenCC
+    converts 里 only where it means 裏 (inside). A change counts only if the whole text
+    and one of its characters both convert: OpenCC's phrase table alone makes 布列斯特
+    佈列斯特, a phrase, not a script.
+
+    >>> [zh_tag(t) for t in ("東京", "东京", "北京市", "馬德里", "斯里蘭卡", "浜田", "赤峰市")]
+    ['zh-Hant', 'zh-Hans', 'zh', 'zh-Hant', 'zh-Hant', 'ja', 'zh']
     """
-    scripts = {zh_script(char) for char in text}
-    if "Hant" in scripts and "Hans" not in scripts:
+    to_hans = _changes("t2s", text)
+    to_hant = all(_changes(config, text) for config in ("s2t", "s2tw", "s2hk"))
+    if to_hans and not to_hant:
         return "zh-Hant"
-    if "Hans" in scripts and "Hant" not in scripts:
+    if to_hant and not to_hans:
         return "zh-Hans"
+    if not to_hans and not to_hant and any(_japanese_form(char) for char in text):
+        return "ja"
     return "zh"
+
+
+def _changes(config: str, text: str) -> bool:
+    # OpenCC's conversion changes the text both as a whole (phrase-aware: 馬德里 keeps 里,
+    # which alone it makes 裏) and character by character (a phrase match in a
+    # transliteration, 布列斯特 -> 佈列斯特, is not a script difference): both must agree.
+    convert = _opencc(config).convert
+    return convert(text) != text and any(_char_changes(config, char) for char in text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _char_changes(config: str, char: str) -> bool:
+    return _opencc(config).convert(char) != char
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _japanese_form(char: str) -> bool:
+    # A Japanese form: OpenCC's jp2t changes it and no Chinese conversion touches it (浜 ->
+    # 濱); 台 is not one, though jp2t makes it 臺, as Chinese writes 台 too (s2t changes it).
+    return (_char_changes("jp2t", char)
+            and not any(_char_changes(config, char) for config in ("s2t", "s2tw", "s2hk", "t2s")))
 
 
 @functools.lru_cache(maxsize=1024)
