@@ -189,13 +189,14 @@ def _changes(config: str, text: str) -> bool:
     # OpenCC's conversion changes the text both as a whole (phrase-aware: 馬德里 keeps 里,
     # which alone it makes 裏) and character by character (a phrase match in a
     # transliteration, 布列斯特 -> 佈列斯特, is not a script difference): both must agree.
-    convert = _opencc(config).convert
-    return convert(text) != text and any(_char_changes(config, char) for char in text)
+    converted: str = _opencc(config).convert(text)
+    return converted != text and any(_char_changes(config, char) for char in text)
 
 
 @functools.lru_cache(maxsize=1 << 14)
 def _char_changes(config: str, char: str) -> bool:
-    return _opencc(config).convert(char) != char
+    converted: str = _opencc(config).convert(char)
+    return converted != char
 
 
 @functools.lru_cache(maxsize=1 << 14)
