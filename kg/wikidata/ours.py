@@ -3,9 +3,10 @@ behind each QID (the links table) and the give-back evidence file.
 
 The built graph (``dist/twinning.trig``) is read with pyoxigraph and a few SPARQL queries: a
 ``tw:Twinning`` has its ``tw:listedPlace`` and ``tw:partnerPlace``, each with
-``skos:exactMatch`` to a Wikidata item when resolved, ``tw:startDate`` typed by precision (``xsd:date``,
-``xsd:gYearMonth``, ``xsd:gYear``) and ``prov:wasDerivedFrom`` its source line. A place
-without ``skos:exactMatch`` (unresolved or ambiguous) is never compared and never written.
+``skos:exactMatch`` to a Wikidata item when resolved, ``tw:startDate`` typed by precision
+(``xsd:date``, ``xsd:gYearMonth``, ``xsd:gYear``) and ``prov:wasDerivedFrom`` its source
+line. A place without ``skos:exactMatch`` (unresolved or ambiguous) is never compared and
+never written.
 
 The give-back evidence file (``seeds/wikidata-giveback.tsv``) records, like the links table,
 only what has evidence: the URL of each source document's page (the reference of every
