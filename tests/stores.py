@@ -94,6 +94,8 @@ Charset = UTF-8
 [SPARQL]
 ResultSetMaxRows = 100000
 MaxQueryExecutionTime = 60
+; As Debian's virtuoso.ini ships it: queries estimated to cost more are refused.
+MaxQueryCostEstimationTime = 400
 """
 
 

@@ -16,16 +16,17 @@ import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
+import opencc
 import zhconv
 from rdflib import URIRef
 
 from kg.model import LinkRow, Membership, PairTwinning, ParseResult, Twinning, WikiLink
 from kg.rdf import vocab
 from kg.rdf.geo import geo_triples, place_coordinates
+from kg.rdf.literals import canonical_decimal
 from kg.rdf.quads import Quads, Term, iri, literal
 from kg.rdf.vocab import DEFAULT_BASE, ZHWIKI_PAGE, Iris
 from kg.reconcile.links import QID_RE, LinksTable
@@ -41,7 +42,6 @@ __all__ = [
     "Literal",
     "agreement_kind",
     "emit",
-    "zh_script",
     "zh_tag",
 ]
 
@@ -145,53 +145,66 @@ _STATUS: dict[str, Term] = {
 }
 
 
-# The Simplified standards (generic, mainland, Singapore) and the Traditional ones (generic,
-# Taiwan, Hong Kong) zhconv knows. A character belongs to one script only if EVERY standard of
-# the other script replaces it: 户 and 台 are kept by Hong Kong and 峰 by Taiwan, so they are
-# script-neutral, not Simplified, whatever the other Traditional tables swap them for.
-_SIMPLIFIED_LOCALES = ("zh-hans", "zh-cn", "zh-sg")
-_TRADITIONAL_LOCALES = ("zh-hant", "zh-tw", "zh-hk")
-
-
-@functools.lru_cache(maxsize=1 << 14)
-def zh_script(char: str) -> str:
-    """The script one character belongs to: ``"Hant"``, ``"Hans"`` or ``""`` (both or none).
-
-    Character by character, never by phrase: zhconv's phrase tables also swap vocabulary
-    (雅爾達 -> 雅爾塔 under zh-hk), which says nothing of the script. A character is
-    Traditional-only if every Simplified standard converts it and some Traditional standard
-    keeps it; Simplified-only the other way round; anything else (北, 台, 户, 峰, a character
-    both sides convert, a non-Han character) is neutral.
-
-    >>> zh_script("東"), zh_script("东"), zh_script("戶"), zh_script("户"), zh_script("-")
-    ('Hant', 'Hans', 'Hant', '', '')
-    """
-    changed_by_hans = all(zhconv.convert(char, loc) != char for loc in _SIMPLIFIED_LOCALES)
-    changed_by_hant = all(zhconv.convert(char, loc) != char for loc in _TRADITIONAL_LOCALES)
-    if changed_by_hans and not changed_by_hant:
-        return "Hant"
-    if changed_by_hant and not changed_by_hans:
-        return "Hans"
-    return ""
+@functools.cache
+def _opencc(config: str) -> opencc.OpenCC:
+    # One converter per configuration, made on first use (each loads its dictionaries).
+    return opencc.OpenCC(config)
 
 
 @functools.lru_cache(maxsize=1 << 16)  # names repeat (a place in many rows)
 def zh_tag(text: str) -> str:
-    """The BCP 47 tag of a Chinese string: ``zh-Hant``, ``zh-Hans`` or ``zh``.
+    """The BCP 47 tag of a name in a Chinese document: ``zh-Hant``, ``zh-Hans``, ``ja`` or
+    ``zh``, by OpenCC's conversion tables (phrase-aware, maintained with the Chinese
+    Wikipedias' conventions), never a character list of our own.
 
-    A string with a Traditional-only character (:func:`zh_script`) and no Simplified-only
-    one is ``zh-Hant``; the converse is ``zh-Hans``; a string of script-neutral characters
-    only, or one that mixes both scripts, is ``zh``.
+    ``zh-Hant`` if OpenCC's Traditional-to-Simplified conversion (``t2s``) changes the text
+    and some Simplified-to-Traditional standard (``s2t``, Taiwan's ``s2tw``, Hong Kong's
+    ``s2hk``) keeps it; ``zh-Hans`` if every one of those changes it and ``t2s`` does not
+    (a form one Traditional standard keeps, 峰 in Taiwan, 台 in Hong Kong, is not
+    Simplified-only); ``ja`` if none of that holds but the text holds a Japanese form, a
+    character OpenCC's Japanese-to-Traditional conversion (``jp2t``) changes and no
+    Chinese one touches (浜 for 濱; not 台, which Chinese writes too); otherwise ``zh``
+    (script-neutral text, or both scripts mixed).
 
-    >>> zh_tag("東京"), zh_tag("东京"), zh_tag("北京市"), zh_tag("台灣"), zh_tag("辛巴威")
-    ('zh-Hant', 'zh-Hans', 'zh', 'zh-Hant', 'zh')
+    A character written alike in both scripts (里 in 馬德里, 托) decides nothing: OpenCC
+    converts 里 only where it means 裏 (inside). A change counts only if the whole text
+    and one of its characters both convert: OpenCC's phrase table alone makes 布列斯特
+    佈列斯特, a phrase, not a script.
+
+    >>> [zh_tag(t) for t in ("東京", "东京", "北京市", "馬德里", "斯里蘭卡", "浜田", "赤峰市")]
+    ['zh-Hant', 'zh-Hans', 'zh', 'zh-Hant', 'zh-Hant', 'ja', 'zh']
     """
-    scripts = {zh_script(char) for char in text}
-    if "Hant" in scripts and "Hans" not in scripts:
+    to_hans = _changes("t2s", text)
+    to_hant = all(_changes(config, text) for config in ("s2t", "s2tw", "s2hk"))
+    if to_hans and not to_hant:
         return "zh-Hant"
-    if "Hans" in scripts and "Hant" not in scripts:
+    if to_hant and not to_hans:
         return "zh-Hans"
+    if not to_hans and not to_hant and any(_japanese_form(char) for char in text):
+        return "ja"
     return "zh"
+
+
+def _changes(config: str, text: str) -> bool:
+    # OpenCC's conversion changes the text both as a whole (phrase-aware: 馬德里 keeps 里,
+    # which alone it makes 裏) and character by character (a phrase match in a
+    # transliteration, 布列斯特 -> 佈列斯特, is not a script difference): both must agree.
+    converted: str = _opencc(config).convert(text)
+    return converted != text and any(_char_changes(config, char) for char in text)
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _char_changes(config: str, char: str) -> bool:
+    converted: str = _opencc(config).convert(char)
+    return converted != char
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _japanese_form(char: str) -> bool:
+    # A Japanese form: OpenCC's jp2t changes it and no Chinese conversion touches it (浜 ->
+    # 濱); 台 is not one, though jp2t makes it 臺, as Chinese writes 台 too (s2t changes it).
+    return (_char_changes("jp2t", char)
+            and not any(_char_changes(config, char) for config in ("s2t", "s2tw", "s2hk", "t2s")))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -206,12 +219,9 @@ def agreement_kind(note: str | None) -> Term:
 
 
 def _decimal(text: str) -> str | None:
-    # A score cell as an xsd:decimal lexical form ("1.00", ".5" -> "0.5"); None if not one.
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return None
-    return format(value, "f") if value.is_finite() else None
+    # A score cell as a canonical xsd:decimal ("1.00" -> "1", ".50" -> "0.5"), the form
+    # every store gives back (kg.rdf.literals); None if not a decimal.
+    return canonical_decimal(text)
 
 
 def _title_text(title: str) -> str:
@@ -282,8 +292,6 @@ class _Emitter:
             lambda: defaultdict(set)
         )
         self.alt_labels: dict[Term, set[tuple[str, Term]]] = defaultdict(set)  # (doc, literal)
-        self.countries_by_qid: set[Term] = set()  # see name_countries_by_qid
-        self.named: set[Term] = set()  # places some document names (tw:namedIn)
 
     def graph(self, doc: str) -> _Graph:
         graph = self.graphs.get(doc)
@@ -303,8 +311,9 @@ class _Emitter:
         g = self.graph(LINKS_DOC)
         g.add((node, RDF.type, TW.Place))
         g.add((node, RDF.type, SCHEMA.Place))
-        g.add((node, OWL.sameAs, WD[qid]))
-        g.add((node, TW.reconciliationStatus, TW.Resolved))
+        # skos:exactMatch, not owl:sameAs: an OWL closure over owl:sameAs would copy every
+        # statement on the place (tw:country, tw:twinnedWith…) onto the Wikidata item.
+        g.add((node, SKOS.exactMatch, WD[qid]))
         if kind in _KIND_CLASS:
             g.add((node, RDF.type, _KIND_CLASS[kind]))
         for label in sorted(self.qid_labels.get(qid, ())):
@@ -314,47 +323,83 @@ class _Emitter:
         return node
 
     def place(
-        self, doc: str, role: str, key: str, country: str, unresolved: Term, kind_hint: str
+        self, doc: str, role: str, key: str, country: str, unresolved: Term, kind_hint: str,
+        line: int,
     ) -> Term:
-        """The node of a place reference: its QID's node if resolved, else ``unresolved``."""
+        """The node of a place reference: its QID's node if resolved, else ``unresolved``.
+
+        The place gets the facts about the place (types, labels elsewhere); how ``doc``
+        named it at ``line`` and how it was matched go on the reference's record
+        (:meth:`record`), never on the place."""
         row = self.links.get(doc, role, key, country)
         if row is not None and row.qid:
             node = self._resolved_node(row.qid, row, kind_hint)
-            self.reconciliation(node, row)
+            self.record(doc, role, key, country, node, row, line)
             return node
         node = unresolved
-        if row is not None:
-            self.reconciliation(node, row)
         g = self.graph(LINKS_DOC)
         g.add((node, RDF.type, TW.Place))
         g.add((node, RDF.type, SCHEMA.Place))
         kind = row.kind if row is not None and row.kind else kind_hint
         if kind in _KIND_CLASS:
             g.add((node, RDF.type, _KIND_CLASS[kind]))
-        status = _STATUS.get(row.status, TW.Unresolved) if row is not None else TW.Unresolved
-        g.add((node, TW.reconciliationStatus, status))
-        if row is not None:
-            for cell in row.candidates.split():
-                qid = cell.split(":", 1)[0]
-                if QID_RE.fullmatch(qid):
-                    g.add((node, TW.candidate, WD[qid]))
+        self.record(doc, role, key, country, node, row, line)
         if node not in self.places:
             where = f" ({country})" if country else ""
             self.stats.unresolved_refs.append(f"{doc}/{role}: {key}{where}")
         self.places.add(node)
         return node
 
-    def reconciliation(self, place: Term, row: LinkRow) -> None:
-        """The links-table row behind a place reference, as a ``tw:Reconciliation`` node
-        ``<place>#reconciliation/<doc>/<role>/<key>[/<country>]`` in the links graph: its
-        method, score, outcome, evidence text, chosen item and scored candidates. Nothing
-        is stated about the Wikidata items themselves (they are objects only)."""
-        parts = [row.doc, row.role, row.key] + ([row.country] if row.country else [])
-        node = _node(place[1:-1].split("#", 1)[0] + "#reconciliation/"
+    def record(
+        self, doc: str, role: str, key: str, country: str, place: Term, row: LinkRow | None,
+        line: int,
+    ) -> None:
+        """The record of one place reference of ``doc``, a ``tw:PlaceRecord``
+        ``<place>#record/<doc>/<role>/<key>[/<country>]``: what the document said
+        (``schema:about`` the place, ``tw:namedIn`` the document, ``prov:wasDerivedFrom``
+        each source line naming it, in the document's graph) and how it was matched
+        (``tw:reconciliationStatus``, ``tw:candidate``s, ``tw:reconciliation``, in the links
+        graph). The links run from the record to the place, so ``skos:exactMatch`` or
+        ``owl:sameAs`` on the place carries none of them onto a Wikidata item."""
+        node = self._ref_node(place, "record", (doc, role, key, country))
+        g = self.graph(doc)
+        g.add((node, RDF.type, TW.PlaceRecord))
+        g.add((node, SCHEMA.about, place))
+        g.add((node, TW.namedIn, self.iris.source(doc)))
+        g.add((node, PROV.wasDerivedFrom, self.iris.source_line(doc, line)))
+        links = self.graph(LINKS_DOC)
+        status = (TW.Resolved if row is not None and row.qid
+                  else _STATUS.get(row.status, TW.Unresolved) if row is not None
+                  else TW.Unresolved)
+        links.add((node, TW.reconciliationStatus, status))
+        if row is None:
+            return
+        if not row.qid:
+            for cell in row.candidates.split():
+                qid = cell.split(":", 1)[0]
+                if QID_RE.fullmatch(qid):
+                    links.add((node, TW.candidate, WD[qid]))
+        links.add((node, TW.reconciliation, self.reconciliation(place, row)))
+
+    @staticmethod
+    def _ref_node(place: Term, kind: str, ref: tuple[str, str, str, str]) -> Term:
+        # <place>#<kind>/<doc>/<role>/<key>[/<country>], segments percent-encoded.
+        doc, role, key, country = ref
+        parts = [doc, role, key] + ([country] if country else [])
+        return _node(place[1:-1].split("#", 1)[0] + f"#{kind}/"
                      + "/".join(quote(part, safe="") for part in parts))
+
+    def reconciliation(self, place: Term, row: LinkRow) -> Term:
+        """The links-table row behind a place reference, as a ``tw:Reconciliation`` (a
+        ``prov:Activity``) ``<place>#reconciliation/<doc>/<role>/<key>[/<country>]`` in the
+        links graph: its method, score, outcome, evidence text (kept for people), chosen
+        item and scored candidates, ``prov:used`` the links table. Nothing is stated about
+        the Wikidata items themselves (they are objects only). Returns the node."""
+        node = self._ref_node(place, "reconciliation", row.ref)
         g = self.graph(LINKS_DOC)
-        g.add((place, TW.reconciliation, node))
         g.add((node, RDF.type, TW.Reconciliation))
+        g.add((node, RDF.type, PROV.Activity))
+        g.add((node, PROV.used, self.iris.source(LINKS_DOC)))
         g.add((node, TW.outcome, _STATUS.get(row.status, TW.Unresolved)))
         if row.method:
             g.add((node, TW.method, Literal(row.method)))
@@ -378,6 +423,7 @@ class _Emitter:
             cand_score = _decimal(value)
             if cand_score is not None:
                 g.add((cand, TW.candidateScore, Literal(cand_score, datatype=XSD.decimal)))
+        return node
 
     def country_from_qid(self, qid: str) -> Term | None:
         """A country node known only by the QID a links row gives (None if it has no label)."""
@@ -385,26 +431,12 @@ class _Emitter:
             node = self._resolved_node(qid, None, "country")
             for text, lang in PRC_COUNTRY[1]:
                 self.place_label(LINKS_DOC, node, text, lang)
-            self.countries_by_qid.add(node)
             return node
         if not self.qid_labels.get(qid):
             return None
-        node = self._resolved_node(qid, None, "country")
-        self.countries_by_qid.add(node)
-        return node
-
-    def name_countries_by_qid(self) -> None:
-        """A country that only the links table names (a ``country_qid``, no document
-        naming it: one document built alone) is named in the links table, which is a
-        source document too; a country a document names keeps only that document."""
-        links = self.iris.source(LINKS_DOC)
-        for node in sorted(self.countries_by_qid - self.named):
-                self.graph(LINKS_DOC).add((node, TW.namedIn, links))
+        return self._resolved_node(qid, None, "country")
 
     def names(self, doc: str, node: Term, names: Iterable[tuple[str, str]]) -> None:
-        g = self.graph(doc)
-        g.add((node, TW.namedIn, self.iris.source(doc)))
-        self.named.add(node)
         for text, lang in names:
             if text.strip():
                 self.place_label(doc, node, text.strip(), lang)
@@ -474,7 +506,7 @@ class _Emitter:
         g = self.graph(doc)
         line_node = self.iris.source_line(doc, line)
         g.add((line_node, RDF.type, TW.SourceLine))
-        g.add((line_node, TW.lineNumber, Literal(line, datatype=XSD.positiveInteger)))
+        g.add((line_node, TW.lineNumber, Literal(line, datatype=XSD.integer)))
         g.add((line_node, DCTERMS.isPartOf, self.iris.source(doc)))
         g.add((subject, PROV.wasDerivedFrom, line_node))
         g.add((subject, PROV.hadPrimarySource, self.iris.source(doc)))
@@ -486,12 +518,12 @@ class _Emitter:
         g = self.graph(doc)
         country = self.place(
             doc, "country", rec.country_en, "",
-            self.iris.place_lhc_country(rec.country_en), "country",
+            self.iris.place_lhc_country(rec.country_en), "country", rec.source.line,
         )
         self.names(doc, country, [(rec.country_en, "en"), (rec.country_ja, "ja")])
         city = self.place(
             doc, "member", rec.city_en, rec.country_en,
-            self.iris.place_lhc_city(rec.country_en, rec.city_en), "city",
+            self.iris.place_lhc_city(rec.country_en, rec.city_en), "city", rec.source.line,
         )
         self.names(doc, city, [(rec.city_en, "en"), (rec.city_ja, "ja")])
         g.add((city, TW.country, country))
@@ -525,7 +557,8 @@ class _Emitter:
         doc = rec.source.doc
         g = self.graph(doc)
         cn_link = rec.cn[-1]
-        cn = self.place(doc, "cn", cn_link.title, "", self.iris.place_zhwiki(cn_link.title), "")
+        cn = self.place(doc, "cn", cn_link.title, "", self.iris.place_zhwiki(cn_link.title), "",
+                        rec.source.line)
         self.wiki_names(cn, cn_link)
         if rec.cn_prefix.strip():
             text = rec.cn_prefix.strip() + (cn_link.label.strip() or _title_text(cn_link.title))
@@ -541,14 +574,14 @@ class _Emitter:
         country_title = rec.country.title if rec.country is not None else ""
         partner = self.place(
             doc, "partner", p_link.title, country_title,
-            self.iris.place_zhwiki(p_link.title), "",
+            self.iris.place_zhwiki(p_link.title), "", rec.source.line,
         )
         self.wiki_names(partner, p_link)
         country: Term | None = None
         if rec.country is not None:
             country = self.place(
                 doc, "country", rec.country.title, "",
-                self.iris.place_zhwiki(rec.country.title), "country",
+                self.iris.place_zhwiki(rec.country.title), "country", rec.source.line,
             )
             self.wiki_names(country, rec.country)
         else:
@@ -589,11 +622,13 @@ class _Emitter:
         for city, country_name, lang in ((rec.city_a, rec.country_a, rec.lang_a),
                                          (rec.city_b, rec.country_b, rec.lang_b)):
             node = self.place(doc, "place", city, country_name,
-                              self.iris.place_ref(doc, country_name, city), "city")
+                              self.iris.place_ref(doc, country_name, city), "city",
+                              rec.source.line)
             self.names(doc, node, [(city, lang)])
             if country_name:
                 country = self.place(doc, "country", country_name, "",
-                                     self.iris.place_ref(doc, country_name), "country")
+                                     self.iris.place_ref(doc, country_name), "country",
+                                     rec.source.line)
                 self.names(doc, country, [(country_name, lang)])
                 if country != node:
                     g.add((node, TW.country, country))
@@ -645,7 +680,6 @@ def emit(
                 em.pair(rec, seen[key])
             else:
                 em.twinning(rec, seen[key])
-    em.name_countries_by_qid()
     em.preferred_labels()
     # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
     coords = place_coordinates(links, lambda qid: em.iris.place_qid(qid)[1:-1])
@@ -657,5 +691,20 @@ def emit(
     em.stats.places = len(em.places)
     em.stats.resolved_places = len(em.resolved)
     em.stats.unresolved_refs.sort()
-    graphs = {em.iris.graph(doc)[1:-1]: g.lines for doc, g in em.graphs.items()}
+    graphs = {em.iris.graph(doc)[1:-1]: g.lines for doc, g in _once(em.graphs).items()}
     return Quads(graphs), em.stats
+
+
+def _once(graphs: dict[str, _Graph]) -> dict[str, _Graph]:
+    """Each triple in one graph only: that of the most authoritative document stating it
+    (:data:`LABEL_AUTHORITY`, then by name). A triple in two graphs is counted twice by
+    stores that answer a query over several ``default-graph-uri``s (or the union default
+    graph) with a bag, not the RDF merge (Oxigraph, kg serve: 24,581 for 24,388 triples),
+    and the dumps and VoID count it once; stated once, every store counts alike."""
+    seen: set[bytes] = set()
+    order = sorted(graphs, key=lambda doc: (
+        LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY else len(LABEL_AUTHORITY), doc))
+    for doc in order:
+        graphs[doc].lines -= seen
+        seen |= graphs[doc].lines
+    return graphs

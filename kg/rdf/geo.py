@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 
 from kg.model import LinkRow
+from kg.rdf.literals import canonical_decimal
 
 __all__ = [
     "ASWKT",
@@ -104,9 +105,12 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> str:
-    """The distance between ``(lat, lon)`` points as an ``xsd:decimal`` lexical form, rounded
-    to 0.1 km (``"8453.2"``)."""
-    return f"{haversine_km(a[0], a[1], b[0], b[1]):.1f}"
+    """The distance between ``(lat, lon)`` points as a canonical ``xsd:decimal`` lexical form
+    (the form stores give back, :mod:`kg.rdf.literals`), rounded to 0.1 km (``"8453.2"``,
+    ``"2327"`` for 2327.0)."""
+    text = canonical_decimal(f"{haversine_km(a[0], a[1], b[0], b[1]):.1f}")
+    assert text is not None  # a finite float always formats as a decimal
+    return text
 
 
 def place_coordinates(rows: Iterable[LinkRow],

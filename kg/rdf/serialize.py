@@ -34,7 +34,6 @@ from kg.rdf.vocab import (
     FOAF,
     ONTOLOGY_IRI,
     ORG,
-    OWL,
     PREFIXES,
     PROV,
     RDF,
@@ -304,7 +303,8 @@ class UnionStats:
         typed: set[bytes] = set()
         stats = cls()
         rdf_type = f"<{RDF.type}>".encode()
-        same_as = f"<{OWL.sameAs}>".encode()
+        # The links of places to Wikidata items (kg.rdf.emit: skos:exactMatch).
+        same_as = f"<{SKOS.exactMatch}>".encode()
         for line in data.union:
             # <s> <p> o .   (subjects and predicates are IRIs: no space or ">" inside)
             s_end = line.index(b"> ") + 1
@@ -341,7 +341,7 @@ def void_graph(
 
     ``files`` maps format names of :data:`FORMATS` to the bytes written (for their sizes).
     Counts come from the union graph; one ``void:subset`` per named graph; one
-    ``void:Linkset`` for the ``owl:sameAs`` links to Wikidata.
+    ``void:Linkset`` for the ``skos:exactMatch`` links to Wikidata.
     """
     iris = Iris(base)
     union = UnionStats.of(data, base)
@@ -406,7 +406,7 @@ def void_graph(
     linkset = iris.dataset("linkset/wikidata")
     g.add((dataset, VOID.subset, linkset))
     g.add((linkset, RDF.type, VOID.Linkset))
-    g.add((linkset, VOID.linkPredicate, OWL.sameAs))
+    g.add((linkset, VOID.linkPredicate, SKOS.exactMatch))
     g.add((linkset, VOID.subjectsTarget, dataset))
     g.add((linkset, VOID.objectsTarget, wikidata))
     g.add((linkset, VOID.triples, Literal(union.same_as, datatype=XSD.integer)))

@@ -59,7 +59,7 @@ WD = Namespace("http://www.wikidata.org/entity/")
 WDT = Namespace("http://www.wikidata.org/prop/direct/")
 DBO = Namespace("http://dbpedia.org/ontology/")
 ZHWIKI_PAGE = "https://zh.wikipedia.org/wiki/"
-#: What a Wikidata entity IRI in ``owl:sameAs`` must look like (also used by the shapes).
+#: What a Wikidata entity IRI in ``skos:exactMatch`` must look like (also used by the shapes).
 WIKIDATA_ENTITY_PATTERN = r"^http://www\.wikidata\.org/entity/Q[1-9][0-9]*$"
 
 #: Prefixes bound in every serialisation, in this order.

@@ -807,10 +807,19 @@ class _Page:
             if isinstance(obj, ox.NamedNode | ox.BlankNode) and any(
                     True for _ in _triples(self.stores, obj, _TYPE, reconciliation)):
                 nodes.append(obj)
+        # The place records about the place (tw:PlaceRecord schema:about it: how a document
+        # named it, its status and candidates) and the reconciliations they link to.
+        record = ox.NamedNode(ONTOLOGY_NS + "PlaceRecord")
+        via = ox.NamedNode(ONTOLOGY_NS + "reconciliation")
         for t in _triples(self.stores, None, None, node):
-            if isinstance(t.subject, ox.NamedNode | ox.BlankNode) and any(
-                    True for _ in _triples(self.stores, t.subject, _TYPE, reconciliation)):
+            if not isinstance(t.subject, ox.NamedNode | ox.BlankNode):
+                continue
+            if any(True for _ in _triples(self.stores, t.subject, _TYPE, reconciliation)):
                 nodes.append(t.subject)
+            elif any(True for _ in _triples(self.stores, t.subject, _TYPE, record)):
+                nodes.append(t.subject)
+                nodes.extend(r.object for r in _triples(self.stores, t.subject, via)
+                             if isinstance(r.object, ox.NamedNode))
         blocks = []
         for rec in sorted(set(nodes), key=str):
             rows = sorted(_triples(self.stores, rec), key=_key)

@@ -2,10 +2,11 @@
 behind each QID (the links table) and the give-back evidence file.
 
 The built graph (``dist/twinning.trig``) is read with pyoxigraph and a few SPARQL queries: a
-``tw:Twinning`` has its ``tw:listedPlace`` and ``tw:partnerPlace``, each with ``owl:sameAs``
-to a Wikidata item when resolved, ``tw:startDate`` typed by precision (``xsd:date``,
-``xsd:gYearMonth``, ``xsd:gYear``) and ``prov:wasDerivedFrom`` its source line. A place
-without ``owl:sameAs`` (unresolved or ambiguous) is never compared and never written.
+``tw:Twinning`` has its ``tw:listedPlace`` and ``tw:partnerPlace``, each with
+``skos:exactMatch`` to a Wikidata item when resolved, ``tw:startDate`` typed by precision
+(``xsd:date``, ``xsd:gYearMonth``, ``xsd:gYear``) and ``prov:wasDerivedFrom`` its source
+line. A place without ``skos:exactMatch`` (unresolved or ambiguous) is never compared and
+never written.
 
 The give-back evidence file (``seeds/wikidata-giveback.tsv``) records, like the links table,
 only what has evidence: the URL of each source document's page (the reference of every
@@ -53,7 +54,7 @@ _LIVE_ANSWER = re.compile(r"https?://\S+.*\bretrieved \d{4}-\d{2}-\d{2}")
 
 _PREFIXES = """\
 PREFIX tw: <https://w3id.org/twinning-kg/ontology#>
-PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX prov: <http://www.w3.org/ns/prov#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -79,7 +80,7 @@ SELECT ?p ?same ?label ?country WHERE {
   { ?t a tw:Twinning ; tw:place ?p } UNION { ?m a org:Membership ; org:member ?p }
   UNION { ?m a org:Membership ; org:organization ?p }
   UNION { ?x tw:country ?p }
-  OPTIONAL { ?p owl:sameAs ?same }
+  OPTIONAL { ?p skos:exactMatch ?same }
   OPTIONAL { ?p rdfs:label ?label }
   OPTIONAL { ?p tw:country ?country }
 }"""

@@ -10,7 +10,7 @@ from rdflib.compare import isomorphic
 from kg.rdf import emit
 from kg.rdf.emit import agreement_kind, zh_tag
 from kg.rdf.serialize import union_graph
-from kg.rdf.vocab import OWL, TW, WD, Iris
+from kg.rdf.vocab import OWL, PROV, SCHEMA, SKOS, TW, WD, Iris
 from tests.rdf.fixtures import BEIJING, KYOTO, links, results
 
 GOLDEN = Path(__file__).parent / "golden" / "small.trig"
@@ -30,9 +30,11 @@ def test_same_qid_in_both_documents_is_one_node() -> None:
     dset, stats = emit(results(), links())
     ds = union_graph(dset)
     kyoto = Iris().place_qid(KYOTO)
-    docs = set(ds.objects(kyoto, TW.namedIn))
+    records = set(ds.subjects(SCHEMA.about, kyoto))
+    docs = {ds.value(r, TW.namedIn) for r in records}
     assert docs == {Iris().source("lhc"), Iris().source("zhwiki")}
-    assert (kyoto, OWL.sameAs, WD[KYOTO]) in ds
+    assert (kyoto, SKOS.exactMatch, WD[KYOTO]) in ds
+    assert not list(ds.objects(kyoto, OWL.sameAs))
     assert stats.twinnings == 3 and stats.memberships == 2
 
 
@@ -40,10 +42,13 @@ def test_unresolved_place_has_node_label_country_and_status() -> None:
     dset, stats = emit(results(), links())
     ds = union_graph(dset)
     masuda = Iris().place_lhc_city("Japan", "Masuda")
-    assert (masuda, TW.reconciliationStatus, TW.Unresolved) in ds
+    (record,) = ds.subjects(SCHEMA.about, masuda)
+    assert (record, TW.reconciliationStatus, TW.Unresolved) in ds
+    assert (record, PROV.wasDerivedFrom, Iris().source_line("lhc", 6)) in ds
+    assert not list(ds.objects(masuda, TW.reconciliationStatus))
     assert (masuda, None, Literal("益田", lang="ja")) in ds
     assert (masuda, TW.country, None) in ds
-    assert not list(ds.objects(masuda, OWL.sameAs))
+    assert not list(ds.objects(masuda, SKOS.exactMatch))
     assert "lhc/member: Masuda (Japan)" in stats.unresolved_refs
 
 

@@ -80,3 +80,29 @@ def test_no_undefined_own_term_in_ontology_emitter_or_shapes(ontology: Graph) ->
     for path in sorted(paths.SHAPES_DIR.glob("*.ttl")):
         shapes.parse(path, format="turtle")
     assert _own_terms(shapes) - declared == set()
+
+
+def test_every_reused_term_has_a_label(ontology: Graph) -> None:
+    """Issue 17: 44 of the 49 reused external terms had no label."""
+    reused = {s for s in _declared(ontology)
+              if not str(s).startswith(str(TW)) and s != ONTOLOGY_IRI}
+    assert len(reused) > 40
+    unlabelled = sorted(str(s) for s in reused if ontology.value(s, RDFS.label) is None)
+    assert unlabelled == []
+
+
+def test_twinning_maps_to_wikidata_statements_and_schema_org(ontology: Graph) -> None:
+    close = URIRef("http://www.w3.org/2004/02/skos/core#closeMatch")
+    schema = "https://schema.org/"
+    pq = "http://www.wikidata.org/prop/qualifier/"
+    # dbo:twinCity beside dbo:twinTown and P190.
+    assert URIRef("http://dbpedia.org/ontology/twinCity") in set(
+        ontology.objects(TW.twinnedWith, close))
+    # A schema.org consumer reads tw:startDate/tw:endDate as schema:startDate/endDate of a
+    # schema:Role, the class those properties are meant for.
+    assert (TW.Twinning, RDFS.subClassOf, URIRef(schema + "Role")) in ontology
+    assert (TW.startDate, RDFS.subPropertyOf, URIRef(schema + "startDate")) in ontology
+    # A P190 statement: start and end qualifiers.
+    assert (TW.startDate, close, URIRef(pq + "P580")) in ontology
+    assert (TW.endDate, close, URIRef(pq + "P582")) in ontology
+    assert (TW.Twinning, close, URIRef("http://wikiba.se/ontology#Statement")) in ontology

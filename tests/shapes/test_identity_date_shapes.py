@@ -1,5 +1,5 @@
 """Shapes issue 11 adds, on small graphs, with both engines (the default ``shacl`` and the
-reference pySHACL give the same violations): one place per Wikidata item, owl:sameAs
+reference pySHACL give the same violations): one place per Wikidata item, skos:exactMatch
 naming the QID of the place's IRI, end date not before the start date, no start date in
 the future, and a schema:Place type that must be asserted (the ontology merged into the
 data graph no longer satisfies it)."""
@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from rdflib import OWL, RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import SH
+from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import SH, SKOS
 
 from kg import paths
 from kg.validate import ENGINES, load_graph, load_shapes, validate_with_shapes
@@ -39,7 +39,7 @@ def add_place(g: Graph, node: URIRef, qid: str | None, *, schema_type: bool = Tr
         g.add((node, RDF.type, SCHEMA.Place))
     g.add((node, RDFS.label, Literal("x", lang="en")))
     if qid is not None:
-        g.add((node, OWL.sameAs, WD[qid]))
+        g.add((node, SKOS.exactMatch, WD[qid]))
 
 
 def twinning(start: Literal | None, end: Literal | None = None) -> Graph:
@@ -78,12 +78,13 @@ def d(text: str, datatype: URIRef = XSD.date) -> Literal:
 def test_one_place_per_wikidata_item(engine: str, shapes: Graph, ontology: Graph) -> None:
     g = Graph()
     add_place(g, Q956, "Q956")
-    assert violations(g, shapes, ontology, engine, {OWL.sameAs}) == set()
+    assert violations(g, shapes, ontology, engine, {SKOS.exactMatch}) == set()
     other = URIRef(BASE + "place/zhwiki/%E5%8C%97%E4%BA%AC")
     add_place(g, other, "Q956")
-    found = violations(g, shapes, ontology, engine, {OWL.sameAs})
+    found = violations(g, shapes, ontology, engine, {SKOS.exactMatch})
     # At the Wikidata item (two places claim it) and at the node whose IRI is not Q956's.
-    assert found == {(str(WD.Q956), f"^<{OWL.sameAs}>"), (str(other), str(OWL.sameAs))}
+    assert found == {(str(WD.Q956), f"^<{SKOS.exactMatch}>"),
+                     (str(other), str(SKOS.exactMatch))}
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -92,15 +93,15 @@ def test_one_place_per_wikidata_item(engine: str, shapes: Graph, ontology: Graph
     ("place/Q956", "Q95", True),  # a QID that is a prefix of the IRI's
     ("place/Q95", "Q956", True),
     ("place/Q956", "Q148", True),
-    ("place/lhc/Japan/Kyoto", "Q34600", True),  # only a place/Q… node has owl:sameAs
+    ("place/lhc/Japan/Kyoto", "Q34600", True),  # only a place/Q… node has skos:exactMatch
 ])
 def test_same_as_names_the_qid_of_the_iri(
     engine: str, node: str, qid: str, bad: bool, shapes: Graph, ontology: Graph
 ) -> None:
     g = Graph()
     add_place(g, URIRef(BASE + node), qid)
-    expected = {(BASE + node, str(OWL.sameAs))} if bad else set()
-    assert violations(g, shapes, ontology, engine, {OWL.sameAs}) == expected
+    expected = {(BASE + node, str(SKOS.exactMatch))} if bad else set()
+    assert violations(g, shapes, ontology, engine, {SKOS.exactMatch}) == expected
 
 
 @pytest.mark.parametrize("engine", ENGINES)

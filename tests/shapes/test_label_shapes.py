@@ -4,8 +4,8 @@ tag, never also an alternative name; the emitter gives each place one per langua
 from __future__ import annotations
 
 import pytest
-from rdflib import OWL, RDF, RDFS, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import SH, SKOS
+from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import PROV, SH, SKOS
 
 from kg import paths
 from kg.rdf import emit
@@ -34,9 +34,15 @@ def place(*names: tuple[URIRef, Literal]) -> Graph:
     g.add((PLACE, RDF.type, TW.Place))
     g.add((PLACE, RDF.type, SCHEMA.Place))
     g.add((PLACE, RDFS.label, Literal("北京市", lang="zh")))
-    g.add((PLACE, OWL.sameAs, URIRef("http://www.wikidata.org/entity/Q956")))
-    g.add((PLACE, TW.reconciliationStatus, TW.Resolved))
-    g.add((PLACE, TW.namedIn, SOURCE))
+    g.add((PLACE, SKOS.exactMatch, URIRef("http://www.wikidata.org/entity/Q956")))
+    record = URIRef(f"{PLACE}#record/zhwiki/cn/x")
+    line = URIRef(f"{SOURCE}#L1")
+    g.add((record, RDF.type, TW.PlaceRecord))
+    g.add((record, SCHEMA.about, PLACE))
+    g.add((record, TW.namedIn, SOURCE))
+    g.add((record, TW.reconciliationStatus, TW.Resolved))
+    g.add((record, PROV.wasDerivedFrom, line))
+    g.add((line, RDF.type, TW.SourceLine))
     g.add((SOURCE, RDF.type, TW.SourceDocument))
     for predicate, name in names:
         g.add((PLACE, predicate, name))

@@ -207,8 +207,9 @@ def date_shape(shapes: Graph) -> PropertyShape:
 def same_as_shape(shapes: Graph) -> PropertyShape:
     return find_shape(
         shapes,
-        lambda s: s.path == OWL.sameAs and s.value(shapes, SH.pattern) is not None,
-        "owl:sameAs targets match the Wikidata entity IRI pattern (sh:pattern)",
+        lambda s: s.path == SKOS.exactMatch and s.value(shapes, SH.pattern) is not None,
+        "skos:exactMatch targets (the places' Wikidata links) match the Wikidata entity IRI"
+        " pattern (sh:pattern)",
     )
 
 
@@ -313,8 +314,8 @@ DEFECTS: dict[str, Breaker] = {
     "twinning-same-place-twice": same_place_twice,
     "malformed-date": set_value(date_shape, Literal("1985-13-40", datatype=XSD.date)),
     "date-as-plain-string": set_value(date_shape, Literal("1985-06-01")),
-    "sameAs-not-wikidata": set_value(same_as_shape, URIRef("http://dbpedia.org/resource/Kyoto")),
-    "sameAs-wikidata-property-not-entity": set_value(
+    "exactMatch-not-wikidata": set_value(same_as_shape, URIRef("http://dbpedia.org/resource/Kyoto")),
+    "exactMatch-wikidata-property-not-entity": set_value(
         same_as_shape, URIRef("http://www.wikidata.org/prop/direct/P190")
     ),
     "label-without-language": add_value(
@@ -355,10 +356,10 @@ def test_defect_is_a_violation(built: Graph, shapes: Graph, defect: str) -> None
 
 
 def test_unresolved_place_is_a_warning(built: Graph) -> None:
-    """A place without owl:sameAs is reported as a Warning and blocks nothing."""
+    """A place without skos:exactMatch is reported as a Warning and blocks nothing."""
     broken = copy(built)
-    place = sorted(set(broken.subjects(OWL.sameAs, None)), key=str)[0]
-    broken.remove((place, OWL.sameAs, None))
+    place = sorted(set(broken.subjects(SKOS.exactMatch, None)), key=str)[0]
+    broken.remove((place, SKOS.exactMatch, None))
     before = results(run(built), SH.Warning)
     result = run(broken)
     assert result.conforms and result.violations == 0, result.text

@@ -272,12 +272,12 @@ def test_reconcile_then_build_then_query(tmp_path: Path) -> None:
     rows = list(store.query("""
         PREFIX tw: <https://w3id.org/twinning-kg/ontology#>
         PREFIX prov: <http://www.w3.org/ns/prov#>
-        PREFIX owl: <http://www.w3.org/2002/07/owl#>
+        PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
         PREFIX dcterms: <http://purl.org/dc/terms/>
         SELECT ?line ?a ?b ?date ?url WHERE {
           ?t a tw:Twinning ; tw:listedPlace ?pa ; tw:partnerPlace ?pb ;
              prov:wasDerivedFrom ?line ; tw:startDate ?date .
-          ?pa owl:sameAs ?a . ?pb owl:sameAs ?b . ?pa tw:twinnedWith ?pb .
+          ?pa skos:exactMatch ?a . ?pb skos:exactMatch ?b . ?pa tw:twinnedWith ?pb .
           OPTIONAL { ?t dcterms:source ?url }
         } ORDER BY ?line""", use_default_graph_as_union=True))
     wd = "http://www.wikidata.org/entity/"
