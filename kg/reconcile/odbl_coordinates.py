@@ -144,8 +144,5 @@ def write_odbl_table(rows: Iterable[OdblCoordinate], path: Path) -> None:
     ordered = sorted(rows, key=lambda r: int(r.qid[1:]))
     lines = ["\t".join(ODBL_COLUMNS)]
     lines += ["\t".join((r.qid, r.lat, r.lon, r.coord_evidence)) for r in ordered]
-    try:
-        atomic_write_text(path, "\n".join(lines) + "\n")
-    except OSError as exc:
-        raise LinksError(f"cannot write the ODbL coordinates table: {exc.strerror or exc}",
-                         path=path) from None
+    atomic_write_text(path, "\n".join(lines) + "\n", error=LinksError,
+                      what="the ODbL coordinates table")

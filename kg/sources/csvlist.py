@@ -253,7 +253,10 @@ def _rows(text: str, delimiter: str, width: int) -> list[_Row]:
     one row of the header's ``width``, the opening line alone is the broken row (RFC 4180
     doubles a quote inside a quoted cell, so a well-formed row always holds an even number).
     """
-    lines = text.splitlines(keepends=True)
+    # Lines end at LF only (CRLF included), as grep -n and the other parsers count them: a
+    # lone CR, U+2028 or a form feed inside a row is that row's text, not a line break.
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
     out: list[_Row] = []
     i = 0
     while i < len(lines):

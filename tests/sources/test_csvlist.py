@@ -418,7 +418,7 @@ def test_build_without_links_uses_what_ships(
     ds.load(path=str(out / "twinning.nq") if (out / "twinning.nq").exists()
             else str(out / "twinning.trig"), format=ox.RdfFormat.TRIG)
     same = {str(q.object.value) for q in ds.quads_for_pattern(
-        None, ox.NamedNode("http://www.w3.org/2002/07/owl#sameAs"), None)}
+        None, ox.NamedNode("http://www.w3.org/2004/02/skos/core#exactMatch"), None)}
     assert {"http://www.wikidata.org/entity/Q34600", "http://www.wikidata.org/entity/Q90"} <= same
     labels = {(q.object.value, q.object.language) for q in ds.quads_for_pattern(
         None, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None)
