@@ -46,6 +46,7 @@ import contextlib
 import io
 import json
 import mimetypes
+import os
 import re
 import socket
 import sys
@@ -65,10 +66,11 @@ import pyoxigraph as ox
 
 from kg.errors import KGError, QueryError, ServeError
 from kg.serve import resources
+from kg.serve.engine import Engine
+from kg.serve.limits import DEFAULTS, Limits
 from kg.serve.protocol import (
     CORS_HEADERS,
     GRAPH_TYPES,
-    Engine,
     Operation,
     ProtocolError,
     Response,
@@ -88,14 +90,13 @@ __all__ = [
     "Site",
     "check_public_url",
     "dataset_info",
-    "ensure_built",
     "make_server",
     "open_site",
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 #: Largest request body accepted (bytes); larger ones get 413.
-DEFAULT_MAX_BODY = 1024 * 1024
+DEFAULT_MAX_BODY = DEFAULTS.max_body
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
                  ".png": "image/png", ".ico": "image/x-icon",
@@ -110,33 +111,6 @@ _WIKIDATA = "http://www.wikidata.org/entity/"
 
 
 # --- preparing what to serve ----------------------------------------------------------------
-
-def ensure_built(dist: Path, *, root: Path, build: bool = True) -> Path:
-    """The built graph ``dist/twinning.trig``, building ``dist`` first (with
-    :mod:`kg.build`) unless its build manifest says it was built, complete, from the
-    current seeds, corrections, links table, ontology and shapes under ``root``
-    (:func:`kg.manifest.is_current`).
-
-    Raises :class:`ServeError` if the graph is missing and ``build`` is false, and whatever
-    the build raises (a :class:`~kg.errors.KGError`) if building fails, e.g. when ``dist``
-    holds files no build wrote (the build replaces only a previous build).
-    """
-    from kg.manifest import BuildInputs, is_current
-
-    trig = dist / "twinning.trig"
-    inputs = BuildInputs.under(root)
-    if build and not (trig.is_file() and is_current(dist, inputs)):
-        # Lazily: serving given files needs none of the build.
-        from kg.build import build as build_graph
-
-        print(f"kg serve: building {dist} (missing, or not built from the current inputs)",
-              file=sys.stderr)
-        build_graph(out=dist, seeds=inputs.seeds, links_path=inputs.links,
-                    ontology=inputs.ontology, shapes_dir=inputs.shapes_dir)
-    if not trig.is_file():
-        raise ServeError("no built graph (run `kg build`, or drop --no-build)", path=trig)
-    return trig
-
 
 @dataclass
 class Site:
@@ -313,24 +287,19 @@ def _source_detail(store: ox.Store, iri: str, base: str) -> dict[str, Any]:
 
 def open_site(files: Sequence[Path], *, store_location: Path | None = None,
               void: Path | None = None, dumps: Sequence[Path] = (),
-              queries_dir: Path | None = None, timeout: float = 30.0,
-              max_rows: int = 100_000, allowed_services: Sequence[str] = (),
-              max_body: int = DEFAULT_MAX_BODY, title: str = "RDF data",
-              cache_bytes: int = 64 * 1024 * 1024, workers: int = 2,
-              express_workers: int = 1, express_timeout: float = 0.5, queue: int = 16,
-              max_query_length: int = 100_000, max_depth: int = 100,
-              worker_memory: int = 2048 * 1024 * 1024) -> Site:
-    """Load ``files`` into an on-disk store (:func:`kg.store.prepare_store`: in
-    ``store_location``, reused when it was made from the same files, or in a temporary
-    folder removed by ``site.engine.close()``), start the query workers
-    (:class:`~kg.serve.protocol.Engine`, which documents the limits) and prepare what the
-    server serves.
+              queries_dir: Path | None = None, title: str = "RDF data",
+              limits: Limits = DEFAULTS) -> Site:
+    """Load ``files`` into memory (:func:`kg.store.load_memory`), or, with
+    ``store_location``, into an on-disk store there (:func:`kg.store.prepare_store`:
+    reused when it was made from the same files), start the query workers
+    (:class:`~kg.serve.engine.Engine`; ``limits`` are :class:`~kg.serve.limits.Limits`)
+    and prepare what the server serves.
 
     Raises :class:`~kg.errors.StoreError` for bad data or a store folder that is not
     ours to write, and :class:`ServeError` for an unreadable VoID file or workers that
     cannot start.
     """
-    from kg.store import prepare_store
+    from kg.store import load_memory, prepare_store
 
     void_bytes = None
     if void is not None:
@@ -338,19 +307,20 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
             void_bytes = void.read_bytes()
         except OSError as exc:
             raise ServeError(f"cannot read the VoID description: {exc}", path=void) from exc
-    served = prepare_store(files, store_location)
+    served = None
+    if store_location is None:
+        store, triples = load_memory(files)
+    else:
+        served = prepare_store(files, store_location)
+        store, triples = ox.Store.read_only(str(served.path)), served.triples
     try:
-        engine = Engine(served, timeout=timeout, max_rows=max_rows,
-                        allowed_services=allowed_services, cache_bytes=cache_bytes,
-                        workers=workers, express=express_workers,
-                        express_timeout=express_timeout, queue=queue,
-                        max_length=max_query_length, max_depth=max_depth,
-                        worker_memory=worker_memory)
+        engine = Engine(store, triples, limits, served=served)
     except OSError as exc:
-        served.remove()
+        if served is not None:
+            served.remove()
         raise ServeError(f"cannot start the query workers: {exc}") from exc
     site = Site(engine, dumps={p.name: p for p in dumps}, void=void_bytes,
-                queries_dir=queries_dir, max_body=max_body)
+                queries_dir=queries_dir, max_body=limits.max_body)
     built = max((p.stat().st_mtime for p in [*files, *([void] if void else [])]
                  if p.is_file()), default=None)
     try:
@@ -367,9 +337,9 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
 
 #: Concurrent connections served (one thread each); past it the oldest idle one is closed
 #: to make room, or, with none idle, the new one gets 503 and is closed.
-DEFAULT_MAX_CONNECTIONS = 256
+DEFAULT_MAX_CONNECTIONS = DEFAULTS.max_connections
 #: Seconds a connection may wait between requests, and may take to send one request.
-DEFAULT_IDLE_TIMEOUT = 20.0
+DEFAULT_IDLE_TIMEOUT = DEFAULTS.idle_timeout
 #: The ``Server`` header: the software, never the Python version.
 SERVER_NAME = "kg-serve"
 #: Headers on every response. The page loads nothing from elsewhere and is never framed.
@@ -727,9 +697,34 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.site.dumps.get(name)
         if path is None or not path.is_file():
             raise ProtocolError(404, f"no dump {name!r} (list: /dumps/)")
-        return Response(200, path.read_bytes(), _dump_type(path))
+        try:
+            handle = path.open("rb")
+        except OSError as exc:
+            raise ProtocolError(404, f"no dump {name!r} (list: /dumps/)") from exc
+        return Response(200, b"", _dump_type(path), file=handle,
+                        length=os.fstat(handle.fileno()).st_size)
 
     def _send(self, response: Response) -> None:
+        try:
+            self._send_head(response)
+            if self.command == "HEAD" or response.status == 204:
+                return
+            if response.file is None:
+                body = memoryview(response.body)
+                for start in range(0, len(body), _WRITE_CHUNK):
+                    self.wfile.write(body[start:start + _WRITE_CHUNK])
+                return
+            # A long answer waits in a file: streamed a chunk at a time, so a slow reader
+            # holds one chunk of the server's memory, never the answer.
+            left = response.length or 0
+            while left > 0 and (chunk := response.file.read(min(_WRITE_CHUNK, left))):
+                self.wfile.write(chunk)
+                left -= len(chunk)
+        finally:
+            if response.file is not None:
+                response.file.close()
+
+    def _send_head(self, response: Response) -> None:
         if self._body_left:
             # A body left unread would be parsed as the next request: close instead.
             self.close_connection = True
@@ -737,7 +732,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {**CORS_HEADERS, **SECURITY_HEADERS, **response.headers}
         if response.status != 204:
             headers["Content-Type"] = response.content_type
-            headers["Content-Length"] = str(len(response.body))
+            headers["Content-Length"] = str(len(response.body) if response.file is None
+                                            else response.length or 0)
         path = getattr(self, "path", "")
         if response.status in (200, 406) and path.startswith(("/sparql", "/queries/")):
             headers["Vary"] = "Accept"
@@ -748,10 +744,6 @@ class _Handler(BaseHTTPRequestHandler):
         # Writes time out per chunk: a stalled reader is dropped, a slow one still served.
         self.connection.settimeout(self.server.idle_timeout)
         self.end_headers()
-        if self.command != "HEAD" and response.status != 204:
-            body = memoryview(response.body)
-            for start in range(0, len(body), _WRITE_CHUNK):
-                self.wfile.write(body[start:start + _WRITE_CHUNK])
 
 
 def _iso_time(seconds: float) -> str:

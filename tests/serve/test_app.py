@@ -19,7 +19,8 @@ import pytest
 import requests
 
 from kg.errors import KGError, ServeError
-from kg.serve.app import Site, ensure_built
+from kg.cli.serve import ensure_built
+from kg.serve.app import Site
 from tests.serve.conftest import serve_site
 
 SELECT_CITIES = "SELECT ?s WHERE { ?s a <http://example.org/City> } ORDER BY ?s"
@@ -302,11 +303,12 @@ def test_row_cap_is_stated(site_factory: Callable[..., Site]) -> None:
 
 def test_timeout_answers_503(tmp_path: Path) -> None:
     from kg.serve.app import open_site
+    from kg.serve.limits import Limits
 
     data = tmp_path / "many.nt"
     data.write_text("".join(f"<http://e/s{i}> <http://e/p> \"{i}\" .\n" for i in range(200)),
                     encoding="utf-8")
-    site = open_site([data], timeout=0.3, max_rows=10**9)
+    site = open_site([data], limits=Limits(timeout=0.3, max_rows=10**9))
     with serve_site(site) as url:
         started = time.monotonic()
         answer = requests.get(url + "/sparql", params={

@@ -280,16 +280,17 @@ def test_memory_hungry_query_fails_alone(serve: type[Server]) -> None:
 def test_pool_closed_under_a_running_query_says_busy_not_crashed(tmp_path: Path) -> None:
     """Regression: closing the pool (SIGTERM) while a request thread waits on its worker
     closed the worker's pipe twice, and the request got a 500 with a traceback."""
-    from kg.serve.protocol import Job
+    from kg.serve.execute import Job
+    from kg.serve.limits import Limits
     from kg.serve.workers import Busy, Pool
     from kg.store import prepare_store
 
     data = tmp_path / "d.nt"
     data.write_text("".join(f"<http://ex/{i}> <http://ex/p> \"{i}\" .\n" for i in range(60)))
     served = prepare_store([data])
-    pool = Pool(served.path, workers=1, express=0, queue=4)
+    pool = Pool(served.path, Limits(workers=1, express_workers=0, queue=4))
     heavy = Job("SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }",
-                (), (), None, None, 100, 100, frozenset())
+                (), (), None, None, 100, 100, 250, frozenset())
     outcome: list[BaseException] = []
 
     def ask() -> None:
