@@ -44,23 +44,23 @@ from urllib.parse import parse_qsl, quote, unquote
 
 import pyoxigraph as ox
 
-from kg.rdf.vocab import DEFAULT_BASE
+from kg.rdf.vocab import DCTERMS, DEFAULT_BASE, OWL
 from kg.serve.descriptions import (
-    _ONTOLOGY_IRI,
-    _OWL,
-    _PREFIX_MAP,
     DOCUMENT_SUFFIXES,
     LANGUAGES,
-    _exists,
-    _key,
-    _text,
-    _triples,
-    _void_store,
+    ONTOLOGY_NS,
+    PREFIX_MAP,
     describe,
+    exists,
     load_ontology,
+    main_dataset,
+    term_text,
+    triple_key,
+    triples_of,
     uri_space,
+    void_store,
 )
-from kg.serve.pages import _Page
+from kg.serve.pages import Page
 from kg.serve.protocol import GRAPH_TYPES, Response, negotiate
 
 __all__ = [
@@ -74,10 +74,12 @@ __all__ = [
 RESOURCE_PREFIXES = ("place", "twinning", "membership", "source", "network", "period",
                      "graph", "dataset")
 _MEDIA_SUFFIX = {media: suffix for suffix, media in DOCUMENT_SUFFIXES.items()}
-_OFFERS = [*DOCUMENT_SUFFIXES.values(), "application/xhtml+xml"]
+#: What a client may ask for: the documents' types, XHTML (answered with HTML) and plain
+#: JSON (answered with JSON-LD, which is JSON).
+_OFFERS = [*DOCUMENT_SUFFIXES.values(), "application/xhtml+xml", "application/json"]
+_ANSWERED_AS = {"application/xhtml+xml": "text/html", "application/json": "application/ld+json"}
 _MAX_PATH = 2048
-
-
+_ONTOLOGY_IRI = ONTOLOGY_NS[:-1]
 
 def _canonical(rel: str) -> str:
     # The emitter percent-encodes each segment (vocab._seg): a client may send raw UTF-8 or
@@ -118,11 +120,15 @@ def _languages(query: str, accept_language: str | None) -> list[str]:
         low = tag.lower()
         # zh-TW/zh-HK read Traditional, zh-CN/zh-SG Simplified; a reader of one script
         # reads script-neutral Chinese (zh) and the other script before any other language.
+        # A Japanese reader without a Japanese name gets the Chinese one before the English:
+        # Japanese writes Chinese place names in kanji (北京市), and kanji are closer to the
+        # Traditional forms than to the Simplified ones.
         low = {"zh-tw": "zh-hant", "zh-hk": "zh-hant", "zh-mo": "zh-hant",
-               "zh-cn": "zh-hans", "zh-sg": "zh-hans"}.get(low, low)
+               "zh-cn": "zh-hans", "zh-sg": "zh-hans", "ja-jp": "ja"}.get(low, low)
         related = {"zh-hant": ["zh-hant", "zh", "zh-hans"],
                    "zh-hans": ["zh-hans", "zh", "zh-hant"],
-                   "zh": ["zh", "zh-hant", "zh-hans"]}.get(low, [low])
+                   "zh": ["zh", "zh-hant", "zh-hans"],
+                   "ja": ["ja", "zh-hant", "zh", "zh-hans"]}.get(low, [low])
         for item in related:
             if item not in out:
                 out.append(item)
@@ -150,16 +156,16 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
     if head == "ontology":
         return _ontology(rel, accept, langs)
     base = uri_space(void)
-    stores = [store] if void is None else [store, _void_store(void)]
+    stores = [store] if void is None else [store, void_store(void)]
     for candidate in _spellings(rel):
         iri = _node_iri(base, candidate)
-        if iri is not None and "#" not in candidate and _exists(stores, iri):
+        if iri is not None and "#" not in candidate and exists(stores, iri):
             return _see_other(candidate, accept, query)
     stem, dot, suffix = rel.rpartition(".")
     if dot and "." + suffix in DOCUMENT_SUFFIXES and "/" not in suffix:
         for candidate in _spellings(stem):
             iri = _node_iri(base, candidate)
-            if iri is not None and "#" not in candidate and _exists(stores, iri):
+            if iri is not None and "#" not in candidate and exists(stores, iri):
                 media = DOCUMENT_SUFFIXES["." + suffix]
                 return _cached_document(store, void, iri, base, media, langs)
     if head not in RESOURCE_PREFIXES:
@@ -187,8 +193,8 @@ def _cached_document(store: ox.Store, void: bytes | None, iri: str, base: str, m
         if hit is not None:
             _CACHE.move_to_end(key)
             return Response(hit.status, hit.body, hit.content_type, dict(hit.headers))
-    stores = [store] if void is None else [store, _void_store(void)]
-    answer = _document(stores, iri, base, media, langs)
+    answer = _document(store, None if void is None else void_store(void), iri, base, media,
+                       langs)
     if len(answer.body) <= CACHE_BYTES // 8:
         with _CACHE_LOCK:
             if key not in _CACHE:
@@ -205,8 +211,9 @@ def _see_other(rel: str, accept: str | None, query: str = "") -> Response:
     if media is None:
         offered = ", ".join(DOCUMENT_SUFFIXES.values())
         return Response(406, f"this resource is described as {offered}\n".encode())
+    media = _ANSWERED_AS.get(media, media)
     # The query (?lang=) goes along: it is about the page, not the thing.
-    target = _header_uri(f"/{rel}{_MEDIA_SUFFIX.get(media, '.html')}"
+    target = _header_uri(f"/{rel}{_MEDIA_SUFFIX[media]}"
                          + (f"?{query}" if query else ""))
     body = f"See Other: {target}\n".encode()
     return Response(303, body, headers={"Location": target, "Vary": "Accept"})
@@ -226,19 +233,20 @@ def _rdf(triples: list[ox.Triple], media: str) -> bytes:
         used = {term.value for t in triples for term in (t.subject, t.predicate, t.object)
                 if isinstance(term, ox.NamedNode)}
         used |= {t.object.datatype.value for t in triples if isinstance(t.object, ox.Literal)}
-        prefixes = {p: ns for p, ns in _PREFIX_MAP.items()
+        prefixes = {p: ns for p, ns in PREFIX_MAP.items()
                     if any(v.startswith(ns) for v in used)}
     return ox.serialize(triples, format=fmt, prefixes=prefixes) or b""
 
 
-def _document(stores: list[ox.Store], iri: str, base: str, media: str,
+def _document(store: ox.Store, void: ox.Store | None, iri: str, base: str, media: str,
               langs: list[str]) -> Response:
-    desc = describe(stores, iri)
+    stores = [store] if void is None else [store, void]
+    desc = describe(stores, iri, void=void)
     headers = {"Link": f'<{_header_uri(iri)}>; rel="describes"'}
     if desc.truncated:
         headers["X-Description-Truncated"] = "true"
     if media == "text/html":
-        page = _Page(stores, base, langs)
+        page = Page(stores, base, langs, home=_home(void, langs))
         body = page.resource(iri, desc).encode("utf-8")
         headers["Vary"] = "Accept-Language"
         return Response(200, body, "text/html; charset=utf-8", headers=headers)
@@ -250,8 +258,8 @@ def _ontology(rel: str, accept: str | None, langs: list[str]) -> Response:
     onto = load_ontology()
     if not len(onto):
         return Response(404, b"no ontology on this server\n")
-    versions = {_text(t.object) for t in _triples([onto], ox.NamedNode(_ONTOLOGY_IRI),
-                                                 ox.NamedNode(_OWL + "versionInfo"))}
+    versions = {term_text(t.object) for t in triples_of([onto], ox.NamedNode(_ONTOLOGY_IRI),
+                                                 ox.NamedNode(str(OWL.versionInfo)))}
     stem, dot, suffix = rel.rpartition(".")
     if dot and "." + suffix in DOCUMENT_SUFFIXES and stem == "ontology":
         media: str | None = DOCUMENT_SUFFIXES["." + suffix]
@@ -261,20 +269,32 @@ def _ontology(rel: str, accept: str | None, langs: list[str]) -> Response:
         if media is None:
             return Response(406, b"the ontology is available as "
                             + ", ".join(DOCUMENT_SUFFIXES.values()).encode() + b"\n")
-        media = "text/html" if media == "application/xhtml+xml" else media
+        media = _ANSWERED_AS.get(media, media)
         headers = {"Vary": "Accept",
                    "Content-Location": "/ontology" + _MEDIA_SUFFIX[media]}
     else:
         return Response(404, f"no ontology document {rel!r}\n".encode())
     assert media is not None
     if media == "text/html":
-        page = _Page([onto], DEFAULT_BASE, langs)
+        page = Page([onto], DEFAULT_BASE, langs, home=_home(None, langs))
         headers["Vary"] = ", ".join(filter(None, (headers.get("Vary"), "Accept-Language")))
         return Response(200, page.ontology(onto).encode("utf-8"), "text/html; charset=utf-8",
                         headers=headers)
-    triples = sorted((q.triple for q in onto), key=_key)
+    triples = sorted((q.triple for q in onto), key=triple_key)
     content_type = f"{media}; charset=utf-8" if media.startswith("text/") else media
     return Response(200, _rdf(triples, media), content_type, headers=headers)
 
 
-# --- HTML -------------------------------------------------------------------------------------
+
+def _home(void: ox.Store | None, langs: list[str]) -> str:
+    """The site's name in the page's language: the VoID's title of the main dataset."""
+    main = None if void is None else main_dataset(void)
+    if void is None or main is None:
+        return "home"
+    titles = {(t.object.language or ""): t.object.value
+              for t in triples_of([void], main, ox.NamedNode(str(DCTERMS.title)))
+              if isinstance(t.object, ox.Literal)}
+    for lang in [*langs, "", "en"]:
+        if lang in titles:
+            return titles[lang]
+    return min(titles.items())[1] if titles else "home"
