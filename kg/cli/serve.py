@@ -111,8 +111,8 @@ def run(args: argparse.Namespace) -> int:
     site = None
     try:
         if args.files:
-            site = open_site(args.files, dumps=args.files,
-                             title=", ".join(p.name for p in args.files), **options)
+            # The title comes from the data (its build's VoID), never from a file name.
+            site = open_site(args.files, dumps=args.files, **options)
         else:
             dist = args.dist or paths.DIST_DIR
             trig = ensure_built(dist, root=paths.PROJECT_ROOT, build=not args.no_build)

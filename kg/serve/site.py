@@ -13,13 +13,15 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from kg.errors import ServeError
+from kg.errors import KGError, ServeError
+from kg.rdf.vocab import DCAT, DCTERMS, PREFIXES, PROV, RDF, RDFS, VOID, WD, XSD
 from kg.serve import descriptions
 from kg.serve.protocol import Engine, serialize_graph
 
 __all__ = [
     "DEFAULT_MAX_BODY",
     "Site",
+    "build_void",
     "dataset_info",
     "open_site",
     "service_description",
@@ -27,7 +29,11 @@ __all__ = [
 
 #: Largest request body accepted (bytes); larger ones get 413.
 DEFAULT_MAX_BODY = 1024 * 1024
-_WIKIDATA = "http://www.wikidata.org/entity/"
+_WIKIDATA = str(WD)
+_VOID = str(VOID)
+_TYPE = ox.NamedNode(str(RDF.type))
+_INTEGER = ox.NamedNode(str(XSD.integer))
+_SPARQL_PREFIXES = "".join(f"PREFIX {prefix}: <{ns}>\n" for prefix, ns in PREFIXES)
 
 
 @dataclass
@@ -50,8 +56,7 @@ class Site:
         return serialize_graph(_void_triples(self, base), "text/turtle")
 
 
-_VOID = "http://rdfs.org/ns/void#"
-_DOWNLOAD_PREDICATES = (_VOID + "dataDump", "http://www.w3.org/ns/dcat#downloadURL")
+_DOWNLOAD_PREDICATES = (str(VOID.dataDump), str(DCAT.downloadURL))
 
 
 def _rebased_void(void: bytes, base: str, served: set[str]) -> bytes:
@@ -78,10 +83,9 @@ def _rebased_void(void: bytes, base: str, served: set[str]) -> bytes:
             obj = ox.NamedNode(f"{base}/dumps/{name}")
         out.append(ox.Triple(swap(t.subject), t.predicate, swap(obj)))
     if not old_endpoints:
-        rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
         subsets = {t.object for t in triples if t.predicate.value == _VOID + "subset"}
         for t in triples:
-            if (t.predicate == rdf_type and t.object.value == _VOID + "Dataset"
+            if (t.predicate == _TYPE and t.object.value == _VOID + "Dataset"
                     and t.subject not in subsets):
                 out.append(ox.Triple(t.subject, endpoint_p, endpoint))
     return ox.serialize(list(dict.fromkeys(out)), format=ox.RdfFormat.TURTLE,
@@ -89,18 +93,15 @@ def _rebased_void(void: bytes, base: str, served: set[str]) -> bytes:
 
 
 def _void_triples(site: Site, base: str) -> list[ox.Triple]:
-    void = "http://rdfs.org/ns/void#"
     dataset = ox.NamedNode(base + "/.well-known/void#dataset")
-    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
     out = [
-        ox.Triple(dataset, rdf_type, ox.NamedNode(void + "Dataset")),
-        ox.Triple(dataset, ox.NamedNode(void + "sparqlEndpoint"), ox.NamedNode(base + "/sparql")),
-        ox.Triple(dataset, ox.NamedNode(void + "triples"),
-                  ox.Literal(str(site.engine.triples), datatype=integer)),
+        ox.Triple(dataset, _TYPE, ox.NamedNode(_VOID + "Dataset")),
+        ox.Triple(dataset, ox.NamedNode(_VOID + "sparqlEndpoint"), ox.NamedNode(base + "/sparql")),
+        ox.Triple(dataset, ox.NamedNode(_VOID + "triples"),
+                  ox.Literal(str(site.engine.triples), datatype=_INTEGER)),
     ]
     for name in sorted(site.dumps):
-        out.append(ox.Triple(dataset, ox.NamedNode(void + "dataDump"),
+        out.append(ox.Triple(dataset, ox.NamedNode(_VOID + "dataDump"),
                              ox.NamedNode(f"{base}/dumps/{name}")))
     return out
 
@@ -132,10 +133,7 @@ def dataset_info(store: ox.Store, void: bytes | None, *, title: str,
         meta = ox.Store()
         meta.load(void, format=ox.RdfFormat.TURTLE)
         # The main dataset: no other's subset, the most triples (not the Wikidata target).
-        rows = _values(meta, """
-            PREFIX void: <http://rdfs.org/ns/void#>
-            PREFIX dcterms: <http://purl.org/dc/terms/>
-            PREFIX prov: <http://www.w3.org/ns/prov#>
+        rows = _values(meta, _SPARQL_PREFIXES + """
             SELECT ?p ?o ?lang WHERE {
               { SELECT ?d WHERE { ?d a void:Dataset . FILTER NOT EXISTS { ?x void:subset ?d }
                                   OPTIONAL { ?d void:triples ?t } }
@@ -145,29 +143,36 @@ def dataset_info(store: ox.Store, void: bytes | None, *, title: str,
                 FILTER(?p IN (dcterms:source, prov:wasDerivedFrom)) }
               BIND(LANG(?o) AS ?lang)
             }""")
-        names = {"http://purl.org/dc/terms/title": "title",
-                 "http://purl.org/dc/terms/description": "description",
-                 "http://purl.org/dc/terms/license": "license",
-                 "http://purl.org/dc/terms/modified": "modified",
-                 "http://purl.org/dc/terms/created": "created",
-                 "http://purl.org/dc/terms/issued": "created"}
+        names = {str(DCTERMS.title): "title", str(DCTERMS.description): "description",
+                 str(DCTERMS.license): "license", str(DCTERMS.modified): "modified",
+                 str(DCTERMS.created): "created", str(DCTERMS.issued): "created"}
         sources: set[str] = set()
         for row in rows:
             key = names.get(row["p"])
             lang = row.get("lang", "")
             if key in ("title", "description"):
                 info[key + "s"].setdefault(lang, row["o"])
-                if lang in ("", "en"):
-                    info[key] = row["o"]
             elif key:
                 info[key] = row["o"]
-            elif row["p"] in ("http://purl.org/dc/terms/source",
-                              "http://www.w3.org/ns/prov#wasDerivedFrom"):
+            elif row["p"] in (str(DCTERMS.source), str(PROV.wasDerivedFrom)):
                 sources.add(row["o"])
         info["sources"] = sorted(sources)
-        for key in ("title", "description"):
-            if not info[key] and info[key + "s"]:
-                info[key] = next(iter(sorted(info[key + "s"].items())))[1]
+    if not info["titles"]:
+        # Data that describes itself (a void:Dataset or dcat:Dataset in the served graph).
+        for row in _values(store, _SPARQL_PREFIXES + """
+                SELECT ?p ?o (LANG(?o) AS ?lang) WHERE {
+                  { ?d a void:Dataset } UNION { ?d a dcat:Dataset }
+                  FILTER NOT EXISTS { ?x void:subset ?d }
+                  VALUES ?p { dcterms:title dcterms:description }
+                  ?d ?p ?o FILTER(isLiteral(?o)) } ORDER BY ?d ?lang ?o"""):
+            key = "titles" if row["p"] == str(DCTERMS.title) else "descriptions"
+            info[key].setdefault(row.get("lang", ""), row["o"])
+    for key in ("title", "description"):
+        chosen = info[key + "s"].get("en") or info[key + "s"].get("")
+        if chosen:
+            info[key] = chosen
+        elif info[key + "s"]:
+            info[key] = next(iter(sorted(info[key + "s"].items())))[1]
     info["source_details"] = [_source_detail(store, iri, info["uri_space"])
                               for iri in info["sources"]]
     info["triples"] = len(store)
@@ -195,12 +200,40 @@ def _source_detail(store: ox.Store, iri: str, base: str) -> dict[str, Any]:
             obj = quad.object
             if not isinstance(obj, ox.Literal):
                 continue
-            if quad.predicate.value == "http://purl.org/dc/terms/title":
+            if quad.predicate.value == str(DCTERMS.title):
                 titles.setdefault(obj.language or "", obj.value)
-            elif quad.predicate.value == "http://purl.org/dc/terms/identifier":
+            elif quad.predicate.value == str(DCTERMS.identifier):
                 files.append(obj.value)
     href = "/" + iri[len(base):] if iri.startswith(base) else iri
     return {"iri": iri, "href": href, "titles": titles, "file": min(files, default="")}
+
+
+def build_void(files: Sequence[Path]) -> Path | None:
+    """The ``void.ttl`` that ``kg build`` wrote beside ``files``, when every one of them
+    is a file of that one build, as its manifest lists it (same name and size); else None.
+    So ``kg serve dist/twinning.trig`` shows the dataset's own title, licence and IRI base
+    (never the file's name) as ``kg serve --dist dist`` does. Never raises."""
+    from kg.manifest import read_manifest
+
+    folders = {p.resolve().parent for p in files}
+    if len(folders) != 1:
+        return None
+    folder = folders.pop()
+    try:
+        manifest = read_manifest(folder)
+    except (OSError, ValueError, KGError):
+        return None
+    void = folder / "void.ttl"
+    if manifest is None or "void.ttl" not in manifest.files:
+        return None
+    for path in [*files, void]:
+        listed = manifest.files.get(path.name)
+        try:
+            if listed is None or path.resolve().stat().st_size != listed.size:
+                return None
+        except OSError:
+            return None
+    return void
 
 
 def open_site(files: Sequence[Path], *, store_location: Path | None = None,
@@ -224,6 +257,7 @@ def open_site(files: Sequence[Path], *, store_location: Path | None = None,
     """
     from kg.store import prepare_store
 
+    void = void if void is not None else build_void(files)
     void_bytes = None
     if void is not None:
         try:
@@ -261,13 +295,17 @@ def _iso_time(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: The SPARQL 1.1 Service Description vocabulary (not in rdflib's namespaces).
+_SD = "http://www.w3.org/ns/sparql-service-description#"
+
+
 def service_description(endpoint: str, *, union_default_graph: bool, triples: int,
                         void: str | None = None) -> list[ox.Triple]:
     """The SPARQL 1.1 Service Description of the endpoint at ``endpoint`` (an absolute
     URL), with its result formats, its default-graph feature and its size."""
-    sd = "http://www.w3.org/ns/sparql-service-description#"
+    sd = _SD
     fmt = "http://www.w3.org/ns/formats/"
-    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    rdf_type = _TYPE
     service = ox.NamedNode(endpoint + "#service")
     dataset = ox.NamedNode(endpoint + "#dataset")
     graph = ox.BlankNode("defaultGraph")
@@ -280,16 +318,14 @@ def service_description(endpoint: str, *, union_default_graph: bool, triples: in
         ox.Triple(dataset, rdf_type, ox.NamedNode(sd + "Dataset")),
         ox.Triple(dataset, ox.NamedNode(sd + "defaultGraph"), graph),
         ox.Triple(graph, rdf_type, ox.NamedNode(sd + "Graph")),
-        ox.Triple(graph, ox.NamedNode("http://rdfs.org/ns/void#triples"),
-                  ox.Literal(str(triples),
-                             datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
+        ox.Triple(graph, ox.NamedNode(_VOID + "triples"),
+                  ox.Literal(str(triples), datatype=_INTEGER)),
     ]
     if union_default_graph:
         out.append(ox.Triple(service, ox.NamedNode(sd + "feature"),
                              ox.NamedNode(sd + "UnionDefaultGraph")))
     if void:
-        out.append(ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#"
-                                                   "seeAlso"), ox.NamedNode(void)))
+        out.append(ox.Triple(dataset, ox.NamedNode(str(RDFS.seeAlso)), ox.NamedNode(void)))
     for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
                  "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
         out.append(ox.Triple(service, ox.NamedNode(sd + "resultFormat"),
