@@ -187,9 +187,9 @@ def run(args: argparse.Namespace) -> int:
     site = None
     try:
         if args.files:
+            # The title comes from the data (its build's VoID), never from a file name.
             site = open_site(args.files, dumps=args.files, store_location=args.store,
-                             queries_dir=paths.QUERIES_DIR,
-                             title=", ".join(p.name for p in args.files), limits=limits)
+                             queries_dir=paths.QUERIES_DIR, limits=limits)
         else:
             dist = args.dist or paths.DIST_DIR
             # The CLI builds; serve serves. A --dist folder is the user's: never rebuilt.

@@ -37,7 +37,7 @@ Routes:
 ``/api/info``            what the page shows about the dataset, as JSON
 ``/favicon.ico``         the page's icon (``static/favicon.svg``)
 ``/place/Q956`` & co.    every IRI the graph mints, and ``/ontology``: Linked Data,
-                         :mod:`kg.serve.resources` (303 to ``.html``/``.ttl``/… documents)
+                         kg.serve.linked_data (303 to ``.html``/``.ttl``/… documents)
 """
 
 from __future__ import annotations
@@ -53,9 +53,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC
+from dataclasses import replace
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,9 +63,8 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pyoxigraph as ox
 
 from kg.errors import KGError, QueryError, ServeError
-from kg.serve import resources
-from kg.serve.engine import Engine
-from kg.serve.limits import DEFAULTS, Limits
+from kg.serve import linked_data
+from kg.serve.limits import DEFAULTS
 from kg.serve.protocol import (
     CORS_HEADERS,
     GRAPH_TYPES,
@@ -77,8 +74,8 @@ from kg.serve.protocol import (
     negotiate,
     parse_request,
     serialize_graph,
-    service_description,
 )
+from kg.serve.site import DEFAULT_MAX_BODY, Site, dataset_info, open_site, service_description
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
@@ -95,8 +92,6 @@ __all__ = [
 ]
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-#: Largest request body accepted (bytes); larger ones get 413.
-DEFAULT_MAX_BODY = DEFAULTS.max_body
 _STATIC_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml",
                  ".png": "image/png", ".ico": "image/x-icon",
@@ -107,230 +102,7 @@ _DUMP_TYPES = {".ttl": "text/turtle; charset=utf-8", ".nt": "application/n-tripl
                ".rdf": "application/rdf+xml", ".tsv": "text/tab-separated-values; charset=utf-8",
                ".csv": "text/csv; charset=utf-8", ".txt": "text/plain; charset=utf-8",
                ".md": "text/markdown; charset=utf-8", ".html": "text/html; charset=utf-8"}
-_WIKIDATA = "http://www.wikidata.org/entity/"
 
-
-# --- preparing what to serve ----------------------------------------------------------------
-
-@dataclass
-class Site:
-    """Everything the server serves: the query engine, the dumps, VoID, the page data."""
-
-    engine: Engine
-    dumps: dict[str, Path] = field(default_factory=dict)
-    void: bytes | None = None  # a Turtle document, or None to generate one
-    queries_dir: Path | None = None
-    max_body: int = DEFAULT_MAX_BODY
-    info: dict[str, Any] = field(default_factory=dict)
-
-    def void_turtle(self, base: str) -> bytes:
-        """The VoID description for a server at ``base`` (its public URL): the given one
-        with its SPARQL endpoint and dump IRIs replaced by those this server answers at,
-        or one generated. Nothing is cached here: the server makes it once."""
-        if self.void is not None:
-            return _rebased_void(self.void, base, set(self.dumps))
-        return serialize_graph(_void_triples(self, base), "text/turtle")
-
-
-_VOID = "http://rdfs.org/ns/void#"
-_DOWNLOAD_PREDICATES = (_VOID + "dataDump", "http://www.w3.org/ns/dcat#downloadURL")
-
-
-def _rebased_void(void: bytes, base: str, served: set[str]) -> bytes:
-    """``void`` (Turtle) announcing this server: every IRI that is a ``void:sparqlEndpoint``
-    becomes ``BASE/sparql`` wherever it occurs; a ``void:dataDump`` or ``dcat:downloadURL``
-    becomes ``BASE/dumps/NAME`` when NAME (its last path segment) is served, and is dropped
-    when it is not. Without any endpoint, the top datasets get one."""
-    parser = ox.parse(void, format=ox.RdfFormat.TURTLE)
-    triples = [q.triple for q in parser]
-    endpoint_p = ox.NamedNode(_VOID + "sparqlEndpoint")
-    endpoint = ox.NamedNode(base + "/sparql")
-    old_endpoints = {t.object for t in triples if t.predicate == endpoint_p}
-
-    def swap(term: Any) -> Any:
-        return endpoint if term in old_endpoints else term
-
-    out: list[ox.Triple] = []
-    for t in triples:
-        obj = t.object
-        if t.predicate.value in _DOWNLOAD_PREDICATES and isinstance(obj, ox.NamedNode):
-            name = obj.value.rstrip("/").rsplit("/", 1)[-1]
-            if name not in served:
-                continue
-            obj = ox.NamedNode(f"{base}/dumps/{name}")
-        out.append(ox.Triple(swap(t.subject), t.predicate, swap(obj)))
-    if not old_endpoints:
-        rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-        subsets = {t.object for t in triples if t.predicate.value == _VOID + "subset"}
-        for t in triples:
-            if (t.predicate == rdf_type and t.object.value == _VOID + "Dataset"
-                    and t.subject not in subsets):
-                out.append(ox.Triple(t.subject, endpoint_p, endpoint))
-    return ox.serialize(list(dict.fromkeys(out)), format=ox.RdfFormat.TURTLE,
-                        prefixes=parser.prefixes) or b""
-
-
-def _void_triples(site: Site, base: str) -> list[ox.Triple]:
-    void = "http://rdfs.org/ns/void#"
-    dataset = ox.NamedNode(base + "/.well-known/void#dataset")
-    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
-    out = [
-        ox.Triple(dataset, rdf_type, ox.NamedNode(void + "Dataset")),
-        ox.Triple(dataset, ox.NamedNode(void + "sparqlEndpoint"), ox.NamedNode(base + "/sparql")),
-        ox.Triple(dataset, ox.NamedNode(void + "triples"),
-                  ox.Literal(str(site.engine.triples), datatype=integer)),
-    ]
-    for name in sorted(site.dumps):
-        out.append(ox.Triple(dataset, ox.NamedNode(void + "dataDump"),
-                             ox.NamedNode(f"{base}/dumps/{name}")))
-    return out
-
-
-def _values(store: ox.Store, query: str, **kwargs: Any) -> list[dict[str, str]]:
-    rows = []
-    result: Any = store.query(query, **kwargs)
-    for solution in result:
-        rows.append({v.value: solution[v].value for v in result.variables
-                     if solution[v] is not None})
-    return rows
-
-
-def dataset_info(store: ox.Store, void: bytes | None, *, title: str,
-                 built: str = "") -> dict[str, Any]:
-    """What the web page says about the data, from the VoID description (when there is
-    one) and the store: title and description in every language the VoID gives
-    (``titles``, ``descriptions``; ``title``/``description`` the English or untagged
-    ones), licence, the sources of the dataset and of its subsets (``sources``, IRIs, and
-    ``source_details`` with their titles and files from the store), ``modified``/``created``
-    from the VoID, ``built`` (given: the build's file time) for a VoID without dates,
-    ``uri_space`` (the base of the data IRIs), counts, and the classes with their prefixed
-    names and labels."""
-    info: dict[str, Any] = {"title": title, "description": "", "license": "", "sources": [],
-                            "modified": "", "created": "", "built": built, "classes": [],
-                            "titles": {}, "descriptions": {}, "source_details": [],
-                            "uri_space": resources.uri_space(void)}
-    if void is not None:
-        meta = ox.Store()
-        meta.load(void, format=ox.RdfFormat.TURTLE)
-        # The main dataset: no other's subset, the most triples (not the Wikidata target).
-        rows = _values(meta, """
-            PREFIX void: <http://rdfs.org/ns/void#>
-            PREFIX dcterms: <http://purl.org/dc/terms/>
-            PREFIX prov: <http://www.w3.org/ns/prov#>
-            SELECT ?p ?o ?lang WHERE {
-              { SELECT ?d WHERE { ?d a void:Dataset . FILTER NOT EXISTS { ?x void:subset ?d }
-                                  OPTIONAL { ?d void:triples ?t } }
-                ORDER BY DESC(COALESCE(?t, -1)) ?d LIMIT 1 }
-              { ?d ?p ?o } UNION {
-                ?d void:subset+ ?sub . ?sub ?p ?o
-                FILTER(?p IN (dcterms:source, prov:wasDerivedFrom)) }
-              BIND(LANG(?o) AS ?lang)
-            }""")
-        names = {"http://purl.org/dc/terms/title": "title",
-                 "http://purl.org/dc/terms/description": "description",
-                 "http://purl.org/dc/terms/license": "license",
-                 "http://purl.org/dc/terms/modified": "modified",
-                 "http://purl.org/dc/terms/created": "created",
-                 "http://purl.org/dc/terms/issued": "created"}
-        sources: set[str] = set()
-        for row in rows:
-            key = names.get(row["p"])
-            lang = row.get("lang", "")
-            if key in ("title", "description"):
-                info[key + "s"].setdefault(lang, row["o"])
-                if lang in ("", "en"):
-                    info[key] = row["o"]
-            elif key:
-                info[key] = row["o"]
-            elif row["p"] in ("http://purl.org/dc/terms/source",
-                              "http://www.w3.org/ns/prov#wasDerivedFrom"):
-                sources.add(row["o"])
-        info["sources"] = sorted(sources)
-        for key in ("title", "description"):
-            if not info[key] and info[key + "s"]:
-                info[key] = next(iter(sorted(info[key + "s"].items())))[1]
-    info["source_details"] = [_source_detail(store, iri, info["uri_space"])
-                              for iri in info["sources"]]
-    info["triples"] = len(store)
-    info["graphs"] = sum(1 for _ in store.named_graphs())
-    counted = _values(store, f"""SELECT (COUNT(DISTINCT ?o) AS ?n) WHERE {{
-        ?s ?p ?o FILTER(isIRI(?o) && STRSTARTS(STR(?o), "{_WIKIDATA}Q")) }}""",
-                      )
-    info["wikidata_entities"] = int(counted[0]["n"]) if counted else 0
-    info["classes"] = [
-        {"class": row["c"], "count": int(row["n"]), "curie": resources.curie(row["c"]),
-         "labels": resources.term_labels(row["c"], store)}
-        for row in _values(store, """SELECT ?c (COUNT(DISTINCT ?s) AS ?n)
-            WHERE { ?s a ?c } GROUP BY ?c ORDER BY DESC(?n) ?c LIMIT 12""")
-    ]
-    return info
-
-
-def _source_detail(store: ox.Store, iri: str, base: str) -> dict[str, Any]:
-    # A source's titles and file name from the graph; its local page if it is ours.
-    titles: dict[str, str] = {}
-    files: list[str] = []
-    if iri.startswith(("http://", "https://")):
-        node = ox.NamedNode(iri)
-        for quad in store.quads_for_pattern(node, None, None, None):
-            obj = quad.object
-            if not isinstance(obj, ox.Literal):
-                continue
-            if quad.predicate.value == "http://purl.org/dc/terms/title":
-                titles.setdefault(obj.language or "", obj.value)
-            elif quad.predicate.value == "http://purl.org/dc/terms/identifier":
-                files.append(obj.value)
-    href = "/" + iri[len(base):] if iri.startswith(base) else iri
-    return {"iri": iri, "href": href, "titles": titles, "file": min(files, default="")}
-
-
-def open_site(files: Sequence[Path], *, store_location: Path | None = None,
-              void: Path | None = None, dumps: Sequence[Path] = (),
-              queries_dir: Path | None = None, title: str = "RDF data",
-              limits: Limits = DEFAULTS) -> Site:
-    """Load ``files`` into memory (:func:`kg.store.load_memory`), or, with
-    ``store_location``, into an on-disk store there (:func:`kg.store.prepare_store`:
-    reused when it was made from the same files), start the query workers
-    (:class:`~kg.serve.engine.Engine`; ``limits`` are :class:`~kg.serve.limits.Limits`)
-    and prepare what the server serves.
-
-    Raises :class:`~kg.errors.StoreError` for bad data or a store folder that is not
-    ours to write, and :class:`ServeError` for an unreadable VoID file or workers that
-    cannot start.
-    """
-    from kg.store import load_memory, prepare_store
-
-    void_bytes = None
-    if void is not None:
-        try:
-            void_bytes = void.read_bytes()
-        except OSError as exc:
-            raise ServeError(f"cannot read the VoID description: {exc}", path=void) from exc
-    served = None
-    if store_location is None:
-        store, triples = load_memory(files)
-    else:
-        served = prepare_store(files, store_location)
-        store, triples = ox.Store.read_only(str(served.path)), served.triples
-    try:
-        engine = Engine(store, triples, limits, served=served)
-    except OSError as exc:
-        if served is not None:
-            served.remove()
-        raise ServeError(f"cannot start the query workers: {exc}") from exc
-    site = Site(engine, dumps={p.name: p for p in dumps}, void=void_bytes,
-                queries_dir=queries_dir, max_body=limits.max_body)
-    built = max((p.stat().st_mtime for p in [*files, *([void] if void else [])]
-                 if p.is_file()), default=None)
-    try:
-        site.info = dataset_info(engine.store, void_bytes, title=title,
-                                 built="" if built is None else _iso_time(built))
-        site.info["triples"] = engine.triples
-    except SyntaxError as exc:
-        engine.close()
-        raise ServeError(f"bad VoID description: {exc}", path=void) from exc
-    return site
 
 
 # --- the request handler ----------------------------------------------------------------
@@ -628,7 +400,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._void()
         if path == "/favicon.ico":
             return _static("favicon.svg")
-        linked = resources.respond(self.site.engine.store, parts.path, parts.query,
+        linked = linked_data.respond(self.site.engine.store, parts.path, parts.query,
                                    accept=self.headers.get("Accept"),
                                    accept_language=self.headers.get("Accept-Language"),
                                    void=self.site.void)
@@ -746,10 +518,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def _iso_time(seconds: float) -> str:
-    from datetime import datetime
-
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _with_charset(media: str) -> str:

@@ -67,7 +67,6 @@ __all__ = [
     "negotiate",
     "parse_request",
     "serialize_graph",
-    "service_description",
 ]
 
 #: Headers every response carries (CORS: the endpoint is public and read-only).
@@ -224,37 +223,3 @@ def analyse_query(query: str) -> QueryInfo:
     return QueryInfo(found.services, found.has_dataset)
 
 
-def service_description(endpoint: str, *, union_default_graph: bool, triples: int,
-                        void: str | None = None) -> list[ox.Triple]:
-    """The SPARQL 1.1 Service Description of the endpoint at ``endpoint`` (an absolute
-    URL), with its result formats, its default-graph feature and its size."""
-    sd = "http://www.w3.org/ns/sparql-service-description#"
-    fmt = "http://www.w3.org/ns/formats/"
-    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-    service = ox.NamedNode(endpoint + "#service")
-    dataset = ox.NamedNode(endpoint + "#dataset")
-    graph = ox.BlankNode("defaultGraph")
-    out = [
-        ox.Triple(service, rdf_type, ox.NamedNode(sd + "Service")),
-        ox.Triple(service, ox.NamedNode(sd + "endpoint"), ox.NamedNode(endpoint)),
-        ox.Triple(service, ox.NamedNode(sd + "supportedLanguage"),
-                  ox.NamedNode(sd + "SPARQL11Query")),
-        ox.Triple(service, ox.NamedNode(sd + "defaultDataset"), dataset),
-        ox.Triple(dataset, rdf_type, ox.NamedNode(sd + "Dataset")),
-        ox.Triple(dataset, ox.NamedNode(sd + "defaultGraph"), graph),
-        ox.Triple(graph, rdf_type, ox.NamedNode(sd + "Graph")),
-        ox.Triple(graph, ox.NamedNode("http://rdfs.org/ns/void#triples"),
-                  ox.Literal(str(triples),
-                             datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))),
-    ]
-    if union_default_graph:
-        out.append(ox.Triple(service, ox.NamedNode(sd + "feature"),
-                             ox.NamedNode(sd + "UnionDefaultGraph")))
-    if void:
-        out.append(ox.Triple(dataset, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#"
-                                                   "seeAlso"), ox.NamedNode(void)))
-    for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
-                 "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML"):
-        out.append(ox.Triple(service, ox.NamedNode(sd + "resultFormat"),
-                             ox.NamedNode(fmt + name)))
-    return out

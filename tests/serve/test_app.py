@@ -18,8 +18,8 @@ import pyoxigraph as ox
 import pytest
 import requests
 
-from kg.errors import KGError, ServeError
 from kg.cli.serve import ensure_built
+from kg.errors import KGError, ServeError
 from kg.serve.app import Site
 from tests.serve.conftest import serve_site
 
