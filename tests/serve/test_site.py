@@ -18,6 +18,7 @@ import requests
 import zhconv
 
 from kg.serve.app import open_site
+from kg.serve.limits import Limits
 from kg.serve.site import build_void
 from tests.serve.conftest import serve_site
 
@@ -52,7 +53,7 @@ def test_void_has_a_traditional_title(dist: Path) -> None:
 def file_server(dist: Path) -> Iterator[str]:
     # Served as `kg serve dist/twinning.trig` does: the files, no VoID given.
     with serve_site(open_site([dist / "twinning.trig"], dumps=[dist / "twinning.trig"],
-                              workers=1)) as url:
+                              limits=Limits(workers=1))) as url:
         yield url
 
 
@@ -117,7 +118,7 @@ SELF_DESCRIBED = """\
 def test_title_from_data_that_describes_itself(tmp_path: Path) -> None:
     data = tmp_path / "my-twins.ttl"
     data.write_text(SELF_DESCRIBED, encoding="utf-8")
-    with serve_site(open_site([data], workers=1)) as url:
+    with serve_site(open_site([data], limits=Limits(workers=1))) as url:
         info = requests.get(url + "/api/info", timeout=30).json()
     assert info["title"] == "My twins" and info["titles"]["ja"] == "私の姉妹都市"
     assert info["description"] == "A list of my own."
@@ -127,6 +128,6 @@ def test_title_without_any_description_is_not_a_file_name(tmp_path: Path) -> Non
     data = tmp_path / "twinning.trig"
     data.write_text("<https://example.org/g> { <https://example.org/a> "
                     "<https://example.org/p> <https://example.org/b> . }\n", encoding="utf-8")
-    with serve_site(open_site([data], workers=1)) as url:
+    with serve_site(open_site([data], limits=Limits(workers=1))) as url:
         info = requests.get(url + "/api/info", timeout=30).json()
     assert info["title"] == "RDF data"
