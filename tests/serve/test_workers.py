@@ -99,13 +99,14 @@ class Server:
         return [pid for pid in tree(self.process.pid) if pid != self.process.pid]
 
     def stop(self) -> None:
+        """Stop the server (SIGTERM); its stderr is kept in ``self.stderr``."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.communicate(timeout=30)
+                self.stderr = self.process.communicate(timeout=30)[1]
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.communicate()
+                self.stderr = self.process.communicate()[1]
 
 
 @pytest.fixture
@@ -310,3 +311,56 @@ def test_pool_closed_under_a_running_query_says_busy_not_crashed(tmp_path: Path)
         served.remove()
     assert not thread.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], Busy), outcome
+
+
+def test_memory_capped_crash_prints_no_backtrace(heavy_data: Path) -> None:
+    """Issue 18: with RUST_BACKTRACE set, a worker that fails past its memory cap wrote a
+    Rust backtrace to the server's stderr; a worker's stderr now goes nowhere."""
+    import os
+
+    os.environ["RUST_BACKTRACE"] = "full"
+    try:
+        server = Server(heavy_data, "--worker-memory", "256", "--timeout", "60")
+    finally:
+        del os.environ["RUST_BACKTRACE"]
+    try:
+        answer = server.query("SELECT * { ?a ?x ?b . ?c ?y ?d . ?e ?z ?f } ORDER BY ?a ?c ?e")
+        assert answer.status_code == 500
+        assert server.query("ASK {}").status_code == 200
+    finally:
+        server.stop()
+    err = server.stderr
+    assert "backtrace" not in err and "memory allocation" not in err, err
+
+
+def test_big_query_memory_goes_back(serve: type[Server]) -> None:
+    """A worker that grew past --worker-recycle while answering is replaced after its
+    answer (which still arrives), so the memory goes back to the system."""
+    server = serve("--worker-recycle", "4", "--workers", "1", "--express-workers", "0")
+    before = set(server.workers())
+    answer = server.query("SELECT ?a ?b ?c ?d { ?a ?x ?b . ?c ?y ?d } "
+                          "ORDER BY ?d ?b ?c ?a LIMIT 1")
+    assert answer.status_code == 200
+    after = set(server.workers())
+    assert after and not after & before
+    assert all(rss_kib(pid) < 200_000 for pid in after)
+
+
+def test_slow_reader_of_a_long_answer_does_not_grow_the_server(serve: type[Server]) -> None:
+    """A long answer streams from a file the worker wrote: a client reading it slowly
+    holds one chunk of the server's memory, and other queries are answered meanwhile."""
+    server = serve("--max-rows", "1000000", "--cache", "0")
+    text = "SELECT * { ?a ?x ?b . ?c ?y ?d }"  # 160,000 rows, about 9 MB of CSV
+    start = rss_kib(server.process.pid)
+    answer = requests.post(server.url, data={"query": text}, headers={"Accept": "text/csv"},
+                           stream=True, timeout=60)
+    assert answer.status_code == 200
+    chunks = answer.iter_content(4096)
+    got = sum(len(next(chunks)) for _ in range(10))
+    time.sleep(1.0)
+    assert rss_kib(server.process.pid) - start < 4_000  # not the 9 MB answer
+    quick = time.monotonic()
+    assert server.query("ASK {}", timeout=10).status_code == 200
+    assert time.monotonic() - quick < 5
+    got += sum(len(c) for c in chunks)
+    assert got == int(answer.headers["Content-Length"]) > 8_000_000
