@@ -576,6 +576,8 @@ class _Server(ThreadingHTTPServer):
         self.idle_timeout = idle_timeout
         self.site = site
         self._slots = threading.BoundedSemaphore(max_connections)
+        self._held: set[int] = set()  # requests holding a slot (by id)
+        self._held_lock = threading.Lock()
         self.idle_connections = _IdleConnections()
         self.public_url = public_url or _listening_url(self.server_address)
         self._void: bytes | None = None
@@ -596,17 +598,28 @@ class _Server(ThreadingHTTPServer):
             _turn_away(request)
             self.shutdown_request(request)
             return
+        with self._held_lock:
+            self._held.add(id(request))
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            # SIGTERM may land after the request's thread started: whichever of the two
+            # frees the slot first frees it, the other does nothing (no double release).
+            self._free(request)
             raise
+
+    def _free(self, request: Any) -> None:
+        with self._held_lock:
+            if id(request) not in self._held:
+                return
+            self._held.discard(id(request))
+        self._slots.release()
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._free(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if isinstance(sys.exc_info()[1], OSError):
