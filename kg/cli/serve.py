@@ -65,6 +65,20 @@ def register(subparsers: Any) -> None:
                         metavar="SECONDS",
                         help="a connection idle this long between requests, or this slow "
                         f"to send one request, is closed (default {d.idle_timeout:g})")
+    parser.add_argument("--max-client-connections", type=non_negative_int,
+                        default=d.max_client_connections, metavar="N",
+                        help="connections one client address may hold; past it a new one "
+                        f"gets 429 and is closed (default {d.max_client_connections}; 0: no "
+                        "limit)")
+    parser.add_argument("--max-client-queries", type=non_negative_int,
+                        default=d.max_client_queries, metavar="N",
+                        help="queries one client may have running or waiting; past it 429 "
+                        f"(default {d.max_client_queries}; 0: no limit)")
+    parser.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                        help="a reverse proxy's address: for its connections the client is "
+                        "the last address in X-Forwarded-For (or Forwarded for=), and its "
+                        "connections are not limited per address (repeatable; none by "
+                        "default: those headers are ignored)")
     parser.add_argument("--allow-service", action="append", default=[], metavar="URL",
                         type=http_url,
                         help="allow federated SERVICE calls to this endpoint (repeatable; "
@@ -120,6 +134,9 @@ def limits_from(args: argparse.Namespace) -> Limits:
 
     return Limits(timeout=args.timeout, max_rows=args.max_rows, max_body=args.max_body,
                   max_connections=args.max_connections, idle_timeout=args.idle_timeout,
+                  max_client_connections=args.max_client_connections,
+                  max_client_queries=args.max_client_queries,
+                  trusted_proxies=tuple(args.trusted_proxy),
                   cache=args.cache * MIB, workers=args.workers,
                   express_workers=args.express_workers, express_timeout=args.express_timeout,
                   queue=args.queue, max_query_length=args.max_query_length,

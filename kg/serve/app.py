@@ -64,6 +64,7 @@ import pyoxigraph as ox
 
 from kg.errors import KGError, QueryError, ServeError
 from kg.serve import linked_data
+from kg.serve.fairness import ClientCounter, TooMany, client_name
 from kg.serve.limits import DEFAULTS
 from kg.serve.protocol import (
     CORS_HEADERS,
@@ -378,7 +379,7 @@ class _Handler(BaseHTTPRequestHandler):
                     raise ProtocolError(400, "missing query parameter")
                 return self._description()
             op = replace(op, base_iri=self._base() + "/sparql")
-            return self.site.engine.run(op, self.headers.get("Accept"))
+            return self._run(op)
         if self.command == "POST":
             raise ProtocolError(405, "only /sparql accepts POST", {"Allow": "GET, HEAD"})
         if path in ("/", "/index.html"):
@@ -457,8 +458,21 @@ class _Handler(BaseHTTPRequestHandler):
             text = bind(load_named(name, directory=folder), params)
         except QueryError as exc:
             raise ProtocolError(400, str(exc)) from exc
-        return self.site.engine.run(Operation(text, base_iri=self._base() + "/sparql"),
-                                    self.headers.get("Accept"))
+        return self._run(Operation(text, base_iri=self._base() + "/sparql"))
+
+    def _run(self, op: Operation) -> Response:
+        """The engine's answer, counted against this client's running queries."""
+        client = client_name(str(self.client_address[0]), self.headers,
+                             self.server.trusted_proxies)
+        try:
+            with self.server.client_queries.hold(client):
+                return self.site.engine.run(op, self.headers.get("Accept"))
+        except TooMany:
+            raise ProtocolError(
+                429, f"too many queries at once from {client}: at most "
+                     f"{self.server.client_queries.limit} may run or wait per client "
+                     "(kg serve --max-client-queries); retry later",
+                {"Retry-After": "2"}) from None
 
     def _dump_list(self) -> list[dict[str, Any]]:
         return [{"name": name, "url": f"/dumps/{name}", "bytes": path.stat().st_size,
@@ -576,7 +590,12 @@ class _Server(ThreadingHTTPServer):
         self.idle_timeout = idle_timeout
         self.site = site
         self._slots = threading.BoundedSemaphore(max_connections)
-        self._held: set[int] = set()  # requests holding a slot (by id)
+        # Requests holding a slot (by id), with the address counted for them.
+        self._held: dict[int, str | None] = {}
+        limits = site.engine.limits
+        self.trusted_proxies = frozenset(limits.trusted_proxies)
+        self.client_connections = ClientCounter(limits.max_client_connections)
+        self.client_queries = ClientCounter(limits.max_client_queries)
         self._held_lock = threading.Lock()
         self.idle_connections = _IdleConnections()
         self.public_url = public_url or _listening_url(self.server_address)
@@ -593,13 +612,22 @@ class _Server(ThreadingHTTPServer):
     def process_request(self, request: Any, client_address: Any) -> None:
         # Every slot taken: close the oldest idle connection and take its slot (it frees
         # within milliseconds); with none idle, turn the newcomer away with 503.
+        peer = str(client_address[0])
+        counted = peer not in self.trusted_proxies
+        if counted and not self.client_connections.enter(peer):
+            # One address holding its share of connections waits; others still get in.
+            _turn_away(request, _TOO_MANY)
+            self.shutdown_request(request)
+            return
         if not self._slots.acquire(blocking=False) and not (
                 self.idle_connections.evict() and self._slots.acquire(timeout=2.0)):
+            if counted:
+                self.client_connections.leave(peer)
             _turn_away(request)
             self.shutdown_request(request)
             return
         with self._held_lock:
-            self._held.add(id(request))
+            self._held[id(request)] = peer if counted else None
         try:
             super().process_request(request, client_address)
         except BaseException:
@@ -612,7 +640,9 @@ class _Server(ThreadingHTTPServer):
         with self._held_lock:
             if id(request) not in self._held:
                 return
-            self._held.discard(id(request))
+            peer = self._held.pop(id(request))
+        if peer is not None:
+            self.client_connections.leave(peer)
         self._slots.release()
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
@@ -632,13 +662,20 @@ _BUSY = (b"HTTP/1.1 503 Service Unavailable\r\nServer: " + SERVER_NAME.encode()
          + b"\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 1\r\n"
          + b"X-Content-Type-Options: nosniff\r\nConnection: close\r\n"
          + b"Content-Length: " + str(len(_BUSY_BODY)).encode() + b"\r\n\r\n" + _BUSY_BODY)
+_TOO_MANY_BODY = (b"too many connections from your address at once "
+                  b"(kg serve --max-client-connections); try again shortly\n")
+_TOO_MANY = (b"HTTP/1.1 429 Too Many Requests\r\nServer: " + SERVER_NAME.encode()
+             + b"\r\nContent-Type: text/plain; charset=utf-8\r\nRetry-After: 2\r\n"
+             + b"X-Content-Type-Options: nosniff\r\nConnection: close\r\n"
+             + b"Content-Length: " + str(len(_TOO_MANY_BODY)).encode() + b"\r\n\r\n"
+             + _TOO_MANY_BODY)
 
 
-def _turn_away(sock: socket.socket) -> None:
+def _turn_away(sock: socket.socket, answer: bytes | None = None) -> None:
     # Never block the accepting thread: a fresh socket's send buffer takes this at once.
     try:
         sock.setblocking(False)
-        sock.send(_BUSY)
+        sock.send(answer or _BUSY)
     except OSError:
         pass
 

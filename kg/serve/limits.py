@@ -31,6 +31,14 @@ class Limits:
     max_connections: int = 256
     #: A connection idle this long between requests, or this slow to send one, is closed.
     idle_timeout: float = 20.0
+    #: Connections one client address may hold at once; past it a new one gets 429 with
+    #: ``Retry-After`` and is closed. 0: no limit.
+    max_client_connections: int = 32
+    #: Queries one client may have running or waiting at once; past it 429 with
+    #: ``Retry-After``. 0: no limit.
+    max_client_queries: int = 16
+    #: Reverse proxies whose ``X-Forwarded-For``/``Forwarded`` name the client (none).
+    trusted_proxies: tuple[str, ...] = ()
     #: Bytes of answers (and their UTF-8 query texts) kept for repeated queries; 0: none.
     cache: int = 64 * MIB
     #: General query worker processes.
