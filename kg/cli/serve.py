@@ -51,6 +51,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-rows", type=positive_int, default=d.max_rows, metavar="N",
                         help="cap on result rows/triples, stated in the response when "
                         f"applied (default {d.max_rows})")
+    parser.add_argument("--max-answer-bytes", type=non_negative_int,
+                        default=d.max_answer_bytes, metavar="BYTES",
+                        help="cap on one answer's size: past it the answer is cut at a row "
+                        "boundary, stated in its headers (default 0: no cap)")
     parser.add_argument("--max-body", type=positive_int, default=d.max_body, metavar="BYTES",
                         help=f"largest request body; larger gets 413 (default {d.max_body})")
     parser.add_argument("--public-url", metavar="URL", type=http_url,
@@ -143,6 +147,7 @@ def limits_from(args: argparse.Namespace) -> Limits:
                   max_depth=args.max_depth, max_chain=args.max_chain,
                   worker_memory=args.worker_memory * MIB,
                   worker_recycle=args.worker_recycle * MIB,
+                  max_answer_bytes=args.max_answer_bytes,
                   allowed_services=tuple(args.allow_service))
 
 

@@ -151,7 +151,7 @@ class Engine:
                 return _answer(bodies[media], None)
         job = Job(query, op.default_graphs, op.named_graphs, op.base_iri, accept,
                   limits.max_rows, limits.max_depth, limits.max_chain,
-                  frozenset(limits.allowed_services))
+                  frozenset(limits.allowed_services), limits.max_answer_bytes)
         try:
             result, spooled = self.pool.run(job, limits.timeout)
         except Busy as exc:
@@ -186,6 +186,9 @@ def _answer(outcome: Outcome, spooled: IO[bytes] | None) -> Response:
     if outcome.truncated_at is not None:
         headers["X-Result-Truncated"] = "true"
         headers["X-Result-Limit"] = str(outcome.truncated_at)
+    if outcome.bytes_cap is not None:
+        headers["X-Result-Truncated"] = "true"
+        headers["X-Result-Bytes-Limit"] = str(outcome.bytes_cap)
     return Response(200, outcome.body, content_type(outcome.media), headers,
                     file=spooled, length=outcome.size if spooled is not None else None)
 

@@ -20,7 +20,7 @@ from typing import IO, Any, cast
 import pyoxigraph as ox
 
 from kg.serve.formats import ASK_TYPES, GRAPH_TYPES, SELECT_TYPES, negotiate, results_format
-from kg.serve.results import cut_rows, serialize_graph
+from kg.serve.results import cut_bytes, cut_rows, serialize_graph
 from kg.sparql import Outline, outline, tokenize
 
 __all__ = ["INLINE_BYTES", "Job", "Outcome", "Spool", "chain_length", "execute", "guard"]
@@ -47,6 +47,7 @@ class Job:
     max_depth: int
     max_chain: int
     allowed_services: frozenset[str]
+    max_answer_bytes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,7 @@ class Outcome:
     spooled: bool = False
     size: int = 0
     truncated_at: int | None = None
+    bytes_cap: int | None = None
 
 
 class Spool(io.RawIOBase):
@@ -226,13 +228,25 @@ def _write(result: Any, job: Job, out: Spool, *, count: bool) -> Outcome:
         cut: list[int] = []
         serialize_graph(_capped(result, job.max_rows, cut), media, cast(IO[bytes], out))
         truncated = cut[0] if cut else None
+    bytes_cap = None
+    if job.max_answer_bytes:
+        shorter = cut_bytes(out.file, form, _SHORT.get(media, ""), media,
+                            job.max_answer_bytes,
+                            lambda: tempfile.TemporaryFile(prefix="kg-answer-"))  # noqa: SIM115
+        if shorter is not None:
+            bytes_cap = job.max_answer_bytes
+            if shorter is not out.file:
+                out.file.close()
+                out.file, out.on_disk = shorter, True
     size = out.size()
-    if out.on_disk:
+    if out.on_disk and size > out.limit:
         out.file.flush()
         out.file.seek(0)
-        return Outcome(form, media, spooled=True, size=size, truncated_at=truncated)
+        return Outcome(form, media, spooled=True, size=size, truncated_at=truncated,
+                       bytes_cap=bytes_cap)
     out.file.seek(0)
-    return Outcome(form, media, out.file.read(), size=size, truncated_at=truncated)
+    return Outcome(form, media, out.file.read(), size=size, truncated_at=truncated,
+                   bytes_cap=bytes_cap)
 
 
 def _capped(items: Any, max_rows: int, cut: list[int]) -> Iterator[Any]:

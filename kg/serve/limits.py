@@ -39,6 +39,10 @@ class Limits:
     max_client_queries: int = 16
     #: Reverse proxies whose ``X-Forwarded-For``/``Forwarded`` name the client (none).
     trusted_proxies: tuple[str, ...] = ()
+    #: Bytes of one answer; past it the answer is cut at a row (or triple) boundary, still
+    #: a whole document, with ``X-Result-Truncated: true`` and ``X-Result-Bytes-Limit``.
+    #: 0: no cap.
+    max_answer_bytes: int = 0
     #: Bytes of answers (and their UTF-8 query texts) kept for repeated queries; 0: none.
     cache: int = 64 * MIB
     #: General query worker processes.

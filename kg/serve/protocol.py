@@ -72,7 +72,8 @@ __all__ = [
 #: Headers every response carries (CORS: the endpoint is public and read-only).
 CORS_HEADERS: dict[str, str] = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "X-Result-Truncated, X-Result-Limit, Content-Length",
+    "Access-Control-Expose-Headers": "X-Result-Truncated, X-Result-Limit, "
+                                     "X-Result-Bytes-Limit, Content-Length",
 }
 
 

@@ -14,7 +14,8 @@ a top-level ``"truncated"`` member); in every format by the HTTP headers
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, Any
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
@@ -22,10 +23,10 @@ from xml.sax.saxutils import quoteattr
 import pyoxigraph as ox
 
 from kg.rdf import vocab
-from kg.serve.formats import rdf_format
+from kg.serve.formats import rdf_format, results_format
 
-__all__ = ["PREFIXES", "count_rows", "cut_rows", "serialize_graph", "serialize_solutions",
-           "write_solutions"]
+__all__ = ["PREFIXES", "count_rows", "cut_bytes", "cut_rows", "serialize_graph",
+           "serialize_solutions", "write_solutions"]
 
 _XSD_STRING = str(vocab.XSD) + "string"
 _CHUNK = 1 << 20
@@ -107,19 +108,20 @@ def write_solutions(variables: Sequence[str], rows: Iterable[Sequence[Any]], fmt
         head: dict[str, Any] = {"vars": list(variables)}
         if link:
             head["link"] = [link]
-        yield '{"head":' + json.dumps(head, separators=(",", ":")) + ',"results":{"bindings":['
+        yield '{"head":' + json.dumps(head, separators=(",", ":"))
+        if truncated_at is not None:
+            # Before "results": pyoxigraph's parser (streaming) wants nothing after them.
+            yield ',"truncated":' + json.dumps(
+                {"limit": truncated_at,
+                 "message": f"results cut at {truncated_at} rows by the server's limits"},
+                separators=(",", ":"))
+        yield ',"results":{"bindings":['
         for i, row in enumerate(rows):
             binding = {name: _json_term(term) for name, term in zip(variables, row, strict=True)
                        if term is not None}
             yield ("," if i else "") + json.dumps(binding, ensure_ascii=False,
                                                   separators=(",", ":"))
-        yield "]}"
-        if truncated_at is not None:
-            yield ',"truncated":' + json.dumps(
-                {"limit": truncated_at,
-                 "message": f"results cut at {truncated_at} rows by the server's row cap"},
-                separators=(",", ":"))
-        yield "}"
+        yield "]}}"
     elif fmt == "xml":
         yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
                '<sparql xmlns="http://www.w3.org/2005/sparql-results#"><head>'
@@ -249,3 +251,51 @@ def _csv_record_ends(data: bytes) -> list[int]:
             ends.append(nl)
         at = nl + 1
     return ends
+
+
+# --- the byte cap on one answer ---------------------------------------------------------------
+
+def cut_bytes(handle: IO[bytes], form: str, fmt: str, media: str, cap: int,
+              make: Callable[[], IO[bytes]]) -> IO[bytes] | None:
+    """The answer in ``handle`` cut at a row (or triple) boundary to at most ``cap`` bytes,
+    still a whole document: ``None`` if it already fits, else the file holding the cut
+    answer (``handle`` itself for CSV/TSV, cut in place; otherwise a new file from
+    ``make``). ``form`` is ``solutions`` or ``graph``; ``fmt`` the short name of a results
+    format (``json``, ``xml``, ``csv``, ``tsv``); ``media`` the graph media type.
+    """
+    size = handle.seek(0, os.SEEK_END)
+    if size <= cap:
+        return None
+    handle.seek(0)
+    if form == "solutions" and fmt in ("csv", "tsv"):
+        data = handle.read(cap)
+        # The header line stays even if the cap is smaller than it.
+        ends = _csv_record_ends(data) if fmt == "csv" else [data.rfind(b"\n")]
+        end = ends[-1] + 1 if ends and ends[-1] >= 0 else 0
+        handle.seek(end)
+        handle.truncate()
+        return handle
+    data = handle.read()
+    items: list[Any]
+    if form == "solutions":
+        parsed: Any = ox.parse_query_results(data, format=results_format(
+            "application/sparql-results+" + fmt))
+        variables = [v.value for v in parsed.variables]
+        width = range(len(variables))
+        items = [[row[i] for i in width] for row in parsed]
+    else:
+        variables = []
+        items = [quad.triple for quad in ox.parse(data, format=rdf_format(media))]
+    del data
+    count = max(int(len(items) * cap / size * 0.95), 0)
+    while True:
+        out = make()
+        if form == "solutions":
+            for piece in write_solutions(variables, items[:count], fmt, truncated_at=count):
+                out.write(piece.encode("utf-8"))
+        else:
+            serialize_graph(items[:count], media, out)
+        if out.seek(0, os.SEEK_END) <= cap or count == 0:
+            return out
+        out.close()
+        count = int(count * 0.9)
