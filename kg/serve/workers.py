@@ -49,6 +49,7 @@ import resource
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.reduction import recv_handle, send_handle
@@ -194,10 +195,18 @@ class Pool:
         self._all: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._idle_express: list[_Worker] = []
+        # Every worker is forked by this one long-lived thread: the kernel sends a worker
+        # its parent-death SIGKILL when the *thread* that forked it ends, and a request's
+        # thread ends with its connection (replacements forked there were killed at once).
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="kg-query-spawner")
         for _ in range(limits.workers):
-            self._add(_Worker(source, express=False, limits=limits))
+            self._add(self._spawn(express=False))
         for _ in range(limits.express_workers):
-            self._add(_Worker(source, express=True, limits=limits))
+            self._add(self._spawn(express=True))
+
+    def _spawn(self, *, express: bool) -> _Worker:
+        return self._spawner.submit(_Worker, self.source, express=express,
+                                    limits=self.limits).result()
 
     def _add(self, worker: _Worker) -> None:
         self._all.append(worker)
@@ -252,7 +261,7 @@ class Pool:
                 self._all.remove(worker)
             if self._closed:
                 return None
-            fresh = _Worker(self.source, express=worker.express, limits=self.limits)
+            fresh = self._spawn(express=worker.express)
             self._all.append(fresh)
             return fresh
 
@@ -308,3 +317,4 @@ class Pool:
                 worker.process.kill()
         for worker in workers:
             worker.kill()
+        self._spawner.shutdown(wait=False)

@@ -364,3 +364,15 @@ def test_slow_reader_of_a_long_answer_does_not_grow_the_server(serve: type[Serve
     assert time.monotonic() - quick < 5
     got += sum(len(c) for c in chunks)
     assert got == int(answer.headers["Content-Length"]) > 8_000_000
+
+
+def test_replacement_worker_outlives_the_request_that_made_it(serve: type[Server]) -> None:
+    """Regression: a replacement forked in a request's thread got its parent-death SIGKILL
+    when that thread ended with its connection, and the next query answered 500."""
+    server = serve("--timeout", "1", "--workers", "1", "--express-workers", "0")
+    assert server.query(HEAVY).status_code == 503  # its worker killed and replaced
+    time.sleep(1.0)  # the request's thread has ended
+    replacement = server.workers()
+    assert replacement and all(Path(f"/proc/{pid}").exists() for pid in replacement)
+    for _ in range(3):
+        assert server.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").status_code == 200
