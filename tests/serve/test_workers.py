@@ -175,7 +175,8 @@ def test_guards_answer_400_and_the_server_goes_on(serve: type[Server]) -> None:
 
 
 def test_light_and_cached_queries_pass_busy_workers(serve: type[Server]) -> None:
-    server = serve("--timeout", "8", "--workers", "1", "--express-workers", "1")
+    server = serve("--timeout", "8", "--workers", "1", "--express-workers", "1",
+                   "--express-timeout", "0.5")
     cached = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
     assert server.query(cached).status_code == 200
     answers: list[requests.Response] = []
