@@ -357,9 +357,9 @@ def void_store(void: bytes) -> ox.Store:
 
 
 def main_dataset(store: ox.Store) -> ox.NamedNode | None:
-    """The VoID's main dataset: a ``void:Dataset`` that is no other's subset and has a
-    ``void:uriSpace`` of its own or the most ``void:triples`` (not the Wikidata target of a
-    linkset, which has neither triples nor subsets); None without one."""
+    """The VoID's main dataset: of the ``void:Dataset`` s that are no other's subset, the
+    one with the most ``void:triples`` (so not the Wikidata target of a linkset, which
+    states none); None without any."""
     subsets = {t.object for t in triples_of([store], predicate=ox.NamedNode(_VOID + "subset"))}
     ranked = []
     for t in triples_of([store], predicate=_TYPE, obj=ox.NamedNode(_VOID + "Dataset")):

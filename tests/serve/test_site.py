@@ -79,6 +79,17 @@ def test_served_void_is_the_builds_rebased(file_server: str) -> None:
     assert _titles(void)["zh-hant"] == "友好城市知識圖譜"
 
 
+def test_dataset_dereferences_to_the_void_as_served(file_server: str) -> None:
+    # /dataset is described from the VoID this server serves: its own endpoint and dumps,
+    # not those the build was made for.
+    answer = requests.get(file_server + "/dataset.ttl", timeout=30)
+    assert answer.status_code == 200
+    triples = {q.triple for q in ox.parse(answer.content, format=ox.RdfFormat.TURTLE)}
+    endpoints = {t.object.value for t in triples if t.subject == ox.NamedNode(DATASET)
+                 and t.predicate.value == VOID_NS + "sparqlEndpoint"}
+    assert endpoints == {file_server + "/sparql"}
+
+
 def test_service_description_points_to_the_void(file_server: str) -> None:
     answer = requests.get(file_server + "/sparql", headers={"Accept": "text/turtle"},
                           timeout=30)
