@@ -79,6 +79,25 @@ def test_place_description_holds_the_hash_resources_it_links_to(server: str,
     assert own <= described
 
 
+def test_place_page_shows_its_hash_resources_under_their_anchors(server: str,
+                                                                 graph: ox.Store) -> None:
+    import lxml.html
+
+    tree = lxml.html.fromstring(get(f"{server}/place/Q956.html").text)
+    geometry = tree.get_element_by_id("geometry")
+    wkt = next(q.object.value for q in graph.quads_for_pattern(
+        ox.NamedNode(BEIJING + "#geometry"),
+        ox.NamedNode("http://www.opengis.net/ont/geosparql#asWKT"), None))
+    assert wkt in geometry.text_content()
+    # The reconciliation node under its fragment, its scored candidate inside it.
+    reconciliation = next(q.object.value for q in graph.quads_for_pattern(
+        ox.NamedNode(BEIJING), ox.NamedNode("https://w3id.org/twinning-kg/ontology#reconciliation"),
+        None))
+    block = tree.get_element_by_id(reconciliation[len(BEIJING) + 1:])
+    assert "gazetteer-exact" in block.text_content()
+    assert block.xpath('.//a[@href="https://www.wikidata.org/wiki/Q956"]')
+
+
 def test_every_place_description_is_complete(server: str, graph: ox.Store) -> None:
     # Every place of the graph: its hash resources all come with it.
     place = ox.NamedNode("https://w3id.org/twinning-kg/ontology#Place")

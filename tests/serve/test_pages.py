@@ -99,7 +99,7 @@ def test_pages_come_from_templates_with_autoescape() -> None:
     rendered = pages.render("resource.html", lang="en", title="<t>", home="<h>", formats=[],
                             iri="https://example.org/<x>", kinds=[], truncated=False,
                             max_out=1, max_in=1, place=None, lines=[], statements=[],
-                            incoming=[], datasets=[])
+                            incoming=[], datasets=[], parts=[])
     assert "<t>" not in rendered and "&lt;t&gt;" in rendered and "&lt;h&gt;" in rendered
 
 
