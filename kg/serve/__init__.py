@@ -3,7 +3,7 @@
 :mod:`kg.serve.protocol` is the protocol logic (no HTTP framework); :mod:`kg.serve.app`
 is the HTTP server and its routes; :mod:`kg.serve.site` the dataset, VoID and service
 description; :mod:`kg.serve.linked_data`, :mod:`kg.serve.descriptions` and
-:mod:`kg.serve.pages` the Linked Data; ``static/`` is the web page.
+:mod:`kg.serve.pages` (with ``templates/``) the Linked Data; ``static/`` is the web page.
 """
 
 from __future__ import annotations

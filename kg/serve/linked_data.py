@@ -25,15 +25,16 @@ representation, ``Content-Location`` naming the format's own URL (``/ontology.tt
 ``Vary: Accept``. Its HTML documents every term with its labels and definitions in en, ja,
 zh-Hans and zh-Hant, one anchor per term (``/ontology#Place``).
 
+**JSON.** ``Accept: application/json`` is answered with the JSON-LD document (JSON-LD is
+JSON); ``application/xhtml+xml`` with the HTML one.
 
-and ``https`` IRIs become links, IRIs under the base link to their local page, Wikidata
-items to Wikidata. The page's language follows ``?lang=`` or ``Accept-Language``.
-Documents once made are kept for repeated requests (up to :data:`CACHE_BYTES`; the store
-is read-only). Lookups go through pyoxigraph's pattern index
-(:meth:`pyoxigraph.Store.quads_for_pattern`), so no text from the request is ever parsed
-as SPARQL.
+What a description holds is :mod:`kg.serve.descriptions`; the HTML is made by
+:mod:`kg.serve.pages` from templates. The page's language follows ``?lang=`` or
+``Accept-Language``, with the fallbacks of :func:`_languages`. Documents once made are
+kept for repeated requests (up to :data:`CACHE_BYTES`; the store is read-only). Lookups go
+through pyoxigraph's pattern index (:meth:`pyoxigraph.Store.quads_for_pattern`), so no
+text from the request is ever parsed as SPARQL.
 """
-
 
 from __future__ import annotations
 
