@@ -141,3 +141,50 @@ def test_title_without_any_description_is_not_a_file_name(tmp_path: Path) -> Non
     with serve_site(open_site([data], workers=1)) as url:
         info = requests.get(url + "/api/info", timeout=30).json()
     assert info["title"] == "RDF data"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _served_info(*files: Path, cwd: Path) -> dict[str, object]:
+    """``kg serve FILE...`` as a user runs it: the page's data, then the server stopped."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", *map(str, files), "--port", str(port),
+         "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                info: dict[str, object] = requests.get(
+                    f"http://127.0.0.1:{port}/api/info", timeout=5).json()
+                return info
+            except requests.ConnectionError:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_cli_serving_a_file_shows_the_data_title(dist: Path, tmp_path: Path) -> None:
+    # Issue 19: `kg serve my-dist/twinning.trig` was titled "twinning.trig".
+    info = _served_info(dist / "twinning.trig", cwd=tmp_path)
+    assert info["title"] == "Twinning knowledge graph"
+    plain = tmp_path / "twinning.ttl"
+    plain.write_text("<https://example.org/a> <https://example.org/p> "
+                     "<https://example.org/b> .\n", encoding="utf-8")
+    assert _served_info(plain, cwd=tmp_path)["title"] == "RDF data"
