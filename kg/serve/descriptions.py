@@ -39,6 +39,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.rdf.vocab import (
+    DBO,
     DCTERMS,
     DEFAULT_BASE,
     PREFIXES,
@@ -46,7 +47,9 @@ from kg.rdf.vocab import (
     RDFS,
     SKOS,
     TW,
+    VANN,
     VOID,
+    WDT,
     XSD,
 )
 
@@ -96,8 +99,7 @@ _IN_DATASET = ox.NamedNode(str(VOID.inDataset))
 _LICENSE = ox.NamedNode(str(DCTERMS.license))
 #: Prefixes for Turtle documents and prefixed names: the graph's, and a few it links to.
 PREFIX_MAP: dict[str, str] = {
-    **dict(PREFIXES), "wdt": "http://www.wikidata.org/prop/direct/",
-    "dbo": "http://dbpedia.org/ontology/", "vann": "http://purl.org/vocab/vann/",
+    **dict(PREFIXES), "wdt": str(WDT), "dbo": str(DBO), "vann": str(VANN),
     "sd": "http://www.w3.org/ns/sparql-service-description#",
 }
 

@@ -33,6 +33,7 @@ from kg.rdf.vocab import (
     TW,
     VOID,
     WD,
+    XSD,
 )
 from kg.serve.descriptions import (
     DOCUMENT_SUFFIXES,
@@ -181,7 +182,7 @@ class Page:
         if isinstance(term, ox.Literal):
             if term.language:
                 return Shown(term.value, lang=bcp47(term.language))
-            plain = term.datatype.value == "http://www.w3.org/2001/XMLSchema#string"
+            plain = term.datatype.value == str(XSD.string)
             return Shown(term.value, datatype="" if plain else curie(term.datatype.value))
         return Shown(str(term))
 
