@@ -8,8 +8,8 @@ a query worker runs), :mod:`~kg.serve.workers` (the pool), :mod:`~kg.serve.engin
 (admission and the byte-bounded cache), :mod:`~kg.serve.fairness` (per-client limits),
 :mod:`~kg.serve.app` (the strict HTTP server and its routes), :mod:`~kg.serve.site` (the
 dataset, VoID and service description), :mod:`~kg.serve.linked_data`,
-:mod:`~kg.serve.descriptions` and :mod:`~kg.serve.pages` (Linked Data); ``static/`` is the
-web page.
+:mod:`~kg.serve.descriptions` and :mod:`~kg.serve.pages` (with ``templates/``: Linked
+Data); ``static/`` is the web page.
 """
 
 from __future__ import annotations

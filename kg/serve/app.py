@@ -404,7 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
         linked = linked_data.respond(self.site.engine.store, parts.path, parts.query,
                                    accept=self.headers.get("Accept"),
                                    accept_language=self.headers.get("Accept-Language"),
-                                   void=self.site.void)
+                                   # As served: this server's endpoint and dumps.
+                                   void=self.server.void() if self.site.void else None)
         if linked is not None:
             return linked
         raise ProtocolError(404, f"nothing at {path}")

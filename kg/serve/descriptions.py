@@ -39,6 +39,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from kg.rdf.vocab import (
+    DBO,
     DCTERMS,
     DEFAULT_BASE,
     PREFIXES,
@@ -46,7 +47,9 @@ from kg.rdf.vocab import (
     RDFS,
     SKOS,
     TW,
+    VANN,
     VOID,
+    WDT,
     XSD,
 )
 
@@ -96,8 +99,7 @@ _IN_DATASET = ox.NamedNode(str(VOID.inDataset))
 _LICENSE = ox.NamedNode(str(DCTERMS.license))
 #: Prefixes for Turtle documents and prefixed names: the graph's, and a few it links to.
 PREFIX_MAP: dict[str, str] = {
-    **dict(PREFIXES), "wdt": "http://www.wikidata.org/prop/direct/",
-    "dbo": "http://dbpedia.org/ontology/", "vann": "http://purl.org/vocab/vann/",
+    **dict(PREFIXES), "wdt": str(WDT), "dbo": str(DBO), "vann": str(VANN),
     "sd": "http://www.w3.org/ns/sparql-service-description#",
 }
 
@@ -357,9 +359,9 @@ def void_store(void: bytes) -> ox.Store:
 
 
 def main_dataset(store: ox.Store) -> ox.NamedNode | None:
-    """The VoID's main dataset: a ``void:Dataset`` that is no other's subset and has a
-    ``void:uriSpace`` of its own or the most ``void:triples`` (not the Wikidata target of a
-    linkset, which has neither triples nor subsets); None without one."""
+    """The VoID's main dataset: of the ``void:Dataset`` s that are no other's subset, the
+    one with the most ``void:triples`` (so not the Wikidata target of a linkset, which
+    states none); None without any."""
     subsets = {t.object for t in triples_of([store], predicate=ox.NamedNode(_VOID + "subset"))}
     ranked = []
     for t in triples_of([store], predicate=_TYPE, obj=ox.NamedNode(_VOID + "Dataset")):

@@ -25,15 +25,16 @@ representation, ``Content-Location`` naming the format's own URL (``/ontology.tt
 ``Vary: Accept``. Its HTML documents every term with its labels and definitions in en, ja,
 zh-Hans and zh-Hant, one anchor per term (``/ontology#Place``).
 
+**JSON.** ``Accept: application/json`` is answered with the JSON-LD document (JSON-LD is
+JSON); ``application/xhtml+xml`` with the HTML one.
 
-and ``https`` IRIs become links, IRIs under the base link to their local page, Wikidata
-items to Wikidata. The page's language follows ``?lang=`` or ``Accept-Language``.
-Documents once made are kept for repeated requests (up to :data:`CACHE_BYTES`; the store
-is read-only). Lookups go through pyoxigraph's pattern index
-(:meth:`pyoxigraph.Store.quads_for_pattern`), so no text from the request is ever parsed
-as SPARQL.
+What a description holds is :mod:`kg.serve.descriptions`; the HTML is made by
+:mod:`kg.serve.pages` from templates. The page's language follows ``?lang=`` or
+``Accept-Language``, with the fallbacks of :func:`_languages`. Documents once made are
+kept for repeated requests (up to :data:`CACHE_BYTES`; the store is read-only). Lookups go
+through pyoxigraph's pattern index (:meth:`pyoxigraph.Store.quads_for_pattern`), so no
+text from the request is ever parsed as SPARQL.
 """
-
 
 from __future__ import annotations
 
@@ -154,7 +155,7 @@ def respond(store: ox.Store, raw_path: str, query: str = "", *,
     head = rel.split("/", 1)[0].split(".", 1)[0]
     langs = _languages(query, accept_language)
     if head == "ontology":
-        return _ontology(rel, accept, langs)
+        return _ontology(rel, accept, langs, None if void is None else void_store(void))
     base = uri_space(void)
     stores = [store] if void is None else [store, void_store(void)]
     for candidate in _spellings(rel):
@@ -254,7 +255,8 @@ def _document(store: ox.Store, void: ox.Store | None, iri: str, base: str, media
     return Response(200, _rdf(desc.triples, media), content_type, headers=headers)
 
 
-def _ontology(rel: str, accept: str | None, langs: list[str]) -> Response:
+def _ontology(rel: str, accept: str | None, langs: list[str],
+              void: ox.Store | None) -> Response:
     onto = load_ontology()
     if not len(onto):
         return Response(404, b"no ontology on this server\n")
@@ -276,7 +278,7 @@ def _ontology(rel: str, accept: str | None, langs: list[str]) -> Response:
         return Response(404, f"no ontology document {rel!r}\n".encode())
     assert media is not None
     if media == "text/html":
-        page = Page([onto], DEFAULT_BASE, langs, home=_home(None, langs))
+        page = Page([onto], DEFAULT_BASE, langs, home=_home(void, langs))
         headers["Vary"] = ", ".join(filter(None, (headers.get("Vary"), "Accept-Language")))
         return Response(200, page.ontology(onto).encode("utf-8"), "text/html; charset=utf-8",
                         headers=headers)

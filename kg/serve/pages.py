@@ -33,6 +33,7 @@ from kg.rdf.vocab import (
     TW,
     VOID,
     WD,
+    XSD,
 )
 from kg.serve.descriptions import (
     DOCUMENT_SUFFIXES,
@@ -181,7 +182,7 @@ class Page:
         if isinstance(term, ox.Literal):
             if term.language:
                 return Shown(term.value, lang=bcp47(term.language))
-            plain = term.datatype.value == "http://www.w3.org/2001/XMLSchema#string"
+            plain = term.datatype.value == str(XSD.string)
             return Shown(term.value, datatype="" if plain else curie(term.datatype.value))
         return Shown(str(term))
 
@@ -222,13 +223,35 @@ class Page:
                         and isinstance(t.object, ox.NamedNode)})
         title = self.label(iri)
         kinds = [self.link(t, _with_curie(self.label(t), t)) for t in types]
+        place = self._place(iri) if str(TW.Place) in types else None
+        lines = self._source_lines(iri, desc) if str(TW.SourceDocument) in types else []
+        shown = {iri + "#" + line["anchor"] for line in lines}
+        if place is not None and place["reconciliation"] is not None:
+            shown |= {block["iri"] for block in place["reconciliation"]["blocks"]}
         return render(
             "resource.html", **self.frame("/" + iri[len(self.base):], title),
             iri=iri, kinds=kinds, truncated=desc.truncated, max_out=MAX_OUT, max_in=MAX_IN,
-            place=self._place(iri) if str(TW.Place) in types else None,
-            lines=self._source_lines(iri, desc) if str(TW.SourceDocument) in types else [],
+            place=place, lines=lines, parts=self._parts(iri, desc, shown),
             statements=self._statements(iri, desc), incoming=self._incoming(iri, desc),
             datasets=self._datasets(iri, desc))
+
+    def _parts(self, iri: str, desc: Description, shown: set[str]) -> list[dict[str, Any]]:
+        """The hash resources of the document (``#geometry``…) that no other section shows
+        (``shown``, with what lies under them), each with its statements, under an anchor
+        that is its fragment, so that a link to the hash IRI lands on it."""
+        by_subject: dict[str, list[ox.Triple]] = {}
+        for t in desc.triples:
+            if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(iri + "#"):
+                by_subject.setdefault(t.subject.value, []).append(t)
+        out = []
+        for subject, triples in sorted(by_subject.items()):
+            if any(subject == s or subject.startswith((s + "/", s + "#")) for s in shown):
+                continue
+            anchor = subject[len(iri) + 1:]
+            out.append({"anchor": anchor, "title": "#" + unquote(anchor),
+                        "rows": [(self.term_link(t.predicate.value), self._deep(t.object, subject))
+                                 for t in sorted(triples, key=triple_key)]})
+        return out
 
     # -- a place -----------------------------------------------------------------------------
 
@@ -321,9 +344,12 @@ class Page:
         nodes = {t.object for t in triples_of(self.stores, node) if is_reconciliation(t.object)}
         nodes |= {t.subject for t in triples_of(self.stores, None, None, node)
                   if is_reconciliation(t.subject)}
-        blocks = [[(self.link(t.predicate.value), self._deep(t.object, term_text(rec)))
-                   for t in sorted(triples_of(self.stores, rec), key=triple_key)
-                   if t.predicate != _TYPE]
+        blocks = [{"iri": term_text(rec),
+                   "anchor": term_text(rec)[len(iri) + 1:]
+                   if term_text(rec).startswith(iri + "#") else "",
+                   "rows": [(self.link(t.predicate.value), self._deep(t.object, term_text(rec)))
+                            for t in sorted(triples_of(self.stores, rec), key=triple_key)
+                            if t.predicate != _TYPE]}
                   for rec in sorted(nodes, key=str)]
         return {"facts": facts, "blocks": blocks} if facts or blocks else None
 

@@ -293,8 +293,8 @@ def _iso_time(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-#: The SPARQL 1.1 Service Description vocabulary (not in rdflib's namespaces).
-_SD = "http://www.w3.org/ns/sparql-service-description#"
+#: The SPARQL 1.1 Service Description vocabulary (not in kg.rdf.vocab).
+_SD = descriptions.PREFIX_MAP["sd"]
 
 
 def service_description(endpoint: str, *, union_default_graph: bool, triples: int,

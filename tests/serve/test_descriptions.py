@@ -80,6 +80,25 @@ def test_place_description_holds_the_hash_resources_it_links_to(server: str,
     assert own <= described
 
 
+def test_place_page_shows_its_hash_resources_under_their_anchors(server: str,
+                                                                 graph: ox.Store) -> None:
+    import lxml.html
+
+    tree = lxml.html.fromstring(get(f"{server}/place/Q956.html").text)
+    geometry = tree.get_element_by_id("geometry")
+    wkt = next(q.object.value for q in graph.quads_for_pattern(
+        ox.NamedNode(BEIJING + "#geometry"),
+        ox.NamedNode("http://www.opengis.net/ont/geosparql#asWKT"), None))
+    assert wkt in geometry.text_content()
+    # The reconciliation node under its fragment, its scored candidate inside it.
+    reconciliation = next(q.object.value for q in graph.quads_for_pattern(
+        ox.NamedNode(BEIJING), ox.NamedNode("https://w3id.org/twinning-kg/ontology#reconciliation"),
+        None))
+    block = tree.get_element_by_id(reconciliation[len(BEIJING) + 1:])
+    assert "gazetteer-exact" in block.text_content()
+    assert block.xpath('.//a[@href="https://www.wikidata.org/wiki/Q956"]')
+
+
 def test_every_place_description_is_complete(server: str, graph: ox.Store) -> None:
     # Every place of the graph: its hash resources all come with it.
     place = ox.NamedNode("https://w3id.org/twinning-kg/ontology#Place")
@@ -195,11 +214,10 @@ def test_licence_is_taken_per_named_graph(tmp_path: Path) -> None:
                 out.add(triple)
         return out
 
-    source = rdflib.Dataset()
-    source.parse(data=TWO_LICENCES_TRIG, format="trig")
-    whole = rdflib.Graph()
-    for s, p, o, _ in source.quads((None, None, None, None)):
-        whole.add((s, p, o))
+    # The data's triples, whatever graph holds them (read by a second engine, pyoxigraph).
+    stated = {q.triple for q in ox.parse(TWO_LICENCES_TRIG.encode(), format=ox.RdfFormat.TRIG)}
+    whole = rdflib.Graph().parse(data=ox.serialize(list(stated), format=ox.RdfFormat.N_TRIPLES),
+                                 format="nt")
     assert isomorphic(untyped(described), untyped(whole))
     section = page.split('id="dataset"', 1)[1].split("</section>", 1)[0]
     assert f'href="{ODBL}"' in section and f'href="{CC_BY_SA}"' in section

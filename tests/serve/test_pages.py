@@ -100,7 +100,7 @@ def test_pages_come_from_templates_with_autoescape() -> None:
     rendered = pages.render("resource.html", lang="en", title="<t>", home="<h>", formats=[],
                             iri="https://example.org/<x>", kinds=[], truncated=False,
                             max_out=1, max_in=1, place=None, lines=[], statements=[],
-                            incoming=[], datasets=[])
+                            incoming=[], datasets=[], parts=[])
     assert "<t>" not in rendered and "&lt;t&gt;" in rendered and "&lt;h&gt;" in rendered
 
 
@@ -118,5 +118,6 @@ def test_japanese_page_falls_back_to_the_chinese_name(server: str) -> None:
 def test_page_names_the_site_by_the_dataset_title(server: str) -> None:
     for lang, title in (("en", "Twinning knowledge graph"), ("ja", "姉妹都市ナレッジグラフ"),
                         ("zh-Hant", "友好城市知識圖譜"), ("zh-Hans", "友好城市知识图谱")):
-        tree = lxml.html.fromstring(get(f"{server}/place/Q956.html?lang={lang}").text)
-        assert tree.xpath('string(//p[@class="crumbs"]/a[@href="/"])') == title, lang
+        for path in ("place/Q956.html", "ontology.html"):
+            tree = lxml.html.fromstring(get(f"{server}/{path}?lang={lang}").text)
+            assert tree.xpath('string(//p[@class="crumbs"]/a[@href="/"])') == title, lang

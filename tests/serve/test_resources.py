@@ -531,6 +531,8 @@ def test_language_switch_and_local_links(browser: Any, server: str, tmp_path: Pa
     assert browser.find_element(By.ID, "title").get_attribute("lang") == "ja"
     Select(browser.find_element(By.ID, "lang-select")).select_by_value("zh-Hant")
     wait.until(lambda d: "地點" in d.find_element(By.ID, "classes").text)
+    # The Traditional title from VoID, not the Simplified one (issue 19).
+    wait.until(lambda d: d.find_element(By.ID, "title").text == "友好城市知識圖譜")
 
     # A result IRI under the base links to the local page, the Wikidata link beside it.
     editor = browser.find_element(By.ID, "editor")

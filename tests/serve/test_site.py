@@ -80,6 +80,17 @@ def test_served_void_is_the_builds_rebased(file_server: str) -> None:
     assert _titles(void)["zh-hant"] == "友好城市知識圖譜"
 
 
+def test_dataset_dereferences_to_the_void_as_served(file_server: str) -> None:
+    # /dataset is described from the VoID this server serves: its own endpoint and dumps,
+    # not those the build was made for.
+    answer = requests.get(file_server + "/dataset.ttl", timeout=30)
+    assert answer.status_code == 200
+    triples = {q.triple for q in ox.parse(answer.content, format=ox.RdfFormat.TURTLE)}
+    endpoints = {t.object.value for t in triples if t.subject == ox.NamedNode(DATASET)
+                 and t.predicate.value == VOID_NS + "sparqlEndpoint"}
+    assert endpoints == {file_server + "/sparql"}
+
+
 def test_service_description_points_to_the_void(file_server: str) -> None:
     answer = requests.get(file_server + "/sparql", headers={"Accept": "text/turtle"},
                           timeout=30)
@@ -131,3 +142,50 @@ def test_title_without_any_description_is_not_a_file_name(tmp_path: Path) -> Non
     with serve_site(open_site([data], limits=Limits(workers=1))) as url:
         info = requests.get(url + "/api/info", timeout=30).json()
     assert info["title"] == "RDF data"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _served_info(*files: Path, cwd: Path) -> dict[str, object]:
+    """``kg serve FILE...`` as a user runs it: the page's data, then the server stopped."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", *map(str, files), "--port", str(port),
+         "--workers", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                info: dict[str, object] = requests.get(
+                    f"http://127.0.0.1:{port}/api/info", timeout=5).json()
+                return info
+            except requests.ConnectionError:
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_cli_serving_a_file_shows_the_data_title(dist: Path, tmp_path: Path) -> None:
+    # Issue 19: `kg serve my-dist/twinning.trig` was titled "twinning.trig".
+    info = _served_info(dist / "twinning.trig", cwd=tmp_path)
+    assert info["title"] == "Twinning knowledge graph"
+    plain = tmp_path / "twinning.ttl"
+    plain.write_text("<https://example.org/a> <https://example.org/p> "
+                     "<https://example.org/b> .\n", encoding="utf-8")
+    assert _served_info(plain, cwd=tmp_path)["title"] == "RDF data"
