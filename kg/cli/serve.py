@@ -214,6 +214,10 @@ def run(args: argparse.Namespace) -> int:
                              queries_dir=paths.QUERIES_DIR, limits=limits)
         else:
             dist = args.dist or paths.DIST_DIR
+            if args.dist is not None and not (dist / "twinning.trig").is_file():
+                raise ServeError("no built graph here: a --dist folder is served as it is, "
+                                 "never built (run `kg build --out DIR` first)",
+                                 path=dist / "twinning.trig")
             # The CLI builds; serve serves. A --dist folder is the user's: never rebuilt.
             trig = ensure_built(dist, root=paths.PROJECT_ROOT,
                                 build=not args.no_build and args.dist is None)

@@ -465,3 +465,32 @@ def test_cli_bad_public_url_is_one_line(data_dir: Path, tmp_path: Path) -> None:
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert err.strip().splitlines() == [err.strip()] and "--public-url" in err
+
+
+def test_a_build_of_other_inputs_is_served_not_rebuilt(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19: `kg serve` rebuilt a user's build made from other inputs (and `--dist`
+    folders) over what it held; such a build is now served as it is."""
+    from kg.manifest import BuildInputs, InputDigest, manifest_bytes
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    trig = b"<http://e/a> <http://e/p> <http://e/b> <http://e/g> .\n"
+    (dist / "twinning.trig").write_bytes(trig)
+    mine = [InputDigest("seed", "my-own-list.csv", 10, "0" * 64)]
+    (dist / "manifest.json").write_bytes(
+        manifest_bytes({"twinning.trig": trig}, BuildInputs(), digests=mine))
+    before = {p.name: p.stat().st_mtime_ns for p in dist.iterdir()}
+    assert ensure_built(dist, root=tmp_path) == dist / "twinning.trig"
+    assert {p.name: p.stat().st_mtime_ns for p in dist.iterdir()} == before
+    assert "a build of other inputs; serving it as it is" in capsys.readouterr().err
+    # --dist: never built, whatever it holds.
+    assert ensure_built(dist, root=tmp_path, build=False) == dist / "twinning.trig"
+
+
+def test_dist_without_a_graph_is_refused_in_one_line(tmp_path: Path) -> None:
+    process = _kg("--dist", str(tmp_path / "empty"), "--port", "0", cwd=tmp_path)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.count("\n") == 1 and "never built" in err
+    assert not (tmp_path / "empty").exists()  # nothing made there
