@@ -490,7 +490,7 @@ def test_a_build_of_other_inputs_is_served_not_rebuilt(
 
 def test_dist_without_a_graph_is_refused_in_one_line(tmp_path: Path) -> None:
     process = _kg("--dist", str(tmp_path / "empty"), "--port", "0", cwd=tmp_path)
-    out, err = process.communicate(timeout=60)
+    _out, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert err.count("\n") == 1 and "never built" in err
     assert not (tmp_path / "empty").exists()  # nothing made there
