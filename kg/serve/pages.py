@@ -69,6 +69,7 @@ _ENV = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    auto_reload=False,  # the templates ship with the package: no stat per page
 )
 
 
@@ -226,26 +227,28 @@ class Page:
         place = self._place(iri) if str(TW.Place) in types else None
         lines = self._source_lines(iri, desc) if str(TW.SourceDocument) in types else []
         shown = {iri + "#" + line["anchor"] for line in lines}
-        if place is not None and place["reconciliation"] is not None:
-            shown |= {block["iri"] for block in place["reconciliation"]["blocks"]}
+        covers = ([block["iri"] for block in place["reconciliation"]["blocks"]]
+                  if place is not None and place["reconciliation"] is not None else [])
         return render(
             "resource.html", **self.frame("/" + iri[len(self.base):], title),
             iri=iri, kinds=kinds, truncated=desc.truncated, max_out=MAX_OUT, max_in=MAX_IN,
-            place=place, lines=lines, parts=self._parts(iri, desc, shown),
+            place=place, lines=lines, parts=self._parts(iri, desc, shown, covers),
             statements=self._statements(iri, desc), incoming=self._incoming(iri, desc),
             datasets=self._datasets(iri, desc))
 
-    def _parts(self, iri: str, desc: Description, shown: set[str]) -> list[dict[str, Any]]:
+    def _parts(self, iri: str, desc: Description, shown: set[str],
+               covers: list[str]) -> list[dict[str, Any]]:
         """The hash resources of the document (``#geometry``…) that no other section shows
-        (``shown``, with what lies under them), each with its statements, under an anchor
-        that is its fragment, so that a link to the hash IRI lands on it."""
+        (``shown``, and ``covers`` with what lies under them), each with its statements,
+        under an anchor that is its fragment, so that a link to the hash IRI lands on it."""
         by_subject: dict[str, list[ox.Triple]] = {}
         for t in desc.triples:
             if isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(iri + "#"):
                 by_subject.setdefault(t.subject.value, []).append(t)
         out = []
         for subject, triples in sorted(by_subject.items()):
-            if any(subject == s or subject.startswith((s + "/", s + "#")) for s in shown):
+            if subject in shown or any(subject == s or subject.startswith((s + "/", s + "#"))
+                                       for s in covers):
                 continue
             anchor = subject[len(iri) + 1:]
             out.append({"anchor": anchor, "title": "#" + unquote(anchor),
