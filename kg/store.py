@@ -176,17 +176,23 @@ def load_files(store: ox.Store, files: Iterable[Path]) -> int:
         fmt = format_for(path)
         if not path.is_file():
             raise StoreError("no such RDF file", path=path)
-        try:
-            store.load(path=str(path), format=fmt, base_iri=path.resolve().as_uri())
-        except SyntaxError as exc:
-            message = exc.msg if exc.msg else str(exc)
-            if "LoadDocumentCallback" in message:
-                message = "remote JSON-LD @context documents are not fetched; inline the context"
-            raise StoreError(f"bad {fmt.name} data: {message}", path=path,
-                             line=_syntax_line(exc)) from exc
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot load {fmt.name} data: {exc}", path=path) from exc
+        _load_one(store.load, path, fmt)
     return len(store)
+
+
+def _load_one(load: Any, path: Path, fmt: ox.RdfFormat) -> None:
+    """``load(path=..., format=..., base_iri=...)`` (``Store.load`` or ``bulk_load``) for
+    one file, its failures as :class:`StoreError` with ``file:line``."""
+    try:
+        load(path=str(path), format=fmt, base_iri=path.resolve().as_uri())
+    except SyntaxError as exc:
+        message = exc.msg if exc.msg else str(exc)
+        if "LoadDocumentCallback" in message:
+            message = "remote JSON-LD @context documents are not fetched; inline the context"
+        raise StoreError(f"bad {fmt.name} data: {message}", path=path,
+                         line=_syntax_line(exc)) from exc
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot load {fmt.name} data: {exc}", path=path) from exc
 
 
 def load_store(files: Sequence[Path], *, location: Path | None = None) -> ox.Store:
@@ -234,16 +240,7 @@ def load_memory(files: Sequence[Path]) -> tuple[ox.Store, int]:
         fmt = format_for(path)
         if not path.is_file():
             raise StoreError("no such RDF file", path=path)
-        try:
-            store.bulk_load(path=str(path), format=fmt, base_iri=path.resolve().as_uri())
-        except SyntaxError as exc:
-            message = exc.msg if exc.msg else str(exc)
-            if "LoadDocumentCallback" in message:
-                message = "remote JSON-LD @context documents are not fetched; inline the context"
-            raise StoreError(f"bad {fmt.name} data: {message}", path=path,
-                             line=_syntax_line(exc)) from exc
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot load {fmt.name} data: {exc}", path=path) from exc
+        _load_one(store.bulk_load, path, fmt)
     if next(store.named_graphs(), None) is None:
         return store, len(store)
     before = len(store)
