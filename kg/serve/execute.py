@@ -84,10 +84,16 @@ class Spool(io.RawIOBase):
     def write(self, data: Any) -> int:
         written = self.file.write(data)
         if not self.on_disk and self.file.tell() > self.limit:
-            disk = tempfile.TemporaryFile(prefix="kg-answer-")  # noqa: SIM115 - handed over
-            disk.write(self.file.getvalue())  # type: ignore[attr-defined]
-            self.file, self.on_disk = disk, True
+            self.spill()
         return written
+
+    def spill(self) -> None:
+        """Move what is written to an unlinked temporary file (and write there from now)."""
+        if self.on_disk:
+            return
+        disk = tempfile.TemporaryFile(prefix="kg-answer-")  # noqa: SIM115 - handed over
+        disk.write(self.file.getvalue())  # type: ignore[attr-defined]
+        self.file, self.on_disk = disk, True
 
     def size(self) -> int:
         """The bytes written so far (the file's end)."""
@@ -240,6 +246,8 @@ def _write(result: Any, job: Job, out: Spool, *, count: bool) -> Outcome:
                 out.file.close()
                 out.file, out.on_disk = shorter, True
     size = out.size()
+    if size > out.limit:
+        out.spill()  # a cut answer rewritten in memory past the limit goes to a file too
     if out.on_disk and size > out.limit:
         out.file.flush()
         out.file.seek(0)
