@@ -22,12 +22,22 @@ from kg.serve.protocol import Operation, ProtocolError, Response
 from kg.serve.workers import Busy, Pool, QueryTimeout, WorkerCrashed
 from kg.store import ServedStore
 
-__all__ = ["Cache", "Engine"]
+__all__ = ["Cache", "Engine", "cache_key"]
 
-#: Cache key: query, default graphs, named graphs, base IRI.
-_Key = tuple[str, tuple[str, ...], tuple[str, ...], str | None]
-#: Bytes counted for a cache entry besides its query text and bodies.
+#: Bytes counted for a cache entry besides its key and bodies.
 _ENTRY_OVERHEAD = 512
+
+
+def cache_key(op: Operation) -> bytes:
+    """The cache key of ``op``: its query, protocol dataset and base IRI, as UTF-8 bytes.
+
+    Bytes, not a tuple of texts: Python keeps a text holding one emoji at four bytes a
+    character, so a cache that counted characters (or even UTF-8 bytes of ``str`` keys)
+    held several times its cap; a bytes key takes what it counts.
+    """
+    parts = [op.query or "", *op.default_graphs, "\x01", *op.named_graphs, "\x01",
+             op.base_iri or ""]
+    return "\x00".join(parts).encode("utf-8", "surrogatepass")
 
 
 @dataclass(slots=True)
@@ -37,28 +47,22 @@ class _Entry:
     size: int = 0
 
 
-def _key_bytes(key: _Key) -> int:
-    # What the key costs in memory, in the bytes its strings take encoded (a str of one
-    # emoji among ASCII is stored four bytes a character by Python: UTF-8 is a floor).
-    return sum(len(text.encode("utf-8")) for text in (key[0], *key[1], *key[2], key[3] or ""))
-
-
 class Cache:
-    """Answers by (query, dataset, base IRI), then by media type, least recently used
-    first out, within ``limit`` bytes counting the UTF-8 bytes of the keys, the bodies and
-    a fixed overhead per entry. A limit of 0 keeps nothing at all (not even a query's
+    """Answers by key (:func:`cache_key`), then by media type, least recently used first
+    out, within ``limit`` bytes counting the keys, the bodies and a fixed overhead per
+    entry. A limit of 0 keeps nothing at all (not even a query's
     form); an answer over a quarter of the limit is not kept."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.size = 0
-        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, key: _Key) -> tuple[str, dict[str, Outcome]] | None:
+    def get(self, key: bytes) -> tuple[str, dict[str, Outcome]] | None:
         """The form and the answers kept for ``key`` (a copy), or ``None``."""
         with self._lock:
             entry = self._entries.get(key)
@@ -67,11 +71,11 @@ class Cache:
             self._entries.move_to_end(key)
             return entry.form, dict(entry.bodies)
 
-    def put(self, key: _Key, outcome: Outcome) -> None:
+    def put(self, key: bytes, outcome: Outcome) -> None:
         """Keep ``outcome`` (and its form) if it fits in a quarter of the limit."""
         if self.limit <= 0 or outcome.spooled:
             return
-        base = _key_bytes(key) + _ENTRY_OVERHEAD
+        base = len(key) + _ENTRY_OVERHEAD
         if base + len(outcome.body) > self.limit // 4:
             return
         with self._lock:
@@ -140,7 +144,7 @@ class Engine:
             raise ProtocolError(400, f"the query is {len(query)} characters long, over this "
                                      f"endpoint's limit of {limits.max_query_length} "
                                      "(kg serve --max-query-length)")
-        key: _Key = (query, op.default_graphs, op.named_graphs, op.base_iri)
+        key = cache_key(op)
         cached = self.cache.get(key)
         if cached is not None:
             form, bodies = cached

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pyoxigraph as ox
 import pytest
 
-from kg.serve.engine import Cache, Engine
+from kg.serve.engine import Cache, Engine, cache_key
 from kg.serve.execute import INLINE_BYTES, Outcome, chain_length
 from kg.serve.limits import Limits
 from kg.serve.protocol import Operation, ProtocolError
@@ -86,7 +86,7 @@ def test_cache_counts_utf8_bytes() -> None:
     cache = Cache(4 * 1024 * 1024)
     for i in range(300):
         query = f"ASK {{}} # {i} \N{GRINNING FACE} " + "é" * 20_000
-        cache.put((query, (), (), None), Outcome("boolean", "application/json", b"x"))
+        cache.put(cache_key(Operation(query)), Outcome("boolean", "application/json", b"x"))
         assert cache.size <= cache.limit
     assert len(cache) * 40_000 <= cache.limit  # each entry counted at >= 40,000 bytes
 

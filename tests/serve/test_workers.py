@@ -377,3 +377,18 @@ def test_replacement_worker_outlives_the_request_that_made_it(serve: type[Server
     assert replacement and all(Path(f"/proc/{pid}").exists() for pid in replacement)
     for _ in range(3):
         assert server.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").status_code == 200
+
+
+def test_non_ascii_queries_stay_within_the_cache_cap(serve: type[Server]) -> None:
+    """Regression (issue 20): distinct long queries with one emoji each grew the server far
+    past its cache cap, which counted characters (Python keeps such a text at four bytes a
+    character). With --cache 8 (MiB), 400 such queries of 30,000 characters (48 MB as
+    Python text, 24 MB as UTF-8) leave the server within the cap and its allocator's
+    share (about 14 MB with no cache at all)."""
+    server = serve("--cache", "8")
+    start = rss_kib(server.process.pid)
+    session = requests.Session()
+    for i in range(400):
+        query = f"ASK {{}} # {i} \N{GRINNING FACE} " + "é" * 30_000
+        assert session.post(server.url, data={"query": query}, timeout=60).status_code == 200
+    assert rss_kib(server.process.pid) - start < 30_000
