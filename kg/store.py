@@ -38,8 +38,19 @@ import pyoxigraph as ox
 
 from kg.errors import StoreError
 
-__all__ = ["FORMATS", "LOCK", "MARKER", "ServedStore", "format_for", "load_files", "load_store",
-           "open_store", "prepare_store", "union_default_graph"]
+__all__ = [
+    "FORMATS",
+    "LOCK",
+    "MARKER",
+    "ServedStore",
+    "format_for",
+    "load_files",
+    "load_memory",
+    "load_store",
+    "open_store",
+    "prepare_store",
+    "union_default_graph",
+]
 
 #: File extensions (lower case, with the dot) and the RDF format each is read as.
 FORMATS: dict[str, ox.RdfFormat] = {
@@ -165,17 +176,23 @@ def load_files(store: ox.Store, files: Iterable[Path]) -> int:
         fmt = format_for(path)
         if not path.is_file():
             raise StoreError("no such RDF file", path=path)
-        try:
-            store.load(path=str(path), format=fmt, base_iri=path.resolve().as_uri())
-        except SyntaxError as exc:
-            message = exc.msg if exc.msg else str(exc)
-            if "LoadDocumentCallback" in message:
-                message = "remote JSON-LD @context documents are not fetched; inline the context"
-            raise StoreError(f"bad {fmt.name} data: {message}", path=path,
-                             line=_syntax_line(exc)) from exc
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"cannot load {fmt.name} data: {exc}", path=path) from exc
+        _load_one(store.load, path, fmt)
     return len(store)
+
+
+def _load_one(load: Any, path: Path, fmt: ox.RdfFormat) -> None:
+    """``load(path=..., format=..., base_iri=...)`` (``Store.load`` or ``bulk_load``) for
+    one file, its failures as :class:`StoreError` with ``file:line``."""
+    try:
+        load(path=str(path), format=fmt, base_iri=path.resolve().as_uri())
+    except SyntaxError as exc:
+        message = exc.msg if exc.msg else str(exc)
+        if "LoadDocumentCallback" in message:
+            message = "remote JSON-LD @context documents are not fetched; inline the context"
+        raise StoreError(f"bad {fmt.name} data: {message}", path=path,
+                         line=_syntax_line(exc)) from exc
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"cannot load {fmt.name} data: {exc}", path=path) from exc
 
 
 def load_store(files: Sequence[Path], *, location: Path | None = None) -> ox.Store:
@@ -208,6 +225,30 @@ def union_default_graph(store: ox.Store) -> None:
                           if q.graph_name != default)
     except OSError as exc:
         raise StoreError(f"cannot write the store: {exc}") from exc
+
+
+def load_memory(files: Sequence[Path]) -> tuple[ox.Store, int]:
+    """An in-memory store holding ``files`` for serving, its default graph the set union
+    of all graphs, and that default graph's number of triples.
+
+    The files are read by pyoxigraph's bulk loader; the union is one SPARQL update run by
+    pyoxigraph (about as long as the load again, and only when there are named graphs).
+    Raises :class:`StoreError` as :func:`load_files` does.
+    """
+    store = ox.Store()
+    for path in files:
+        fmt = format_for(path)
+        if not path.is_file():
+            raise StoreError("no such RDF file", path=path)
+        _load_one(store.bulk_load, path, fmt)
+    if next(store.named_graphs(), None) is None:
+        return store, len(store)
+    before = len(store)
+    plain = next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None)
+    store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+    if plain is None:  # every default triple came from the named graphs, once each
+        return store, len(store) - before
+    return store, _count_default(store)
 
 
 def _digest(files: Sequence[Path]) -> list[dict[str, Any]]:

@@ -157,7 +157,7 @@ def test_manifest_lists_files_inputs_and_versions(built: Path, tmp_path: Path) -
 
 
 def test_serve_rebuilds_only_when_not_current(built: Path, tmp_path: Path) -> None:
-    from kg.serve.app import ensure_built
+    from kg.cli.serve import ensure_built
 
     root = tmp_path / "root"
     _project_copy(root)

@@ -196,3 +196,21 @@ def test_unusable_store_folder(tmp_path: Path) -> None:
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(StoreError, match=r"cannot (open|create) the store folder"):
         open_store(blocker / "db")
+
+
+def test_load_memory_unions_graphs_once_and_reports_bad_data(tmp_path: Path) -> None:
+    from kg.store import load_memory
+
+    data = tmp_path / "two.nq"
+    data.write_text("<http://e/a> <http://e/p> <http://e/b> <http://e/g1> .\n"
+                    "<http://e/a> <http://e/p> <http://e/b> <http://e/g2> .\n"
+                    "<http://e/c> <http://e/p> <http://e/b> <http://e/g2> .\n", encoding="utf-8")
+    store, triples = load_memory([data])
+    assert triples == 2  # the set union: a triple in two graphs counts once
+    assert len(list(store.quads_for_pattern(None, None, None, ox.DefaultGraph()))) == 2
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("<http://e/a> <http://e/p> .\n<http://e/a> <http://e/p> 1 .\n",
+                   encoding="utf-8")
+    with pytest.raises(StoreError) as info:
+        load_memory([bad])
+    assert str(bad) in str(info.value) and "bad Turtle data" in str(info.value)

@@ -44,6 +44,7 @@ EXPECTED = (
     "kg/_data/LICENSE-DATA",
     "kg/serve/static/index.html",
     "kg/serve/static/style.css",
+    "kg/serve/templates/resource.html",
     "kg/py.typed",
 )
 

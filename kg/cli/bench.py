@@ -4,6 +4,7 @@ disk), kg serve with and without its cache, and rdflib-endpoint."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from typing import Any
 
@@ -53,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     from kg.paths import DIST_DIR
 
     endpoints = tuple(e.strip() for e in args.endpoints.split(",") if e.strip())
+    # SIGTERM ends the run as Ctrl-C does, through the finally blocks that stop the servers
+    # it started (by default Python died at once and left them running).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     results = run_bench(
         args.data or DIST_DIR / "twinning.ttl",
         requests_per_query=args.requests,

@@ -352,6 +352,9 @@ def void_graph(
     g.add((dataset, RDF.type, DCAT.Dataset))
     g.add((dataset, DCTERMS.title, Literal("Twinning knowledge graph", lang="en")))
     g.add((dataset, DCTERMS.title, Literal("友好城市知识图谱", lang="zh-Hans")))
+    # The same title in Traditional characters (zhconv's zh-Hant of the line above), so a
+    # Traditional reader is not shown the Simplified one.
+    g.add((dataset, DCTERMS.title, Literal("友好城市知識圖譜", lang="zh-Hant")))
     g.add((dataset, DCTERMS.title, Literal("姉妹都市ナレッジグラフ", lang="ja")))
     g.add((
         dataset,

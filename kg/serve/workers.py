@@ -1,38 +1,42 @@
-"""Query worker processes that can be stopped: a pool of processes, each holding the store
-open read-only, with admission control.
+"""Query worker processes that can be stopped: a pool of processes, each querying the
+store, with admission control.
 
 Why processes: pyoxigraph cannot interrupt a query that is computing (a sort, a join, an
-aggregate), and a query can crash it (a 10,000-deep nesting overflows its parser's stack).
-A thread cannot be stopped and a crash takes the whole server down; a process can be
-killed (``SIGKILL``) and replaced, and its crash costs only its own request.
+aggregate; it releases the GIL while evaluating, but offers no cancellation), and a query
+can crash it (a deep nesting overflows its parser's stack). A thread cannot be stopped and
+a crash takes the whole server down; a process can be killed (``SIGKILL``) and replaced,
+and its crash costs only its own request.
 
-* Workers are started with the ``forkserver`` context (never ``fork`` from the threaded
-  server): the fork server preloads pyoxigraph and :mod:`kg.serve.protocol`, so a
-  replacement worker starts in milliseconds. Each opens the on-disk store with
-  :meth:`pyoxigraph.Store.read_only`: the data is shared through the operating system's
-  page cache, never copied per worker.
+* **In memory** (the default): the server loads the graph into an in-memory
+  :class:`pyoxigraph.Store` once, and each worker is forked from the server (``fork``), so
+  it starts with the loaded store and a replacement is ready in milliseconds, without a
+  load. Copy-on-write does not keep the store shared for long: querying writes reference
+  counts all over it, so a worker that has scanned the graph holds most of a private copy
+  (measured: 75 of 108 MiB after one full scan at 10^4). The whole tree's memory is about
+  ``1 + 0.75 x workers`` stores (PSS, in bench/README.md). A worker closes every
+  descriptor it inherited but its pipe, so no client socket outlives the server's close.
+* **On disk** (``--store DIR``): workers are started with ``forkserver`` and open the
+  RocksDB store read-only; the data is shared through the page cache. Slower per query
+  (2.5-2.9x), for graphs larger than memory.
 * ``workers`` general workers take queries up to the timeout. ``express`` reserved workers
   take a query only when every general worker is busy, and give it ``express_timeout``
-  seconds: while heavy queries hold every general worker, a light query is still answered
-  at once, and a heavy one is refused quickly (503) instead of waiting behind them.
-* Each worker's address space is capped (``memory``, ``kg serve --worker-memory``): one
-  ``ORDER BY`` over a cartesian product reached 2.2 GB in 8 s before the cap; with it,
-  the worker fails and is replaced (a crash, 500) and the machine keeps its memory.
+  seconds: while heavy queries hold every general worker, a light query is still answered.
+* Each worker may allocate ``worker_memory`` bytes beyond what it started with (its address
+  space is capped there): past it a query fails and the worker is replaced (500). A worker
+  that holds more than ``worker_recycle`` bytes beyond its start after answering is
+  replaced after the answer, so a big query's memory goes back to the system. A worker's
+  standard error goes to ``/dev/null``: a crash (Rust's allocation failure, a backtrace when
+  ``RUST_BACKTRACE`` is set) is reported by the server in one line, not dumped.
 * A bounded queue (``queue`` requests) waits for the next free worker; when it is full the
   answer is at once a :class:`Busy` (503 with ``Retry-After``).
 * A query past its time is stopped for real: its worker is killed and replaced before the
-  request is answered, so its CPU is free at once. A worker that dies (a crash in
-  pyoxigraph) is replaced the same way and its request gets :class:`WorkerCrashed`.
-* Every worker asks the kernel for ``SIGKILL`` when its parent (the fork server) dies, and
-  the fork server exits when the server process does: no orphan outlives the server, even
-  one killed with ``SIGKILL``. :meth:`Pool.close` kills every worker at once.
-
-Measured on the seed graph (2 shared cores, load average 13-16, so rough): with two four-way
-cartesian ``COUNT`` queries holding the workers, ``ASK { ?s ?p ?o }`` was answered in 0.09 s
-and a cached query without a worker; a query past ``--timeout 3`` was answered 503 after 3.2
-s with its worker gone, and the next query, on the replacement worker, in 14-32 ms; SIGTERM
-with three heavy queries running left no process after 3 s. Each worker is about 36 MB
-resident, the fork server 37 MB. Uncached throughput: see the README's "Serving limits".
+  request is answered, so its CPU is free at once. A worker that dies is replaced the same
+  way and its request gets :class:`WorkerCrashed`.
+* Long answers are written by the worker to an unlinked temporary file whose descriptor
+  comes back beside the answer (:mod:`kg.serve.execute`): the worker is free as soon as the
+  answer is written, and the server streams the file.
+* Every worker asks the kernel for ``SIGKILL`` when its parent dies: no orphan outlives the
+  server, even one killed with ``SIGKILL``. :meth:`Pool.close` kills every worker at once.
 """
 
 from __future__ import annotations
@@ -40,20 +44,30 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import multiprocessing
+import os
 import resource
 import signal
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from multiprocessing.reduction import recv_handle, send_handle
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import pyoxigraph as ox
+
+from kg.serve.execute import Job, Outcome, Spool, execute
+from kg.serve.limits import Limits
 
 __all__ = ["Busy", "Pool", "QueryTimeout", "WorkerCrashed"]
 
-_CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["pyoxigraph", "kg.serve.protocol"])
+_FORK = multiprocessing.get_context("fork")
+_FORKSERVER = multiprocessing.get_context("forkserver")
+_FORKSERVER.set_forkserver_preload(["pyoxigraph", "kg.serve.execute"])
 _PR_SET_PDEATHSIG = 1
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class Busy(Exception):
@@ -88,38 +102,67 @@ def _die_with_parent() -> None:
         pass
 
 
-def _worker_main(conn: Connection, store_path: str, memory: int) -> None:
-    """A worker's life: open the store read-only, then answer jobs until the pipe closes.
-    ``memory`` (bytes, 0: none) caps its address space: a query that needs more fails
-    (pyoxigraph aborts, which is a crash) instead of starving the machine."""
+def _statm() -> tuple[int, int]:
+    """This process's address space and resident memory, in bytes."""
+    with open("/proc/self/statm", encoding="ascii") as handle:
+        size, resident = handle.read().split()[:2]
+    return int(size) * _PAGE, int(resident) * _PAGE
+
+
+def _quiet_child(keep: int) -> None:
+    """Close every inherited descriptor but ``keep`` and the standard ones (a forked
+    worker must not hold the server's sockets open), and send standard error to
+    /dev/null (see the module docstring)."""
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    os.closerange(3, keep)
+    os.closerange(keep + 1, limit if limit > 0 else 4096)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+
+
+def _worker_main(conn: Connection, source: ox.Store | str, memory: int, recycle: int) -> None:
+    """A worker's life: answer jobs until the pipe closes. ``source`` is the in-memory
+    store (forked) or the on-disk store's folder (opened read-only). The worker may
+    allocate ``memory`` bytes beyond its start (0: no cap); past ``recycle`` bytes of
+    growth it asks to be replaced after its answer."""
     # Ctrl-C in a terminal reaches the whole process group: the server stops its workers
     # itself, so a worker ignores it rather than print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent()
+    _quiet_child(conn.fileno())
+    os.environ["RUST_BACKTRACE"] = "0"
+    store = source if isinstance(source, ox.Store) else ox.Store.read_only(source)
+    size, start = _statm()
     if memory > 0:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    import pyoxigraph as ox
-
-    from kg.serve.protocol import execute
-
-    store = ox.Store.read_only(store_path)
+        resource.setrlimit(resource.RLIMIT_AS, (size + memory, size + memory))
     while True:
         try:
             job = conn.recv()
         except (EOFError, OSError):
             return
-        conn.send(execute(store, job))
+        spool = Spool()
+        result = execute(store, job, spool)
+        retire = _statm()[1] - start > recycle
+        conn.send((result, retire))
+        if isinstance(result, Outcome) and result.spooled:
+            send_handle(conn, spool.file.fileno(), 0)
+        spool.file.close()
+        del spool, result
 
 
 class _Worker:
     """One worker process and the parent's end of its pipe."""
 
-    def __init__(self, store_path: Path, *, express: bool, memory: int) -> None:
+    def __init__(self, source: ox.Store | Path, *, express: bool, limits: Limits) -> None:
         self.express = express
-        self.conn, child = _CONTEXT.Pipe(duplex=True)
-        self.process: BaseProcess = _CONTEXT.Process(
-            target=_worker_main, args=(child, str(store_path), memory), daemon=True,
+        context: Any = _FORK if isinstance(source, ox.Store) else _FORKSERVER
+        target = source if isinstance(source, ox.Store) else str(source)
+        self.conn, child = context.Pipe(duplex=True)
+        self.process: BaseProcess = context.Process(
+            target=_worker_main,
+            args=(child, target, limits.worker_memory, limits.worker_recycle), daemon=True,
             name="kg-query-express" if express else "kg-query")
         self.process.start()
         child.close()
@@ -136,29 +179,34 @@ class _Worker:
 
 
 class Pool:
-    """``workers`` general and ``express`` reserved worker processes over the read-only
-    store at ``store_path`` (see the module docstring); at most ``queue`` requests wait;
-    each worker's address space is capped at ``memory`` bytes (0: no cap).
+    """``limits.workers`` general and ``limits.express_workers`` reserved worker processes
+    over ``source``: an in-memory store (workers forked from this process) or an on-disk
+    store's folder (opened read-only); see the module docstring for the limits.
 
     Raises :class:`OSError` if the processes cannot be started.
     """
 
-    def __init__(self, store_path: Path, *, workers: int = 2, express: int = 1,
-                 express_timeout: float = 0.5, queue: int = 16, memory: int = 0) -> None:
-        self.store_path = store_path
-        self.memory = memory
-        self.express_timeout = express_timeout
-        self.queue = queue
+    def __init__(self, source: ox.Store | Path, limits: Limits) -> None:
+        self.source = source
+        self.limits = limits
         self._cond = threading.Condition()
         self._waiting = 0
         self._closed = False
         self._all: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._idle_express: list[_Worker] = []
-        for _ in range(workers):
-            self._add(_Worker(store_path, express=False, memory=memory))
-        for _ in range(express):
-            self._add(_Worker(store_path, express=True, memory=memory))
+        # Every worker is forked by this one long-lived thread: the kernel sends a worker
+        # its parent-death SIGKILL when the *thread* that forked it ends, and a request's
+        # thread ends with its connection (replacements forked there were killed at once).
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="kg-query-spawner")
+        for _ in range(limits.workers):
+            self._add(self._spawn(express=False))
+        for _ in range(limits.express_workers):
+            self._add(self._spawn(express=True))
+
+    def _spawn(self, *, express: bool) -> _Worker:
+        return self._spawner.submit(_Worker, self.source, express=express,
+                                    limits=self.limits).result()
 
     def _add(self, worker: _Worker) -> None:
         self._all.append(worker)
@@ -183,7 +231,7 @@ class Pool:
             worker = self._take()
             if worker is not None:
                 return worker
-            if self._waiting >= self.queue:
+            if self._waiting >= self.limits.queue:
                 raise Busy(f"every query worker is busy and {self._waiting} queries are "
                            "already waiting (the queue limit, kg serve --queue)")
             self._waiting += 1
@@ -213,13 +261,14 @@ class Pool:
                 self._all.remove(worker)
             if self._closed:
                 return None
-            fresh = _Worker(self.store_path, express=worker.express, memory=self.memory)
+            fresh = self._spawn(express=worker.express)
             self._all.append(fresh)
             return fresh
 
-    def run(self, job: Any, timeout: float) -> Any:
-        """What a worker's ``execute`` returns for ``job``, within ``timeout`` seconds
-        (waiting in the queue included).
+    def run(self, job: Job, timeout: float) -> tuple[Any, IO[bytes] | None]:
+        """What a worker's :func:`~kg.serve.execute.execute` returns for ``job``, within
+        ``timeout`` seconds (waiting in the queue included), and the file holding a
+        spooled answer (the caller closes it; ``None`` for an answer that came whole).
 
         Raises :class:`Busy`, :class:`QueryTimeout` (the worker was killed and replaced)
         or :class:`WorkerCrashed` (the worker died and was replaced).
@@ -228,23 +277,28 @@ class Pool:
         deadline = start + timeout
         worker = self._acquire(deadline)
         remaining = max(deadline - time.monotonic(), 0.001)
-        budget = min(remaining, self.express_timeout) if worker.express else remaining
+        budget = min(remaining, self.limits.express_timeout) if worker.express else remaining
         keep: _Worker | None = worker
         try:
             try:
                 worker.conn.send(job)
                 ready = worker.conn.poll(budget)
-                result = worker.conn.recv() if ready else None
+                if not ready:
+                    keep = self._replace(worker)
+                    raise QueryTimeout(budget if budget < remaining else timeout,
+                                       express=budget < remaining)
+                result, retire = worker.conn.recv()
+                spooled = None
+                if isinstance(result, Outcome) and result.spooled:
+                    spooled = os.fdopen(recv_handle(worker.conn), "rb")
             except (EOFError, OSError) as exc:
                 keep = self._replace(worker)
                 if self._closed:  # the pool was closed under the query: not a crash
                     raise Busy("the server is stopping") from exc
                 raise WorkerCrashed() from exc
-            if not ready:
+            if retire:
                 keep = self._replace(worker)
-                raise QueryTimeout(budget if budget < remaining else timeout,
-                                   express=budget < remaining)
-            return result
+            return result, spooled
         finally:
             if keep is not None:
                 self._release(keep)
@@ -263,3 +317,4 @@ class Pool:
                 worker.process.kill()
         for worker in workers:
             worker.kill()
+        self._spawner.shutdown(wait=False)

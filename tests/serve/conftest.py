@@ -9,12 +9,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kg.serve.app import Site, make_server, open_site
+from kg.serve.limits import Limits
 
 __all__ = ["serve_site"]
 
@@ -81,11 +83,15 @@ def serve_site(site: Site, **options: Any) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def site_factory(data_dir: Path) -> Callable[..., Site]:
-    """Build a :class:`Site` over the fixture files, with options."""
+    """Build a :class:`Site` over the fixture files, with options (those named like a
+    :class:`~kg.serve.limits.Limits` field go into its limits)."""
     def make(**options: object) -> Site:
         files = [data_dir / "places.ttl", data_dir / "graphs.trig"]
+        names = {f.name for f in fields(Limits)}
+        limits = Limits(**{k: v for k, v in options.items() if k in names})  # type: ignore[arg-type]
+        rest = {k: v for k, v in options.items() if k not in names}
         return open_site(files, dumps=files, queries_dir=data_dir / "queries",
-                         title="fixture", **options)  # type: ignore[arg-type]
+                         title="fixture", limits=limits, **rest)  # type: ignore[arg-type]
     return make
 
 

@@ -18,8 +18,9 @@ import pyoxigraph as ox
 import pytest
 import requests
 
+from kg.cli.serve import ensure_built
 from kg.errors import KGError, ServeError
-from kg.serve.app import Site, ensure_built
+from kg.serve.app import Site
 from tests.serve.conftest import serve_site
 
 SELECT_CITIES = "SELECT ?s WHERE { ?s a <http://example.org/City> } ORDER BY ?s"
@@ -302,11 +303,12 @@ def test_row_cap_is_stated(site_factory: Callable[..., Site]) -> None:
 
 def test_timeout_answers_503(tmp_path: Path) -> None:
     from kg.serve.app import open_site
+    from kg.serve.limits import Limits
 
     data = tmp_path / "many.nt"
     data.write_text("".join(f"<http://e/s{i}> <http://e/p> \"{i}\" .\n" for i in range(200)),
                     encoding="utf-8")
-    site = open_site([data], timeout=0.3, max_rows=10**9)
+    site = open_site([data], limits=Limits(timeout=0.3, max_rows=10**9))
     with serve_site(site) as url:
         started = time.monotonic()
         answer = requests.get(url + "/sparql", params={
@@ -463,3 +465,32 @@ def test_cli_bad_public_url_is_one_line(data_dir: Path, tmp_path: Path) -> None:
     _, err = process.communicate(timeout=60)
     assert process.returncode == 2
     assert err.strip().splitlines() == [err.strip()] and "--public-url" in err
+
+
+def test_a_build_of_other_inputs_is_served_not_rebuilt(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 19: `kg serve` rebuilt a user's build made from other inputs (and `--dist`
+    folders) over what it held; such a build is now served as it is."""
+    from kg.manifest import BuildInputs, InputDigest, manifest_bytes
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    trig = b"<http://e/a> <http://e/p> <http://e/b> <http://e/g> .\n"
+    (dist / "twinning.trig").write_bytes(trig)
+    mine = [InputDigest("seed", "my-own-list.csv", 10, "0" * 64)]
+    (dist / "manifest.json").write_bytes(
+        manifest_bytes({"twinning.trig": trig}, BuildInputs(), digests=mine))
+    before = {p.name: p.stat().st_mtime_ns for p in dist.iterdir()}
+    assert ensure_built(dist, root=tmp_path) == dist / "twinning.trig"
+    assert {p.name: p.stat().st_mtime_ns for p in dist.iterdir()} == before
+    assert "a build of other inputs; serving it as it is" in capsys.readouterr().err
+    # --dist: never built, whatever it holds.
+    assert ensure_built(dist, root=tmp_path, build=False) == dist / "twinning.trig"
+
+
+def test_dist_without_a_graph_is_refused_in_one_line(tmp_path: Path) -> None:
+    process = _kg("--dist", str(tmp_path / "empty"), "--port", "0", cwd=tmp_path)
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 2
+    assert err.count("\n") == 1 and "never built" in err
+    assert not (tmp_path / "empty").exists()  # nothing made there

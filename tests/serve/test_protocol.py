@@ -10,16 +10,12 @@ from typing import Any
 import pyoxigraph as ox
 import pytest
 
-from kg.serve.protocol import (
-    Engine,
-    Operation,
-    ProtocolError,
-    analyse_query,
-    negotiate,
-    parse_request,
-    serialize_solutions,
-)
-from kg.store import prepare_store
+from kg.serve.engine import Engine
+from kg.serve.formats import negotiate
+from kg.serve.limits import Limits
+from kg.serve.protocol import Operation, ProtocolError, analyse_query, parse_request
+from kg.serve.results import serialize_solutions
+from kg.store import load_memory, prepare_store
 
 HEAVY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
@@ -129,7 +125,7 @@ def engine_factory(tmp_path: Path) -> Iterator[Callable[..., Engine]]:
 
     def make(extra: int = 0, **options: Any) -> Engine:
         data = _data(tmp_path, extra)
-        engine = Engine(prepare_store([data]), **options)
+        engine = Engine(*load_memory([data]), Limits(**options))
         made.append(engine)
         return engine
 
@@ -163,7 +159,7 @@ def test_csv_quotes_cells() -> None:
                                     "application/sparql-results+xml", "text/csv",
                                     "text/tab-separated-values"])
 def test_row_cap(engine_factory: Callable[..., Engine], accept: str) -> None:
-    engine = engine_factory(max_rows=3, cache_bytes=0)
+    engine = engine_factory(max_rows=3, cache=0)
     answer = engine.run(Operation("SELECT * WHERE { ?s ?p ?o }"), accept)
     assert answer.headers == {"X-Result-Truncated": "true", "X-Result-Limit": "3"}
     if accept.endswith("json"):
@@ -205,7 +201,9 @@ def test_default_graph_is_set_union_and_protocol_dataset(
                      "<http://e/c> <http://e/p> <http://e/b> <http://e/g2> .\n",
                      encoding="utf-8")
     twice = twice.rename(tmp_path / "twice.nq")
-    other = Engine(prepare_store([twice]))
+    served = prepare_store([twice])  # on disk, as with --store
+    other = Engine(ox.Store.read_only(str(served.path)), served.triples, Limits(),
+                   served=served)
     try:
         assert n(Operation(count), other) == 2 == other.triples
         graphs = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
@@ -215,7 +213,7 @@ def test_default_graph_is_set_union_and_protocol_dataset(
 
 
 def test_errors(engine_factory: Callable[..., Engine]) -> None:
-    engine = engine_factory(allowed_services=["http://127.0.0.1:9/sparql"])
+    engine = engine_factory(allowed_services=("http://127.0.0.1:9/sparql",))
     with pytest.raises(ProtocolError) as caught:
         engine.run(Operation("SELECT * WHERE {"), None)
     assert caught.value.status == 400 and "syntax" in caught.value.message
@@ -236,7 +234,7 @@ def test_errors(engine_factory: Callable[..., Engine]) -> None:
 
 
 def test_guards_name_their_limit(engine_factory: Callable[..., Engine]) -> None:
-    engine = engine_factory(max_length=1000, max_depth=10)
+    engine = engine_factory(max_query_length=1000, max_depth=10)
     with pytest.raises(ProtocolError) as caught:
         engine.run(Operation("ASK {}" + " " * 1000), None)
     assert caught.value.status == 400 and "--max-query-length" in caught.value.message
@@ -247,7 +245,7 @@ def test_guards_name_their_limit(engine_factory: Callable[..., Engine]) -> None:
 
 
 def test_timeout_kills_the_worker(engine_factory: Callable[..., Engine]) -> None:
-    engine = engine_factory(extra=300, timeout=0.5, max_rows=10**9, express=0, workers=1)
+    engine = engine_factory(extra=300, timeout=0.5, max_rows=10**9, express_workers=0, workers=1)
     before = engine.pool.pids()
     with pytest.raises(ProtocolError) as caught:
         engine.run(Operation(HEAVY), None)
@@ -260,11 +258,11 @@ def test_timeout_kills_the_worker(engine_factory: Callable[..., Engine]) -> None
 
 def test_cache_zero_keeps_nothing(engine_factory: Callable[..., Engine]) -> None:
     """``kg serve --cache 0``: nothing is kept, not even a query's form."""
-    engine = engine_factory(cache_bytes=0)
+    engine = engine_factory(cache=0)
     for i in range(50):
         engine.run(Operation(f"SELECT * {{ ?s ?p ?o }} # {'x' * 1000}{i}"), None)
     assert len(engine.cache) == 0 and engine.cache.size == 0
-    capped = engine_factory(cache_bytes=64 * 1024)
+    capped = engine_factory(cache=64 * 1024)
     for i in range(200):
         capped.run(Operation(f"ASK {{ ?s ?p ?o }} # {'x' * 1000}{i}"), None)
     assert capped.cache.size <= 64 * 1024 and 0 < len(capped.cache) < 200

@@ -99,13 +99,14 @@ class Server:
         return [pid for pid in tree(self.process.pid) if pid != self.process.pid]
 
     def stop(self) -> None:
+        """Stop the server (SIGTERM); its stderr is kept in ``self.stderr``."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.communicate(timeout=30)
+                self.stderr = self.process.communicate(timeout=30)[1]
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.communicate()
+                self.stderr = self.process.communicate()[1]
 
 
 @pytest.fixture
@@ -174,7 +175,8 @@ def test_guards_answer_400_and_the_server_goes_on(serve: type[Server]) -> None:
 
 
 def test_light_and_cached_queries_pass_busy_workers(serve: type[Server]) -> None:
-    server = serve("--timeout", "8", "--workers", "1", "--express-workers", "1")
+    server = serve("--timeout", "8", "--workers", "1", "--express-workers", "1",
+                   "--express-timeout", "0.5")
     cached = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
     assert server.query(cached).status_code == 200
     answers: list[requests.Response] = []
@@ -280,16 +282,17 @@ def test_memory_hungry_query_fails_alone(serve: type[Server]) -> None:
 def test_pool_closed_under_a_running_query_says_busy_not_crashed(tmp_path: Path) -> None:
     """Regression: closing the pool (SIGTERM) while a request thread waits on its worker
     closed the worker's pipe twice, and the request got a 500 with a traceback."""
-    from kg.serve.protocol import Job
+    from kg.serve.execute import Job
+    from kg.serve.limits import Limits
     from kg.serve.workers import Busy, Pool
     from kg.store import prepare_store
 
     data = tmp_path / "d.nt"
     data.write_text("".join(f"<http://ex/{i}> <http://ex/p> \"{i}\" .\n" for i in range(60)))
     served = prepare_store([data])
-    pool = Pool(served.path, workers=1, express=0, queue=4)
+    pool = Pool(served.path, Limits(workers=1, express_workers=0, queue=4))
     heavy = Job("SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }",
-                (), (), None, None, 100, 100, frozenset())
+                (), (), None, None, 100, 100, 250, frozenset())
     outcome: list[BaseException] = []
 
     def ask() -> None:
@@ -309,3 +312,83 @@ def test_pool_closed_under_a_running_query_says_busy_not_crashed(tmp_path: Path)
         served.remove()
     assert not thread.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], Busy), outcome
+
+
+def test_memory_capped_crash_prints_no_backtrace(heavy_data: Path) -> None:
+    """Issue 18: with RUST_BACKTRACE set, a worker that fails past its memory cap wrote a
+    Rust backtrace to the server's stderr; a worker's stderr now goes nowhere."""
+    import os
+
+    os.environ["RUST_BACKTRACE"] = "full"
+    try:
+        server = Server(heavy_data, "--worker-memory", "256", "--timeout", "60")
+    finally:
+        del os.environ["RUST_BACKTRACE"]
+    try:
+        answer = server.query("SELECT * { ?a ?x ?b . ?c ?y ?d . ?e ?z ?f } ORDER BY ?a ?c ?e")
+        assert answer.status_code == 500
+        assert server.query("ASK {}").status_code == 200
+    finally:
+        server.stop()
+    err = server.stderr
+    assert "backtrace" not in err and "memory allocation" not in err, err
+
+
+def test_big_query_memory_goes_back(serve: type[Server]) -> None:
+    """A worker that grew past --worker-recycle while answering is replaced after its
+    answer (which still arrives), so the memory goes back to the system."""
+    server = serve("--worker-recycle", "4", "--workers", "1", "--express-workers", "0")
+    before = set(server.workers())
+    answer = server.query("SELECT ?a ?b ?c ?d { ?a ?x ?b . ?c ?y ?d } "
+                          "ORDER BY ?d ?b ?c ?a LIMIT 1")
+    assert answer.status_code == 200
+    after = set(server.workers())
+    assert after and not after & before
+    assert all(rss_kib(pid) < 200_000 for pid in after)
+
+
+def test_slow_reader_of_a_long_answer_does_not_grow_the_server(serve: type[Server]) -> None:
+    """A long answer streams from a file the worker wrote: a client reading it slowly
+    holds one chunk of the server's memory, and other queries are answered meanwhile."""
+    server = serve("--max-rows", "1000000", "--cache", "0")
+    text = "SELECT * { ?a ?x ?b . ?c ?y ?d }"  # 160,000 rows, about 9 MB of CSV
+    start = rss_kib(server.process.pid)
+    answer = requests.post(server.url, data={"query": text}, headers={"Accept": "text/csv"},
+                           stream=True, timeout=60)
+    assert answer.status_code == 200
+    chunks = answer.iter_content(4096)
+    got = sum(len(next(chunks)) for _ in range(10))
+    time.sleep(1.0)
+    assert rss_kib(server.process.pid) - start < 4_000  # not the 9 MB answer
+    quick = time.monotonic()
+    assert server.query("ASK {}", timeout=10).status_code == 200
+    assert time.monotonic() - quick < 5
+    got += sum(len(c) for c in chunks)
+    assert got == int(answer.headers["Content-Length"]) > 8_000_000
+
+
+def test_replacement_worker_outlives_the_request_that_made_it(serve: type[Server]) -> None:
+    """Regression: a replacement forked in a request's thread got its parent-death SIGKILL
+    when that thread ended with its connection, and the next query answered 500."""
+    server = serve("--timeout", "1", "--workers", "1", "--express-workers", "0")
+    assert server.query(HEAVY).status_code == 503  # its worker killed and replaced
+    time.sleep(1.0)  # the request's thread has ended
+    replacement = server.workers()
+    assert replacement and all(Path(f"/proc/{pid}").exists() for pid in replacement)
+    for _ in range(3):
+        assert server.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").status_code == 200
+
+
+def test_non_ascii_queries_stay_within_the_cache_cap(serve: type[Server]) -> None:
+    """Regression (issue 20): distinct long queries with one emoji each grew the server far
+    past its cache cap, which counted characters (Python keeps such a text at four bytes a
+    character). With --cache 8 (MiB), 400 such queries of 30,000 characters (48 MB as
+    Python text, 24 MB as UTF-8) leave the server within the cap and its allocator's
+    share (about 14 MB with no cache at all)."""
+    server = serve("--cache", "8")
+    start = rss_kib(server.process.pid)
+    session = requests.Session()
+    for i in range(400):
+        query = f"ASK {{}} # {i} \N{GRINNING FACE} " + "é" * 30_000
+        assert session.post(server.url, data={"query": query}, timeout=60).status_code == 200
+    assert rss_kib(server.process.pid) - start < 30_000
