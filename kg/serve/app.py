@@ -30,6 +30,7 @@ Routes:
 
 ``/``                    the web page (``static/index.html``); ``/static/NAME`` its files
 ``/sparql``              SPARQL 1.1 Protocol; without a query, the Service Description
+                         (a browser's GET with a query gets the page: :mod:`kg.serve.browser`)
 ``/queries``             the named queries as JSON (name, title, description, params, text)
 ``/queries/NAME``        runs a named query; its parameters are URL query parameters
 ``/dumps/``, ``/dumps/NAME``   the data files for download (JSON list, then each file)
@@ -64,7 +65,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pyoxigraph as ox
 
 from kg.errors import KGError, QueryError, ServeError
-from kg.serve import resources
+from kg.serve import browser, resources
 from kg.serve.protocol import (
     CORS_HEADERS,
     GRAPH_TYPES,
@@ -635,6 +636,9 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.command == "POST":
                     raise ProtocolError(400, "missing query parameter")
                 return self._description()
+            if browser.wants_page(self.command, parts.query, self.headers.get("Accept")):
+                # A browser following a link to a query: the page loads and runs it.
+                return _static("index.html")
             op = replace(op, base_iri=self._base() + "/sparql")
             return self.site.engine.run(op, self.headers.get("Accept"))
         if self.command == "POST":
