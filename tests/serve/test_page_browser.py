@@ -160,6 +160,7 @@ def test_the_editor_highlights_and_completes_prefixes(
     """YASQE colours the query, and a prefixed name with an undeclared prefix the dataset
     uses (ex:, from its named query) gets its PREFIX line; nothing is fetched elsewhere."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
 
     with serve_site(site_factory()) as url:
         browser.get(url + "/")
@@ -173,6 +174,20 @@ def test_the_editor_highlights_and_completes_prefixes(
             .CodeMirror; cm.focus(); cm.setCursor(cm.lineCount(), 0);""")
         browser.switch_to.active_element.send_keys("ex:")
         wait.until(lambda d: "PREFIX ex: <http://example.org/>" in _editor_text(d))
+        # After PREFIX, completion lists the dataset's prefixes.
+        _set_editor(browser, "PREFIX ")
+        browser.execute_script("""const cm = document.querySelector('#editor .CodeMirror')
+            .CodeMirror; cm.focus(); cm.setCursor(0, 7);""")
+        browser.switch_to.active_element.send_keys("e")
+        wait.until(lambda d: "ex: <http://example.org/>" in [
+            li.text for li in d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li")])
+        # Ctrl+Enter in the editor runs the query here (YASQE's own binding would send it
+        # to its default endpoint elsewhere).
+        _set_editor(browser, "ASK { ?s ?p ?o }")
+        browser.execute_script(
+            "document.querySelector('#editor .CodeMirror').CodeMirror.focus()")
+        browser.switch_to.active_element.send_keys(Keys.CONTROL, Keys.ENTER)
+        wait.until(lambda d: "answer: true" in d.find_element(By.ID, "status").text)
         # The page asked this server only (no prefix.cc, no LOV, no fonts).
         hosts = browser.execute_script(
             "return performance.getEntriesByType('resource').map(e => e.name)")

@@ -370,7 +370,9 @@ function curie(iri, prefixes) {
   for (const [prefix, ns] of prefixes) {
     if (ns && iri.startsWith(ns) && (!best || ns.length > best[1].length)) best = [prefix, ns];
   }
-  if (!best) return iri;
+  // This dataset's own IRIs (no prefix of their own) as their path on this server.
+  if (!best) return iri.startsWith(uriSpace) && iri.length > uriSpace.length
+    ? iri.slice(uriSpace.length) : iri;
   const local = iri.slice(best[1].length);
   return /^[\p{L}\p{N}_]([\p{L}\p{N}_.-]*[\p{L}\p{N}_-])?$/u.test(local) || local === ""
     ? `${best[0]}:${local}` : iri;
