@@ -32,7 +32,8 @@ Routes:
 ``/sparql``              SPARQL 1.1 Protocol; without a query, the Service Description
                          (a browser's GET with a query gets the page: :mod:`kg.serve.browser`)
 ``/queries``             the named queries as JSON (name, title, description, params, text)
-``/queries/NAME``        runs a named query; its parameters are URL query parameters
+``/queries/NAME``        runs a named query; its parameters are URL query parameters (a
+                         browser's GET gets the page, which runs it)
 ``/dumps/``, ``/dumps/NAME``   the data files for download (JSON list, then each file)
 ``/.well-known/void``    the VoID description (``dist/void.ttl``, or generated)
 ``/api/info``            what the page shows about the dataset, as JSON
@@ -709,6 +710,8 @@ class _Handler(BaseHTTPRequestHandler):
         folder = self.site.queries_dir
         if folder is None or not (folder / f"{name}.rq").is_file() or "/" in name:
             raise ProtocolError(404, f"no named query {name!r} (list: /queries)")
+        if browser.wants_named_page(self.command, query_string, self.headers.get("Accept")):
+            return _static("index.html")  # a browser: the page fills it in and runs it
         pairs = parse_qsl(query_string, keep_blank_values=True)
         params: dict[str, str] = {}
         for key, value in pairs:

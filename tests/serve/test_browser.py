@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from kg.serve.browser import wants_page
+from kg.serve.browser import wants_named_page, wants_page
 
 # What Chromium and Firefox send when a person opens a link.
 CHROMIUM_ACCEPT = ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,"
@@ -42,6 +42,14 @@ def test_only_a_get_or_head_with_a_query() -> None:
     assert not wants_page("GET", QUERY, "text/html;q=nonsense")
 
 
+def test_a_named_query_link() -> None:
+    assert wants_named_page("GET", "name=Kyoto", CHROMIUM_ACCEPT)
+    assert wants_named_page("GET", "", FIREFOX_ACCEPT)
+    assert not wants_named_page("GET", "name=Kyoto", "*/*")
+    assert not wants_named_page("GET", "name=Kyoto&format=json", CHROMIUM_ACCEPT)
+    assert not wants_named_page("POST", "", CHROMIUM_ACCEPT)
+
+
 def test_the_server_answers_a_browser_with_the_page(base_url: str) -> None:
     url = f"{base_url}/sparql?{QUERY}"
     page = requests.get(url, headers={"Accept": CHROMIUM_ACCEPT}, timeout=30)
@@ -60,3 +68,17 @@ def test_the_server_answers_a_browser_with_the_page(base_url: str) -> None:
     bad = requests.get(f"{base_url}/sparql?query=", headers={"Accept": CHROMIUM_ACCEPT},
                        timeout=30)
     assert bad.status_code == 400
+
+
+def test_the_server_answers_a_browser_with_the_page_for_a_named_query(base_url: str) -> None:
+    url = f"{base_url}/queries/cities?name=Kyoto"
+    page = requests.get(url, headers={"Accept": CHROMIUM_ACCEPT}, timeout=30)
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "/static/app.js" in page.text
+    data = requests.get(url, headers={"Accept": "application/sparql-results+json"},
+                        timeout=30).json()
+    assert len(data["results"]["bindings"]) == 1
+    # An unknown name is still 404 for everyone.
+    missing = requests.get(f"{base_url}/queries/nothing", headers={"Accept": CHROMIUM_ACCEPT},
+                           timeout=30)
+    assert missing.status_code == 404

@@ -367,7 +367,8 @@ def test_download_results(browser: Any, site_factory: Callable[..., Site],
 
 def test_a_query_url_opened_in_a_browser_shows_the_page(
         browser: Any, site_factory: Callable[..., Site]) -> None:
-    """/sparql?query=… in a browser: the page with that query loaded and run, not XML."""
+    """/sparql?query=… (or /queries/NAME?…) in a browser: the page with that query loaded
+    and run, not XML."""
     from selenium.webdriver.common.by import By
 
     query = "SELECT ?s WHERE { ?s <http://www.w3.org/2002/07/owl#sameAs> ?o } ORDER BY ?s"
@@ -378,6 +379,14 @@ def test_a_query_url_opened_in_a_browser_shows_the_page(
         assert _editor_text(browser) == query
         assert browser.find_element(By.ID, "query-url").get_attribute("href") == (
             f"{url}/sparql?query={quote(query, safe='')}".replace("%20", "+"))
+
+        # A named query's URL: the page with the query picked, its parameter filled, run.
+        browser.get(f"{url}/queries/cities?name=Kyoto")
+        wait = _ready(browser)
+        wait.until(lambda d: "1 row" in d.find_element(By.ID, "status").text)
+        assert browser.find_element(By.ID, "query-select").get_attribute("value") == "cities"
+        field = browser.find_element(By.CSS_SELECTOR, "#params input[data-param=name]")
+        assert field.get_attribute("value") == "Kyoto"
 
 
 def test_the_page_at_phone_width(browser: Any, site_factory: Callable[..., Site]) -> None:

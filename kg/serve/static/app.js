@@ -6,6 +6,7 @@
 // The URL the page reads (a permalink, or /sparql?query=… opened in a browser):
 //   ?query=TEXT            load TEXT into the editor and run it
 //   ?named=NAME&P=V…       pick the named query NAME, fill its parameters P, run it
+//   /queries/NAME?P=V…     the same, opened in a browser (the server sends this page)
 //   &lang=ja               labels in that language (en, ja, zh-Hant, zh-Hans)
 "use strict";
 
@@ -332,7 +333,9 @@ function fromUrl() {
   const params = new URLSearchParams(location.search);
   const wanted = params.get("lang");
   if (wanted && LANGUAGES.includes(wanted) && wanted !== lang) setLanguage(wanted);
-  const named = params.get("named");
+  // /queries/NAME?P=V… opened in a browser names the query by its path.
+  const path = /^\/queries\/([^/]+)$/.exec(location.pathname);
+  const named = path ? decodeURIComponent(path[1]) : params.get("named");
   if (named && namedQueries.some((q) => q.name === named)) {
     $("query-select").value = named;
     pick(named, params);
