@@ -361,6 +361,7 @@ let pageIndex = 0;
 // Labels of result IRIs: IRI -> {tag: text} (rdfs:label, skos:prefLabel), asked for once.
 const labels = new Map();
 const LABELS_AT_MOST = 2000;
+const LABELS_WAIT_MS = 1500;
 const NUMERIC = /#(integer|decimal|double|float|int|long|short|byte|nonNegativeInteger|positiveInteger|negativeInteger|nonPositiveInteger|unsignedInt|unsignedLong|unsignedShort|unsignedByte)$/;
 // Datatypes a literal shows without ^^ (as Turtle writes them bare, or plain strings).
 const BARE_TYPES = /^http:\/\/www\.w3\.org\/2001\/XMLSchema#(string|integer|decimal|double|boolean)$/;
@@ -571,7 +572,7 @@ function showResult() {
 }
 
 // Labels of the IRIs in the results (the first LABELS_AT_MOST not asked for yet), in
-// batches; the table is drawn again when they arrive.
+// batches of 200; true if any were asked for.
 async function loadLabels(forResult) {
   const wanted = [];
   for (const row of forResult.rows) {
@@ -593,7 +594,7 @@ async function loadLabels(forResult) {
       method: "POST", headers: { Accept: "application/sparql-results+json" },
       body: new URLSearchParams({ query }),
     });
-    if (!response.ok) return;
+    if (!response.ok) return true;
     for (const b of (await response.json()).results.bindings) {
       if (!b.label || b.label.type !== "literal") continue;
       const map = labels.get(b.s.value) || {};
@@ -602,7 +603,7 @@ async function loadLabels(forResult) {
       labels.set(b.s.value, map);
     }
   }
-  if (wanted.length && result === forResult) showResult();
+  return wanted.length > 0;
 }
 
 async function run() {
@@ -632,14 +633,21 @@ async function run() {
         result = { kind: "boolean", text, type, request };
         status.textContent = `answer: ${data.boolean} (${ms} ms)`;
       } else {
-        result = { kind: "table", text, type, request, vars: data.head.vars || [],
-                   rows: data.results.bindings };
+        const answer = { kind: "table", text, type, request, vars: data.head.vars || [],
+                         rows: data.results.bindings };
+        result = answer;
         sortState = { column: null, descending: false };
         pageIndex = 0;
+        // The table is drawn once the labels are in (rows redrawn under the pointer would
+        // lose a click), unless they take long: then at once, and again when they come.
+        const labelled = loadLabels(answer).catch(() => false);
+        const late = await Promise.race([labelled.then(() => false),
+                                         new Promise((done) => setTimeout(done, LABELS_WAIT_MS, true))]);
+        if (result !== answer) return;  // another run started meanwhile
         showTable();
+        if (late) labelled.then((any) => { if (any && result === answer) showResult(); });
         const n = result.rows.length;
         status.textContent = `${n} row${n === 1 ? "" : "s"} (${ms} ms)`;
-        loadLabels(result).catch(() => { /* labels are a nicety: IRIs stay shown */ });
       }
       if (data.truncated) {
         $("truncated").textContent = data.truncated.message;
