@@ -199,6 +199,10 @@ def test_the_editor_highlights_and_completes_prefixes(
         hosts = browser.execute_script(
             "return performance.getEntriesByType('resource').map(e => e.name)")
         assert hosts and all(urlsplit(h).netloc == urlsplit(url).netloc for h in hosts), hosts
+        # The editor keeps nothing in the browser (the permalink is the URL); the page
+        # remembers only the language chosen.
+        kept = browser.execute_script("return Object.keys(localStorage)")
+        assert set(kept) <= {"kg-lang"}, kept
         _no_policy_reports(browser)
 
 

@@ -302,7 +302,8 @@ function fetchResults(request, accept) {
 }
 
 // The page's own link (reopens the query, runs it, in this language) and the link a
-// program can use for the same results.
+// program can use for the same results. A named query's parameters go by their own names
+// (readable links); "named", "query" and "lang" mean the page's own.
 function links(request) {
   const page = new URLSearchParams();
   let endpoint;
@@ -332,7 +333,11 @@ function showLinks(request) {
 function fromUrl() {
   const params = new URLSearchParams(location.search);
   const wanted = params.get("lang");
-  if (wanted && LANGUAGES.includes(wanted) && wanted !== lang) setLanguage(wanted);
+  if (wanted && LANGUAGES.includes(wanted) && wanted !== lang) {
+    // As if chosen on the switch, so the map (map.js listens to it) follows too.
+    $("lang-select").value = wanted;
+    $("lang-select").dispatchEvent(new Event("change"));
+  }
   // /queries/NAME?P=V… opened in a browser names the query by its path.
   const path = /^\/queries\/([^/]+)$/.exec(location.pathname);
   const named = path ? decodeURIComponent(path[1]) : params.get("named");
