@@ -415,3 +415,21 @@ def test_the_page_at_phone_width(browser: Any, site_factory: Callable[..., Site]
         editor = browser.find_element(By.CSS_SELECTOR, "#editor .CodeMirror")
         assert editor.rect["x"] >= 0 and editor.rect["x"] + editor.rect["width"] <= width
         assert browser.find_element(By.ID, "run").is_displayed()
+
+
+def test_dataset_iris_show_as_readable_paths(browser: Any,
+                                             site_factory: Callable[..., Site]) -> None:
+    """An IRI of the dataset that no prefix covers shows as its path on this server,
+    percent-encoding read as text, and links to its page there."""
+    from selenium.webdriver.common.by import By
+
+    iri = "https://w3id.org/twinning-kg/place/zhwiki/%E8%8F%AF%E7%9B%9B%E9%A0%93"
+    with serve_site(site_factory()) as url:
+        browser.get(url + "/?query=" + quote(f"SELECT ?x WHERE {{ BIND(<{iri}> AS ?x) }}"))
+        wait = _ready(browser)
+        wait.until(lambda d: "1 row" in d.find_element(By.ID, "status").text)
+        assert _column(browser, 0) == ["place/zhwiki/華盛頓"]
+        cell = browser.find_element(By.CSS_SELECTOR, "#results tbody td")
+        assert cell.get_attribute("title") == iri
+        link = cell.find_element(By.TAG_NAME, "a").get_attribute("href")
+        assert link == url + "/place/zhwiki/%E8%8F%AF%E7%9B%9B%E9%A0%93"

@@ -373,15 +373,20 @@ const BARE_TYPES = /^http:\/\/www\.w3\.org\/2001\/XMLSchema#(string|integer|deci
 // Characters an IRIREF cannot hold: such an IRI is never put into a labels query.
 const NOT_IRIREF = /[\s<>"{}|^`\\]/;
 
+function readable(path) {
+  try { return decodeURI(path); } catch (e) { return path; }  // a stray % stays as it is
+}
+
 // The IRI as a prefixed name when a known prefix covers it with a plain local name.
 function curie(iri, prefixes) {
   let best = null;
   for (const [prefix, ns] of prefixes) {
     if (ns && iri.startsWith(ns) && (!best || ns.length > best[1].length)) best = [prefix, ns];
   }
-  // This dataset's own IRIs (no prefix of their own) as their path on this server.
+  // This dataset's own IRIs (no prefix of their own) as their path on this server, read
+  // as text (place/zhwiki/華盛頓, not %E8%8F%AF…).
   if (!best) return iri.startsWith(uriSpace) && iri.length > uriSpace.length
-    ? iri.slice(uriSpace.length) : iri;
+    ? readable(iri.slice(uriSpace.length)) : iri;
   const local = iri.slice(best[1].length);
   return /^[\p{L}\p{N}_]([\p{L}\p{N}_.-]*[\p{L}\p{N}_-])?$/u.test(local) || local === ""
     ? `${best[0]}:${local}` : iri;
