@@ -433,3 +433,23 @@ def test_dataset_iris_show_as_readable_paths(browser: Any,
         assert cell.get_attribute("title") == iri
         link = cell.find_element(By.TAG_NAME, "a").get_attribute("href")
         assert link == url + "/place/zhwiki/%E8%8F%AF%E7%9B%9B%E9%A0%93"
+
+
+def test_without_the_editor_script_the_page_still_queries(
+        browser: Any, site_factory: Callable[..., Site]) -> None:
+    """If yasqe.min.js cannot load (blocked, stripped), a plain text area stands in."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    browser.execute_cdp_cmd("Network.enable", {})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*yasqe.min.js*"]})
+    with serve_site(site_factory()) as url:
+        browser.get(url + "/")
+        wait = WebDriverWait(browser, 30)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#query-select option")) > 1)
+        assert not browser.find_elements(By.CSS_SELECTOR, "#editor .CodeMirror")
+        Select(browser.find_element(By.ID, "query-select")).select_by_value("cities")
+        area = browser.find_element(By.CSS_SELECTOR, "#editor textarea")
+        assert "SELECT ?city" in area.get_attribute("value")
+        browser.find_element(By.ID, "run").click()
+        wait.until(lambda d: "3 rows" in d.find_element(By.ID, "status").text)

@@ -365,6 +365,7 @@ let sortState = { column: null, descending: false };
 let pageIndex = 0;
 // Labels of result IRIs: IRI -> {tag: text} (rdfs:label, skos:prefLabel), asked for once.
 const labels = new Map();
+let labelsVersion = 0;  // counts the batches of labels received
 const LABELS_AT_MOST = 2000;
 const LABELS_WAIT_MS = 1500;
 const NUMERIC = /#(integer|decimal|double|float|int|long|short|byte|nonNegativeInteger|positiveInteger|negativeInteger|nonPositiveInteger|unsignedInt|unsignedLong|unsignedShort|unsignedByte)$/;
@@ -470,6 +471,9 @@ function orderedRows(prefixes) {
   const rows = result.rows;
   const column = sortState.column;
   if (column === null) return rows;
+  // Sorted once per column, direction, language and labels (paging reuses the order).
+  const key = [column, sortState.descending, lang, labelsVersion].join("\u0000");
+  if (result.sorted && result.sorted.key === key) return result.sorted.rows;
   const collator = new Intl.Collator(lang, { numeric: true, sensitivity: "base" });
   const sign = sortState.descending ? -1 : 1;
   const keyed = rows.map((row, i) => [sortKey(row[column], prefixes), i, row]);
@@ -483,7 +487,8 @@ function orderedRows(prefixes) {
     else c = collator.compare(x, y);
     return c ? sign * c : a[1] - b[1];
   });
-  return keyed.map((k) => k[2]);
+  result.sorted = { key, rows: keyed.map((k) => k[2]) };
+  return result.sorted.rows;
 }
 
 function pageSize() {
@@ -612,6 +617,7 @@ async function loadLabels(forResult) {
       if (!(tag in map) || b.label.value < map[tag]) map[tag] = b.label.value;
       labels.set(b.s.value, map);
     }
+    labelsVersion += 1;
   }
   return wanted.length > 0;
 }
