@@ -7,8 +7,10 @@ Routes:
 
 ``/``                    the web page (``static/index.html``); ``/static/NAME`` its files
 ``/sparql``              SPARQL 1.1 Protocol; without a query, the Service Description
+                         (a browser's GET with a query gets the page: :mod:`kg.serve.browser`)
 ``/queries``             the named queries as JSON (name, title, description, params, text)
-``/queries/NAME``        runs a named query; its parameters are URL query parameters
+``/queries/NAME``        runs a named query; its parameters are URL query parameters (a
+                         browser's GET gets the page, which runs it)
 ``/dumps/``, ``/dumps/NAME``   the data files for download (JSON list, then each file)
 ``/.well-known/void``    the VoID description (``dist/void.ttl``, or generated)
 ``/api/info``            what the page shows about the dataset, as JSON
@@ -34,7 +36,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import pyoxigraph as ox
 
 from kg.errors import KGError, QueryError, ServeError
-from kg.serve import linked_data
+from kg.serve import browser, linked_data
 from kg.serve.fairness import TooMany, client_name
 from kg.serve.http import (
     DEFAULT_IDLE_TIMEOUT,
@@ -114,6 +116,9 @@ class _Handler(StrictHandler):
                 if self.command == "POST":
                     raise ProtocolError(400, "missing query parameter")
                 return self._description()
+            if browser.wants_page(self.command, parts.query, self.headers.get("Accept")):
+                # A browser following a link to a query: the page loads and runs it.
+                return _static("index.html")
             op = replace(op, base_iri=self._base() + "/sparql")
             return self._run(op)
         if self.command == "POST":
@@ -185,6 +190,8 @@ class _Handler(StrictHandler):
         folder = self.site.queries_dir
         if folder is None or not (folder / f"{name}.rq").is_file() or "/" in name:
             raise ProtocolError(404, f"no named query {name!r} (list: /queries)")
+        if browser.wants_named_page(self.command, query_string, self.headers.get("Accept")):
+            return _static("index.html")  # a browser: the page fills it in and runs it
         pairs = parse_qsl(query_string, keep_blank_values=True)
         params: dict[str, str] = {}
         for key, value in pairs:

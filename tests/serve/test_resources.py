@@ -535,10 +535,9 @@ def test_language_switch_and_local_links(browser: Any, server: str, tmp_path: Pa
     wait.until(lambda d: d.find_element(By.ID, "title").text == "友好城市知識圖譜")
 
     # A result IRI under the base links to the local page, the Wikidata link beside it.
-    editor = browser.find_element(By.ID, "editor")
-    editor.clear()
-    editor.send_keys("SELECT ?place WHERE { VALUES ?place { "
-                     "<https://w3id.org/twinning-kg/place/Q956> } }")
+    browser.execute_script(  # the query editor (YASQE) is a CodeMirror
+        "document.querySelector('#editor .CodeMirror').CodeMirror.setValue(arguments[0])",
+        "SELECT ?place WHERE { VALUES ?place { <https://w3id.org/twinning-kg/place/Q956> } }")
     browser.find_element(By.ID, "run").click()
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#results tbody tr"))
     hrefs = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#results a")]
