@@ -23,7 +23,6 @@ import hashlib
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -39,19 +38,23 @@ from kg.manifest import (
     BUILD_FILE_NAMES,
     DEFAULT_FORMATS,
     MANIFEST_NAME,
+    MISSING_LINKS_NAME,
     BuildInputs,
     check_output_folder,
+    file_digest,
     input_digests,
     is_current,
     manifest_bytes,
     read_manifest,
 )
 from kg.model import ParseResult
+from kg.progress import Progress
 from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
 
 __all__ = [
     "DEFAULT_FORMATS",
     "MANIFEST_NAME",
+    "MISSING_LINKS_NAME",
     "BuildInputs",
     "BuildResult",
     "BuildViolations",
@@ -89,6 +92,8 @@ class BuildResult:
     parse_warnings: int = 0
     #: place references (doc, role, key, country) with no row in the links table
     missing_links: list[tuple[str, str, str, str]] = field(default_factory=list)
+    #: where the whole list of ``missing_links`` was written (None when there are none)
+    missing_links_file: Path | None = None
     seconds: float = 0.0
     report_text: str = ""
 
@@ -117,26 +122,6 @@ def report_turtle(report: Graph, *, base: str) -> bytes:
         for q in dataset
     }
     return to_turtle(Quads({"": lines}), extra_prefixes=(("sh", "http://www.w3.org/ns/shacl#"),))
-
-
-class _Progress:
-    """One progress line on stderr, rewritten in place, when stderr is a terminal (quiet
-    otherwise: logs and pipes get only the final summary)."""
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-        self.on = sys.stderr.isatty()
-        self.started = time.perf_counter()
-
-    def __call__(self, what: str | None) -> None:
-        if not self.on:
-            return
-        if what is None:  # done: clear the line
-            sys.stderr.write("\r\x1b[K")
-        else:
-            elapsed = time.perf_counter() - self.started
-            sys.stderr.write(f"\r\x1b[K{self.command}: {what}… ({elapsed:.1f} s)")
-        sys.stderr.flush()
 
 
 def _parse_seeds(seeds: Sequence[Path]) -> list[ParseResult]:
@@ -188,16 +173,33 @@ def _only_build_files(folder: Path) -> bool:
     )
 
 
+def _in_use(path: Path) -> bool:
+    """Whether a live build holds the lock of its temporary folder ``path`` (the kernel
+    drops the lock of a killed one)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also releases the lock just taken
+    return False
+
+
 def _remove_leftovers(out: Path) -> list[Path]:
     """Remove the temporary and previous folders an interrupted build into ``out`` left
     beside it: ``.NAME.tmp-*`` / ``.NAME.old-*`` folders holding only files a build writes
-    (anything else there is not ours to delete, so such a folder is kept). Returns them."""
+    (anything else there is not ours to delete, so such a folder is kept) and not locked by
+    a build still running (its temporary folder, being written). Returns them."""
     pattern = _leftover_pattern(out)
     removed = []
     for entry in os.scandir(out.parent):
         path = Path(entry.path)
         if (pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)
-                and _only_build_files(path)):
+                and _only_build_files(path) and not _in_use(path)):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
@@ -275,32 +277,76 @@ def _prepare(out: Path) -> None:
         raise RdfError(msg, path=out) from None
 
 
+@contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A fresh temporary sibling folder of ``out`` to write the build into, locked (flock)
+    for as long as this build runs, so another build's cleanup of leftovers leaves it alone;
+    removed if anything fails. Made under the parent folder's lock, after removing the
+    leftovers of interrupted builds. Raises ``OSError``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(out.parent):
+        _remove_leftovers(out)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+        fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _finish(tmp: Path, out: Path) -> None:
+    """Swap the complete folder ``tmp`` in at ``out`` (see :func:`_swap_in`), under the
+    parent folder's lock, after checking again that ``out`` may be replaced. Raises
+    :class:`RdfError` (``out`` unchanged) or ``OSError``."""
+    with _locked(out.parent):
+        _remove_leftovers(out)
+        found = check_output_folder(out)
+        tmp.chmod(0o755)
+        _swap_in(tmp, out, found)
+
+
 def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes) -> None:
     """Write ``outputs`` and the manifest into a temporary sibling folder of ``out``, then
     swap it in (see :func:`_swap_in`), under the lock, after removing leftovers of
     interrupted builds. Raises :class:`RdfError` if ``out`` may not be replaced or the
     folder cannot be written; ``out`` is then unchanged."""
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(out.parent):
-            _remove_leftovers(out)
-            found = check_output_folder(out)
-            # Temporary folders exist only while the lock is held, unless a build is killed:
-            # so any seen under the lock are leftovers.
-            tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-            try:
-                for name, data in sorted(outputs.items()):
-                    (tmp / name).write_bytes(data)
-                # The manifest last: a temporary folder holding one is complete.
-                (tmp / MANIFEST_NAME).write_bytes(manifest)
-                tmp.chmod(0o755)
-                _swap_in(tmp, out, found)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+        with _staging(out) as tmp:
+            for name, data in sorted(outputs.items()):
+                (tmp / name).write_bytes(data)
+            # The manifest last: a temporary folder holding one is complete.
+            (tmp / MANIFEST_NAME).write_bytes(manifest)
+            _finish(tmp, out)
     except OSError as exc:
         msg = f"cannot write the output folder: {exc.strerror or exc}"
         raise RdfError(msg, path=out) from None
+
+
+def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) -> None:
+    # Tab-separated, one place reference a line, with a header; fields never hold a tab or
+    # a newline (they come from parsed cells and table keys), but are made safe anyway.
+    def cell(text: str) -> str:
+        return " ".join(text.split())
+
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write("doc\trole\tkey\tcountry\n")
+        for row in rows:
+            handle.write("\t".join(cell(field) for field in row) + "\n")
+
+
+def _check_written(path: Path, fmt: str, expected: int, shown: Path) -> None:
+    """Read the written file back through the strict parser as it streams; its triple (or
+    quad) count must be ``expected``. Raises :class:`RdfError` naming ``shown``."""
+    from kg.rdf.syntax import check_bytes
+
+    with path.open("rb") as handle:
+        count = check_bytes(handle, fmt, path=shown)
+    if count != expected:
+        raise RdfError(f"wrote {expected} triples but reads back {count}", path=shown)
 
 
 def build(
@@ -313,21 +359,24 @@ def build(
     shapes_dir: Path = paths.SHAPES_DIR,
     ontology: Path = paths.ONTOLOGY,
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT,
+    progress: bool | None = None,
 ) -> BuildResult:
     """Build the graph and write it to ``out`` (atomically, as a whole folder).
 
     Writes ``twinning.<fmt>`` for each of ``formats``, ``void.ttl``, ``validation-report.ttl``,
-    ``validation-report.txt`` and ``manifest.json`` (:mod:`kg.manifest`). Returns counts and
+    ``validation-report.txt``, ``missing-links.tsv`` when some place references have no row
+    in the links table, and ``manifest.json`` (:mod:`kg.manifest`). Returns counts and
     the report text (warnings included). ``out`` must be missing, empty or a previous build
     (see :func:`~kg.manifest.check_output_folder`); leftovers of interrupted builds into it
-    are removed. Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL
+    are removed. ``progress``: show the progress line on stderr (None: when it is a
+    terminal). Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL
     violations, :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad
     input, :class:`~kg.errors.RdfError` for an unknown format, a base that is not an
     absolute IRI, a file that does not parse strictly, an output folder it may not replace
     (checked first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.rdf import emit
-    from kg.rdf.serialize import serialize_dataset, to_turtle, void_graph
+    from kg.rdf.serialize import FORMATS, to_turtle, void_graph, write_format
     from kg.rdf.syntax import check_bytes
     from kg.reconcile.links import missing_rows, read_links
     from kg.validate import validate
@@ -344,51 +393,78 @@ def build(
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise RdfError(f"base IRI must be http(s) and end with / or #: {base!r}")
     formats = list(dict.fromkeys(formats))
-    stage = _Progress("kg build")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise RdfError(f"unknown format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
+    stage = Progress("kg build", enabled=progress)
+    files: dict[str, int] = {}
     try:  # the progress line is cleared whatever happens, before any message
         stage("parsing the documents")
         results = _parse_seeds(seeds)
         links = read_links(Path(links_path))
         stage("emitting the graph")
         ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
-        stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
-        files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
-        # The union, made once (sorted N-Triples lines), is what the validator reads.
-        stage("validating (SHACL)")
-        result = validate(ds, shapes_dir=shapes_dir, ontology=ontology)
+        missing = missing_rows(results, links)
+        triples = len(ds)
+        try:
+            with _staging(target) as tmp:
+                sizes: dict[str, int] = {}
+                for fmt in formats:
+                    name = f"twinning.{fmt}"
+                    stage.counting(f"writing {name}", triples, "triples")
+                    with (tmp / name).open("wb") as handle:
+                        write_format(ds, fmt, handle, spool_dir=tmp, counted=stage.advance)
+                    sizes[fmt] = (tmp / name).stat().st_size
+                stage("validating (SHACL)")
+                result = validate(ds, shapes_dir=shapes_dir, ontology=ontology)
+                if not result.conforms:
+                    raise BuildViolations(
+                        f"the graph has {result.violations} SHACL violation(s); {out} left "
+                        "unchanged", report_text=result.text,
+                    )
+                stage("writing VoID and the reports")
+                small: dict[str, bytes] = {
+                    "void.ttl": to_turtle(void_graph(ds, base=base, files=sizes,
+                                                     sparql_endpoint=sparql_endpoint)),
+                    "validation-report.ttl": report_turtle(result.report_graph, base=base),
+                    "validation-report.txt": result.text.encode("utf-8"),
+                }
+                for name, data in small.items():
+                    (tmp / name).write_bytes(data)
+                if missing:
+                    _write_missing_links(tmp / MISSING_LINKS_NAME, missing)
+                quads_in_graphs = sum(len(lines) for lines in ds.graphs.values())
+                for fmt in formats:
+                    name = f"twinning.{fmt}"
+                    stage(f"checking {name}")
+                    _check_written(tmp / name, fmt, quads_in_graphs if fmt == "trig" else triples,
+                                   out / name)
+                for name, data in small.items():
+                    if name.endswith(".ttl"):
+                        check_bytes(data, "ttl", path=out / name)
+                stage("writing the manifest")
+                try:
+                    digests = input_digests(inputs)  # read above already; a race can remove one
+                except OSError as exc:
+                    raise RdfError("cannot read an input again for the build manifest: "
+                                   f"{exc}") from None
+                written = {p.name: file_digest(p) for p in sorted(tmp.iterdir())}
+                manifest = manifest_bytes(written, inputs, digests)
+                # The manifest last: a temporary folder holding one is complete.
+                (tmp / MANIFEST_NAME).write_bytes(manifest)
+                files = {name: d.size for name, d in written.items()}
+                files[MANIFEST_NAME] = len(manifest)
+                _finish(tmp, target)
+        except OSError as exc:
+            msg = f"cannot write the output folder: {exc.strerror or exc}"
+            raise RdfError(msg, path=out) from None
     finally:
         stage(None)
-    if not result.conforms:
-        raise BuildViolations(
-            f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",
-            report_text=result.text,
-        )
-
-    outputs: dict[str, bytes] = {}
-    for name, data in files.items():
-        outputs[f"twinning.{name}"] = data
-    void = void_graph(ds, base=base, files=files, sparql_endpoint=sparql_endpoint)
-    outputs["void.ttl"] = to_turtle(void)
-    outputs["validation-report.ttl"] = report_turtle(result.report_graph, base=base)
-    outputs["validation-report.txt"] = result.text.encode("utf-8")
-
-    for name, data in outputs.items():
-        fmt = name.rsplit(".", 1)[1]
-        if fmt != "txt":
-            check_bytes(data, fmt, path=out / name)
-
-    try:
-        digests = input_digests(inputs)  # read above already; a race can still remove one
-    except OSError as exc:
-        raise RdfError(f"cannot read an input again for the build manifest: {exc}") from None
-    outputs_manifest = manifest_bytes(outputs, inputs, digests)
-    _write_output(target, outputs, outputs_manifest)
-    outputs[MANIFEST_NAME] = outputs_manifest
 
     return BuildResult(
         out=out,
-        files={name: len(data) for name, data in sorted(outputs.items())},
-        triples=len(ds),
+        files=dict(sorted(files.items())),
+        triples=triples,
         twinnings=stats.twinnings,
         memberships=stats.memberships,
         places=stats.places,
@@ -397,7 +473,8 @@ def build(
         warnings=result.warnings,
         parse_rejections=sum(len(r.rejections) for r in results),
         parse_warnings=sum(len(r.warnings) for r in results),
-        missing_links=missing_rows(results, links),
+        missing_links=missing,
+        missing_links_file=out / MISSING_LINKS_NAME if missing else None,
         seconds=time.perf_counter() - started,
         report_text=result.text,
     )

@@ -4,8 +4,11 @@ Formats: Turtle and JSON-LD (the union of the named graphs), N-Triples (sorted l
 (one named graph per source document, graphs in IRI order) and ``void.ttl`` (VoID/DCAT
 description). The graph has no blank nodes, and every writer reads the triples in one
 order (sorted N-Triples lines, :class:`~kg.rdf.quads.Quads`), so the bytes depend only on
-the triples. pyoxigraph writes N-Triples, Turtle and TriG, streaming: nothing is copied into
-an rdflib graph. JSON-LD is assembled here, one node at a time, because pyoxigraph writes
+the triples. Every writer streams (``write_*``): the lines go through pyoxigraph's parser
+and writer a chunk at a time and onto the output file, so no serialisation is ever held
+whole (``to_*`` give the same bytes in memory, for small graphs and tests). pyoxigraph
+writes Turtle and TriG; N-Triples are the sorted lines themselves; nothing is copied into an
+rdflib graph. JSON-LD is assembled here, one node at a time, because pyoxigraph writes
 expanded JSON-LD only and the published file uses a context with the project's prefixes.
 VoID is small and made with rdflib, then written by the same Turtle writer.
 """
@@ -13,12 +16,17 @@ VoID is small and made with rdflib, then written by the same Turtle writer.
 from __future__ import annotations
 
 import functools
+import io
 import json
+import os
 import re
+import struct
+import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
 from urllib.parse import quote
 
 import pyoxigraph
@@ -59,6 +67,11 @@ __all__ = [
     "to_turtle",
     "union_graph",
     "void_graph",
+    "write_format",
+    "write_jsonld",
+    "write_ntriples",
+    "write_trig",
+    "write_turtle",
 ]
 
 #: The data's licence: it restates zh.wikipedia content (CC BY-SA 4.0, share-alike).
@@ -111,18 +124,85 @@ def union_graph(data: Quads) -> Graph:
     return graph
 
 
-def to_turtle(data: Quads | Graph, *, extra_prefixes: Sequence[tuple[str, str]] = ()) -> bytes:
-    """Turtle by pyoxigraph's writer, from the sorted triples (a subject's triples together,
-    so ``;`` and ``,`` lists): stable bytes. ``extra_prefixes`` follow the project's.
+class _Rewriter:
+    """A binary sink for pyoxigraph's writers that puts the project's own prefix header
+    first (dropping the writer's ``@prefix`` lines: pyoxigraph writes every given prefix,
+    in an order of its own, so the bytes would depend on its internals) and gives language
+    tags their BCP 47 case, whole lines at a time, as the writer streams."""
+
+    def __init__(self, out: BinaryIO, header: bytes) -> None:
+        self._out = out
+        self._pending = bytearray()
+        self._in_header = True
+        out.write(header)
+
+    def write(self, data: bytes) -> int:
+        self._pending += data
+        if len(self._pending) >= _FLUSH:
+            end = self._pending.rfind(b"\n") + 1
+            if end:
+                self._emit(bytes(self._pending[:end]))
+                del self._pending[:end]
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing: lines are written whole, by :meth:`close`."""
+
+    def io(self) -> IO[bytes]:
+        """This sink as the writer's output type: pyoxigraph calls ``write`` and ``flush``
+        only, which it has."""
+        return cast("IO[bytes]", self)
+
+    def close(self) -> None:
+        """Write what is left (the writer has finished)."""
+        self._emit(bytes(self._pending))
+        self._pending.clear()
+
+    def _emit(self, data: bytes) -> None:
+        if self._in_header:
+            end = 0
+            while data.startswith(b"@prefix ", end):
+                end = data.index(b"\n", end) + 1
+            if end < len(data):
+                self._in_header = False
+            data = data[end:]
+        self._out.write(_bcp47_case(data))
+
+
+_FLUSH = 1 << 20
+
+
+def write_turtle(data: Quads | Graph, out: BinaryIO, *,
+                 extra_prefixes: Sequence[tuple[str, str]] = (),
+                 counted: Callable[[int], None] | None = None) -> None:
+    """Write Turtle to ``out`` by pyoxigraph's writer, streamed from the sorted triples (a
+    subject's triples together, so ``;`` and ``,`` lists): stable bytes. ``extra_prefixes``
+    follow the project's; ``counted`` gets the number of triples read, chunk by chunk.
     Raises RdfError on blank nodes in a graph."""
     quads = _as_quads(data)
     prefixes = {**_PREFIX_MAP, **dict(extra_prefixes)}
-    out = pyoxigraph.serialize(quads.default_graph_quads(), format=pyoxigraph.RdfFormat.TURTLE,
-                               prefixes=prefixes) or b""
     header = _PREFIX_HEADER + "".join(
         f"@prefix {p}: <{ns}> .\n" for p, ns in extra_prefixes
     ).encode()
-    return _bcp47_case(_own_prefix_header(out, header))
+    sink = _Rewriter(out, header)
+    pyoxigraph.serialize(quads.default_graph_quads(counted=counted), sink.io(),
+                         format=pyoxigraph.RdfFormat.TURTLE, prefixes=prefixes)
+    sink.close()
+
+
+def to_turtle(data: Quads | Graph, *, extra_prefixes: Sequence[tuple[str, str]] = ()) -> bytes:
+    """Turtle as bytes (see :func:`write_turtle`); for small graphs (VoID, reports)."""
+    out = io.BytesIO()
+    write_turtle(data, out, extra_prefixes=extra_prefixes)
+    return out.getvalue()
+
+
+def write_ntriples(data: Quads, out: BinaryIO, *,
+                   counted: Callable[[int], None] | None = None) -> None:
+    """Write N-Triples to ``out``: one triple a line, lines sorted (bytewise, which is
+    code-point order), a chunk at a time. Its literals were made with their BCP 47 case."""
+    for chunk in data.chunks(counted=counted):
+        out.write(chunk)
 
 
 def to_ntriples(data: Quads | Graph) -> bytes:
@@ -146,21 +226,21 @@ _PREFIX_MAP: dict[str, str] = dict(PREFIXES)
 _PREFIX_HEADER = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES).encode()
 
 
-def _own_prefix_header(data: bytes, header: bytes = _PREFIX_HEADER) -> bytes:
-    # pyoxigraph writes every given prefix, in an order of its own; the header is ours, in
-    # PREFIXES order, so the bytes do not depend on the writer's internals.
-    end = 0
-    while data.startswith(b"@prefix ", end):
-        end = data.index(b"\n", end) + 1
-    return header + data[end:]
+def write_trig(data: Quads, out: BinaryIO, *,
+               counted: Callable[[int], None] | None = None) -> None:
+    """Write TriG to ``out`` by pyoxigraph's writer, streamed: one block per non-empty named
+    graph, graphs in IRI order, triples sorted within each."""
+    sink = _Rewriter(out, _PREFIX_HEADER)
+    pyoxigraph.serialize(data.quads(counted=counted), sink.io(), format=pyoxigraph.RdfFormat.TRIG,
+                         prefixes=_PREFIX_MAP)
+    sink.close()
 
 
 def to_trig(data: Quads) -> bytes:
-    """TriG by pyoxigraph's writer: one block per non-empty named graph, graphs in IRI order,
-    triples sorted within each."""
-    out = pyoxigraph.serialize(data.quads(), format=pyoxigraph.RdfFormat.TRIG,
-                               prefixes=_PREFIX_MAP) or b""
-    return _bcp47_case(_own_prefix_header(out))
+    """TriG as bytes (see :func:`write_trig`)."""
+    out = io.BytesIO()
+    write_trig(data, out)
+    return out.getvalue()
 
 
 _SIMPLE_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -245,38 +325,68 @@ def _jsonld_node(subject: object, pairs: list[tuple[object, object]],
 _RDF_TYPE = str(RDF.type)
 
 
-def to_jsonld(data: Quads) -> bytes:
-    """Flattened JSON-LD with an inline ``@context`` of the project's prefixes (``tw`` first),
-    in the streaming JSON-LD profile's key order (``@context``, ``@type``, ``@id``).
+def write_jsonld(data: Quads, out: BinaryIO, *, spool_dir: str | Path | None = None,
+                 counted: Callable[[int], None] | None = None) -> None:
+    """Write flattened JSON-LD to ``out``, with an inline ``@context`` of the project's
+    prefixes (``tw`` first), in the streaming JSON-LD profile's key order (``@context``,
+    ``@type``, ``@id``). Nodes sorted by ``@id``, properties by compact name, values by text;
+    stable bytes. Made here, one node at a time from the sorted triples: pyoxigraph writes
+    expanded JSON-LD only.
 
-    Nodes sorted by ``@id``, properties by compact name, values by text; stable bytes. Made
-    here, one node at a time from the sorted triples: pyoxigraph writes expanded JSON-LD only.
+    The sorted lines group a subject's triples but do not order subjects by IRI (``<…/Q10>``
+    sorts before ``<…/Q1>``), so each node's text goes to an anonymous spool file in
+    ``spool_dir`` (default: the system's) as it is made, with a small index entry (IRI,
+    offset, length), and is copied to ``out`` in IRI order: no document held in memory.
     """
     context = dict(PREFIXES)
-    # Each node's text is encoded (and its tags re-cased) as it is made: one bytes object
-    # per node, then one join; no second copy of the document as str.
-    nodes: list[tuple[str, bytes]] = []
-
-    def add(subject: object, pairs: list[tuple[object, object]]) -> None:
-        iri, text = _jsonld_node(subject, pairs, context)
-        nodes.append((iri, _bcp47_case(text.encode("utf-8"))))
-
-    subject: object = None
-    pairs: list[tuple[object, object]] = []
-    for triple in data.triples():
-        if triple.subject != subject:
-            if pairs:
-                add(subject, pairs)
-            subject, pairs = triple.subject, []
-        pairs.append((triple.predicate, triple.object))
-    if pairs:
-        add(subject, pairs)
-    nodes.sort()
     head = json.dumps({"@context": context}, ensure_ascii=False, indent=1)[:-2].encode("utf-8")
-    if not nodes:
-        return head + b',\n "@graph": []\n}\n'
-    return b"".join((head, b',\n "@graph": [\n', b",\n".join(t for _, t in nodes),
-                     b"\n ]\n}\n"))
+    # One bytes per node: the IRI (UTF-8 keeps code-point order), a NUL (below any IRI
+    # character, so a prefix sorts first), then offset and length in the spool.
+    index: list[bytes] = []
+    with tempfile.TemporaryFile(dir=spool_dir) as spool:
+        offset = 0
+
+        def add(subject: object, pairs: list[tuple[object, object]]) -> None:
+            nonlocal offset
+            iri, text = _jsonld_node(subject, pairs, context)
+            node = _bcp47_case(text.encode("utf-8"))
+            spool.write(node)
+            index.append(iri.encode("utf-8") + _NODE_AT.pack(offset, len(node)))
+            offset += len(node)
+
+        subject: object = None
+        pairs: list[tuple[object, object]] = []
+        for quad in data.default_graph_quads(counted=counted):
+            if quad.subject != subject:
+                if pairs:
+                    add(subject, pairs)
+                subject, pairs = quad.subject, []
+            pairs.append((quad.predicate, quad.object))
+        if pairs:
+            add(subject, pairs)
+        index.sort()
+        if not index:
+            out.write(head + b',\n "@graph": []\n}\n')
+            return
+        out.write(head + b',\n "@graph": [\n')
+        spool.flush()
+        size = _NODE_AT.size
+        for number, entry in enumerate(index):
+            start, length = _NODE_AT.unpack(entry[-size:])
+            if number:
+                out.write(b",\n")
+            out.write(os.pread(spool.fileno(), length, start))
+        out.write(b"\n ]\n}\n")
+
+
+_NODE_AT = struct.Struct(">xQQ")  # the NUL separator, offset, length
+
+
+def to_jsonld(data: Quads) -> bytes:
+    """JSON-LD as bytes (see :func:`write_jsonld`)."""
+    out = io.BytesIO()
+    write_jsonld(data, out)
+    return out.getvalue()
 
 
 @dataclass
@@ -334,12 +444,12 @@ def void_graph(
     data: Quads,
     *,
     base: str,
-    files: Mapping[str, bytes],
+    files: Mapping[str, bytes | int],
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT,
 ) -> Graph:
     """The VoID/DCAT description of the dataset and of the distribution ``files`` written.
 
-    ``files`` maps format names of :data:`FORMATS` to the bytes written (for their sizes).
+    ``files`` maps format names of :data:`FORMATS` to the bytes written or their sizes.
     Counts come from the union graph; one ``void:subset`` per named graph; one
     ``void:Linkset`` for the ``owl:sameAs`` links to Wikidata.
     """
@@ -421,7 +531,9 @@ def void_graph(
             f"https://www.iana.org/assignments/media-types/{dist.media_type}"
         )))
         g.add((node, DCAT.downloadURL, URIRef(base + dist.name)))
-        g.add((node, DCAT.byteSize, Literal(len(files[name]), datatype=XSD.nonNegativeInteger)))
+        written = files[name]
+        size = written if isinstance(written, int) else len(written)
+        g.add((node, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
         g.add((node, DCTERMS.license, DATA_LICENSE))
         g.add((node, DCTERMS.title, Literal(dist.name)))
     service = URIRef(sparql_endpoint)
@@ -432,18 +544,37 @@ def void_graph(
     return g
 
 
-def serialize_dataset(data: Quads, formats: list[str]) -> dict[str, bytes]:
-    """The bytes of each requested format (names of :data:`FORMATS`), by format name.
-
-    Raises :class:`RdfError` for an unknown format or a blank node in the data.
-    """
+def _check_formats(formats: Sequence[str]) -> None:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise RdfError(f"unknown format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
-    writers = {
-        "ttl": lambda: to_turtle(data),
-        "nt": lambda: to_ntriples(data),
-        "jsonld": lambda: to_jsonld(data),
-        "trig": lambda: to_trig(data),
-    }
-    return {name: writers[name]() for name in formats}
+
+
+def write_format(data: Quads, fmt: str, out: BinaryIO, *, spool_dir: str | Path | None = None,
+                 counted: Callable[[int], None] | None = None) -> None:
+    """Write ``data`` in the format ``fmt`` (a name of :data:`FORMATS`) to ``out``, streamed.
+    Raises :class:`RdfError` for an unknown format or a blank node in the data."""
+    _check_formats([fmt])
+    if fmt == "ttl":
+        write_turtle(data, out, counted=counted)
+    elif fmt == "nt":
+        write_ntriples(data, out, counted=counted)
+    elif fmt == "jsonld":
+        write_jsonld(data, out, spool_dir=spool_dir, counted=counted)
+    else:
+        write_trig(data, out, counted=counted)
+
+
+def serialize_dataset(data: Quads, formats: list[str]) -> dict[str, bytes]:
+    """The bytes of each requested format (names of :data:`FORMATS`), by format name (in
+    memory: for tests and small graphs; ``kg build`` streams with :func:`write_format`).
+
+    Raises :class:`RdfError` for an unknown format or a blank node in the data.
+    """
+    _check_formats(formats)
+    out = {}
+    for name in formats:
+        buffer = io.BytesIO()
+        write_format(data, name, buffer)
+        out[name] = buffer.getvalue()
+    return out
