@@ -25,7 +25,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +49,9 @@ from kg.manifest import (
 )
 from kg.model import ParseResult
 from kg.progress import Progress
+from kg.rdf.quads import Quads
 from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
+from kg.validate import ValidationResult
 
 __all__ = [
     "DEFAULT_FORMATS",
@@ -338,15 +340,68 @@ def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) 
             handle.write("\t".join(cell(field) for field in row) + "\n")
 
 
-def _check_written(path: Path, fmt: str, expected: int, shown: Path) -> None:
-    """Read the written file back through the strict parser as it streams; its triple (or
-    quad) count must be ``expected``. Raises :class:`RdfError` naming ``shown``."""
+def _write_and_check(
+    ds: Quads, formats: Sequence[str], tmp: Path, out: Path, stage: Progress, *,
+    parallel: bool, validated: Callable[[], ValidationResult],
+    small: Callable[[ValidationResult, dict[str, int]], dict[str, bytes]],
+) -> ValidationResult:
+    """Write the serialisations of ``ds`` into ``tmp``, validate, write the ``small`` files
+    (VoID and the reports, given the result and the files' sizes) and read every RDF file
+    back strictly. With ``parallel`` and N-Triples among the formats, the N-Triples file is
+    written first and a second process (:mod:`kg.buildjob`) makes the JSON-LD file from it
+    and checks both while this one writes the rest and validates. Raises
+    :class:`BuildViolations`, :class:`RdfError`, ``OSError``."""
+    from kg.buildjob import Check, SideJob, check_written, start
+    from kg.rdf.serialize import write_format
     from kg.rdf.syntax import check_bytes
 
-    with path.open("rb") as handle:
-        count = check_bytes(handle, fmt, path=shown)
-    if count != expected:
-        raise RdfError(f"wrote {expected} triples but reads back {count}", path=shown)
+    triples = len(ds)
+    expected = {fmt: sum(len(g) for g in ds.graphs.values()) if fmt == "trig" else triples
+                for fmt in formats}
+    order = sorted(formats, key=lambda f: f != "nt")  # N-Triples first: the child reads it
+    side: SideJob | None = None
+    by_side: set[str] = set()
+    try:
+        for fmt in order:
+            if fmt in by_side:
+                continue
+            name = f"twinning.{fmt}"
+            stage.counting(f"writing {name}", triples, "triples")
+            with (tmp / name).open("wb") as handle:
+                write_format(ds, fmt, handle, spool_dir=tmp, counted=stage.advance)
+            if fmt == "nt" and parallel:
+                by_side = {"nt", "jsonld"} & set(formats)
+                checks = [Check(str(tmp / f"twinning.{f}"), f, expected[f],
+                                str(out / f"twinning.{f}")) for f in sorted(by_side)]
+                jsonld = tmp / "twinning.jsonld" if "jsonld" in by_side else None
+                side = start(tmp / name, jsonld, tmp, checks)
+        stage("validating (SHACL)")
+        result = validated()
+        if not result.conforms:
+            raise BuildViolations(
+                f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",
+                report_text=result.text,
+            )
+        for fmt in formats:
+            if fmt not in by_side:
+                stage(f"checking twinning.{fmt}")
+                check_written(tmp / f"twinning.{fmt}", fmt, expected[fmt],
+                              out / f"twinning.{fmt}")
+        if side is not None:
+            stage("writing JSON-LD and checking (second process)")
+            side.wait()
+            side = None
+    except BaseException:
+        if side is not None:
+            side.kill()
+        raise
+    sizes = {fmt: (tmp / f"twinning.{fmt}").stat().st_size for fmt in formats}
+    stage("writing VoID and the reports")
+    for name, data in small(result, sizes).items():
+        if name.endswith(".ttl"):
+            check_bytes(data, "ttl", path=out / name)
+        (tmp / name).write_bytes(data)
+    return result
 
 
 def build(
@@ -360,6 +415,7 @@ def build(
     ontology: Path = paths.ONTOLOGY,
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT,
     progress: bool | None = None,
+    parallel: bool = True,
 ) -> BuildResult:
     """Build the graph and write it to ``out`` (atomically, as a whole folder).
 
@@ -369,15 +425,16 @@ def build(
     the report text (warnings included). ``out`` must be missing, empty or a previous build
     (see :func:`~kg.manifest.check_output_folder`); leftovers of interrupted builds into it
     are removed. ``progress``: show the progress line on stderr (None: when it is a
-    terminal). Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL
-    violations, :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad
-    input, :class:`~kg.errors.RdfError` for an unknown format, a base that is not an
-    absolute IRI, a file that does not parse strictly, an output folder it may not replace
-    (checked first, before any work) or cannot write; ``out`` is unchanged in every case.
+    terminal). ``parallel``: write JSON-LD and check files in a second process (see
+    :mod:`kg.buildjob`; off only to measure it). Raises :class:`BuildViolations` (exit code
+    1) when the graph has SHACL violations, :class:`~kg.errors.SourceError` /
+    :class:`~kg.errors.LinksError` for bad input, :class:`~kg.errors.RdfError` for an
+    unknown format, a base that is not an absolute IRI, a file that does not parse
+    strictly, an output folder it may not replace (checked first, before any work) or
+    cannot write; ``out`` is unchanged in every case.
     """
     from kg.rdf import emit
-    from kg.rdf.serialize import FORMATS, to_turtle, void_graph, write_format
-    from kg.rdf.syntax import check_bytes
+    from kg.rdf.serialize import FORMATS, to_turtle, void_graph
     from kg.reconcile.links import missing_rows, read_links
     from kg.validate import validate
 
@@ -408,40 +465,18 @@ def build(
         triples = len(ds)
         try:
             with _staging(target) as tmp:
-                sizes: dict[str, int] = {}
-                for fmt in formats:
-                    name = f"twinning.{fmt}"
-                    stage.counting(f"writing {name}", triples, "triples")
-                    with (tmp / name).open("wb") as handle:
-                        write_format(ds, fmt, handle, spool_dir=tmp, counted=stage.advance)
-                    sizes[fmt] = (tmp / name).stat().st_size
-                stage("validating (SHACL)")
-                result = validate(ds, shapes_dir=shapes_dir, ontology=ontology)
-                if not result.conforms:
-                    raise BuildViolations(
-                        f"the graph has {result.violations} SHACL violation(s); {out} left "
-                        "unchanged", report_text=result.text,
-                    )
-                stage("writing VoID and the reports")
-                small: dict[str, bytes] = {
-                    "void.ttl": to_turtle(void_graph(ds, base=base, files=sizes,
-                                                     sparql_endpoint=sparql_endpoint)),
-                    "validation-report.ttl": report_turtle(result.report_graph, base=base),
-                    "validation-report.txt": result.text.encode("utf-8"),
-                }
-                for name, data in small.items():
-                    (tmp / name).write_bytes(data)
+                result = _write_and_check(
+                    ds, formats, tmp, out, stage, parallel=parallel,
+                    validated=lambda: validate(ds, shapes_dir=shapes_dir, ontology=ontology),
+                    small=lambda result, sizes: {
+                        "void.ttl": to_turtle(void_graph(ds, base=base, files=sizes,
+                                                         sparql_endpoint=sparql_endpoint)),
+                        "validation-report.ttl": report_turtle(result.report_graph, base=base),
+                        "validation-report.txt": result.text.encode("utf-8"),
+                    },
+                )
                 if missing:
                     _write_missing_links(tmp / MISSING_LINKS_NAME, missing)
-                quads_in_graphs = sum(len(lines) for lines in ds.graphs.values())
-                for fmt in formats:
-                    name = f"twinning.{fmt}"
-                    stage(f"checking {name}")
-                    _check_written(tmp / name, fmt, quads_in_graphs if fmt == "trig" else triples,
-                                   out / name)
-                for name, data in small.items():
-                    if name.endswith(".ttl"):
-                        check_bytes(data, "ttl", path=out / name)
                 stage("writing the manifest")
                 try:
                     digests = input_digests(inputs)  # read above already; a race can remove one

@@ -111,9 +111,16 @@ class Quads:
     """
 
     def __init__(self, graphs: Mapping[str, Iterable[bytes]]) -> None:
-        self.graphs: dict[str, list[bytes]] = {
-            name: sorted(lines) for name, lines in sorted(graphs.items()) if lines
-        }
+        self.graphs: dict[str, list[bytes]] = {}
+        for name, lines in sorted(graphs.items()):
+            part = list(lines)
+            if isinstance(lines, set):
+                # Released before sorting: the set's table and the list would otherwise
+                # coexist (about 1 GB at 10^6 twinnings).
+                lines.clear()
+            if part:
+                part.sort()
+                self.graphs[name] = part
 
     @cached_property
     def union(self) -> list[bytes]:

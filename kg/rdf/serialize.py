@@ -325,13 +325,14 @@ def _jsonld_node(subject: object, pairs: list[tuple[object, object]],
 _RDF_TYPE = str(RDF.type)
 
 
-def write_jsonld(data: Quads, out: BinaryIO, *, spool_dir: str | Path | None = None,
+def write_jsonld(data: Quads | Path, out: BinaryIO, *, spool_dir: str | Path | None = None,
                  counted: Callable[[int], None] | None = None) -> None:
     """Write flattened JSON-LD to ``out``, with an inline ``@context`` of the project's
     prefixes (``tw`` first), in the streaming JSON-LD profile's key order (``@context``,
     ``@type``, ``@id``). Nodes sorted by ``@id``, properties by compact name, values by text;
     stable bytes. Made here, one node at a time from the sorted triples: pyoxigraph writes
-    expanded JSON-LD only.
+    expanded JSON-LD only. ``data`` is the dataset, or the path of its union as sorted
+    N-Triples (the build's ``twinning.nt``, read as it streams: what a second process does).
 
     The sorted lines group a subject's triples but do not order subjects by IRI (``<…/Q10>``
     sorts before ``<…/Q1>``), so each node's text goes to an anonymous spool file in
@@ -356,7 +357,9 @@ def write_jsonld(data: Quads, out: BinaryIO, *, spool_dir: str | Path | None = N
 
         subject: object = None
         pairs: list[tuple[object, object]] = []
-        for quad in data.default_graph_quads(counted=counted):
+        quads = (data.default_graph_quads(counted=counted) if isinstance(data, Quads)
+                 else pyoxigraph.parse(path=data, format=pyoxigraph.RdfFormat.N_TRIPLES))
+        for quad in quads:
             if quad.subject != subject:
                 if pairs:
                     add(subject, pairs)
