@@ -70,6 +70,11 @@ class Progress:
         self._done += count
         self._draw()
 
+    def update(self, done: int) -> None:
+        """``done`` units of the counted stage are done in all."""
+        self._done = done
+        self._draw()
+
     def line(self) -> str:
         """The text of the line as it would be drawn now."""
         now = time.monotonic()
