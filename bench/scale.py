@@ -114,7 +114,8 @@ def main(argv: list[str]) -> int:
     dist = folder / "dist"
     build = [sys.executable, "-m", "kg", "build", "-q", "--seeds",
              str(folder / "zhwiki-synthetic.md"), "--links",
-             str(folder / "wikidata-links-synthetic.tsv"), "--out", str(dist)]
+             str(folder / "wikidata-links-synthetic.tsv"), "--out", str(dist),
+             "--max-input-size", "4G"]  # 10^6 twinnings: a 160 MB document
     jobs = [j.strip() for j in args.jobs.split(",") if j.strip()]
     if not (dist / "twinning.nt").exists():
         if "build" not in jobs:
