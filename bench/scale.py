@@ -1,6 +1,6 @@
 """``kg build`` at scale against its floor, side by side in one run (bench/README.md).
 
-Usage: ``python bench/scale.py FOLDER [--rounds N] [--jobs floor,build,shacl]``, where FOLDER
+Usage: ``python bench/scale.py FOLDER [--rounds N] [--jobs build,floor,shacl,serial]``, where FOLDER
 holds a synthetic source (``python bench/synthetic.py N FOLDER``). Each round runs, in a
 fresh process each, one after the other (the order rotating each round):
 
@@ -8,6 +8,8 @@ fresh process each, one after the other (the order rotating each round):
 * ``floor``: a fresh Python process that parses the build's own ``twinning.nt`` with
   pyoxigraph, bulk-loads an in-memory store and writes Turtle, N-Triples, JSON-LD and TriG
   (what any build of these triples must at least do);
+* ``serial``: the same build in one process (``build(parallel=False)``: JSON-LD and the
+  checks not in a second process), into ``FOLDER/dist-serial``;
 * ``shacl``: the default SHACL engine alone (shapes compiled, then the build's
   ``twinning.nt`` with the ontology, as ``kg build`` feeds it).
 
@@ -56,6 +58,18 @@ def lines():
     yield from ontology.splitlines()
 result = _validate_rs(lines(), _ntriples(shapes), shapes, allow_warnings=True)
 print(result.violations, result.warnings)
+"""
+
+
+_SERIAL = """
+import sys
+from pathlib import Path
+from kg.fsutil import set_max_input_size
+from kg.build import build
+folder = Path(sys.argv[1])
+set_max_input_size(4 << 30)
+build(seeds=[folder / "zhwiki-synthetic.md"], links_path=folder / "wikidata-links-synthetic.tsv",
+      out=Path(sys.argv[2]), parallel=False, progress=False)
 """
 
 
@@ -127,6 +141,7 @@ def main(argv: list[str]) -> int:
             "build": build,
             "floor": [sys.executable, "-c", _FLOOR, str(dist / "twinning.nt"), scratch],
             "shacl": [sys.executable, "-c", _SHACL, str(dist / "twinning.nt")],
+            "serial": [sys.executable, "-c", _SERIAL, str(folder), str(folder / "dist-serial")],
         }
         for number in range(args.rounds):
             order = jobs[number % len(jobs):] + jobs[: number % len(jobs)]

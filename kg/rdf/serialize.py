@@ -23,7 +23,7 @@ import re
 import struct
 import tempfile
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
@@ -347,26 +347,11 @@ def write_jsonld(data: Quads | Path, out: BinaryIO, *, spool_dir: str | Path | N
     with tempfile.TemporaryFile(dir=spool_dir) as spool:
         offset = 0
 
-        def add(subject: object, pairs: list[tuple[object, object]]) -> None:
-            nonlocal offset
-            iri, text = _jsonld_node(subject, pairs, context)
+        for iri, text in _jsonld_nodes(_union_lines(data, counted), context):
             node = _bcp47_case(text.encode("utf-8"))
             spool.write(node)
             index.append(iri.encode("utf-8") + _NODE_AT.pack(offset, len(node)))
             offset += len(node)
-
-        subject: object = None
-        pairs: list[tuple[object, object]] = []
-        quads = (data.default_graph_quads(counted=counted) if isinstance(data, Quads)
-                 else pyoxigraph.parse(path=data, format=pyoxigraph.RdfFormat.N_TRIPLES))
-        for quad in quads:
-            if quad.subject != subject:
-                if pairs:
-                    add(subject, pairs)
-                subject, pairs = quad.subject, []
-            pairs.append((quad.predicate, quad.object))
-        if pairs:
-            add(subject, pairs)
         index.sort()
         if not index:
             out.write(head + b',\n "@graph": []\n}\n')
@@ -383,6 +368,119 @@ def write_jsonld(data: Quads | Path, out: BinaryIO, *, spool_dir: str | Path | N
 
 
 _NODE_AT = struct.Struct(">xQQ")  # the NUL separator, offset, length
+
+
+def _union_lines(data: Quads | Path,
+                 counted: Callable[[int], None] | None) -> Iterator[bytes]:
+    """The union's sorted N-Triples lines, without their newline: from the dataset, or read
+    from the N-Triples file as it streams."""
+    if isinstance(data, Quads):
+        lines = data.union
+        step = 8192
+        for start in range(0, len(lines), step):
+            part = lines[start : start + step]
+            if counted is not None:
+                counted(len(part))
+            yield from part
+        return
+    with open(data, "rb") as handle:
+        for line in handle:
+            yield line.rstrip(b"\n")
+
+
+_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+def _lexical(raw: bytes, line: bytes) -> str:
+    # Most lexical forms hold no escape: their text is the bytes. Escapes pyoxigraph writes
+    # (\" \\ \n \r \t \uXXXX) are JSON's too; any other goes through pyoxigraph.
+    if b"\\" not in raw:
+        return raw.decode("utf-8")
+    try:
+        text: str = json.loads(b'"' + raw + b'"')
+        return text
+    except ValueError:
+        triple = next(iter(pyoxigraph.parse(line, pyoxigraph.RdfFormat.N_TRIPLES)))
+        return str(triple.object.value)
+
+
+def _object(obj: bytes, line: bytes) -> tuple[str, str, str] | None:
+    """The sort key (value, language, datatype) of an N-Triples object; IRIs have no
+    language or datatype (None: a blank node)."""
+    first = obj[:1]
+    if first == b"<":
+        return (obj[1:-1].decode("utf-8"), "", "")
+    if first != b'"':
+        return None
+    end = obj.rindex(b'"')
+    value = _lexical(obj[1:end], line)
+    rest = obj[end + 1 :]
+    if not rest:
+        return (value, "", _XSD_STRING)
+    if rest[:1] == b"@":
+        # pyoxigraph's parser lower-cases tags; _bcp47_case re-cases the Chinese ones.
+        return (value, rest[1:].decode("ascii").lower(), _LANG_STRING)
+    return (value, "", rest[3:-1].decode("utf-8"))
+
+
+def _value_text(key: tuple[str, str, str]) -> str:
+    # One value object at json.dumps(indent=1)'s layout inside a property's list.
+    value, language, datatype = key
+    if not datatype:
+        return f'    {{\n     "@id": {_STR(_compact_project(value))}\n    }}'
+    if language:
+        return (f'    {{\n     "@value": {_STR(value)},\n     "@language": {_STR(language)}'
+                "\n    }")
+    if datatype != _XSD_STRING:
+        # "@type" first: the streaming profile's order.
+        return (f'    {{\n     "@type": {_STR(_compact_project(datatype))},\n     "@value": '
+                f"{_STR(value)}\n    }}")
+    return f'    {{\n     "@value": {_STR(value)}\n    }}'
+
+
+def _jsonld_nodes(lines: Iterable[bytes],
+                  context: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """``(IRI, node text)`` of each subject of the sorted lines, in line order, as
+    :func:`_jsonld_node` lays them out; read from the lines' bytes (no term objects)."""
+    subject = b""
+    rdf_type = f"<{_RDF_TYPE}>".encode()
+    types: list[str] = []
+    props: dict[bytes, list[tuple[str, str, str]]] = {}
+
+    def node() -> tuple[str, str]:
+        iri = subject[1:-1].decode("utf-8")
+        fields = []
+        if types:
+            items = ",\n".join(f"    {_STR(_compact_project(t))}" for t in sorted(types))
+            fields.append(f'   "@type": [\n{items}\n   ]')
+        fields.append(f'   "@id": {_STR(_compact(iri, context))}')
+        named = sorted((_compact_project(p[1:-1].decode("utf-8")), values)
+                       for p, values in props.items())
+        for key, values in named:
+            items = ",\n".join(_value_text(v) for v in sorted(values))
+            fields.append(f"   {_STR(key)}: [\n{items}\n   ]")
+        return iri, "  {\n" + ",\n".join(fields) + "\n  }"
+
+    for line in lines:
+        s_end = line.index(b"> ") + 1
+        if line[:1] != b"<":
+            raise RdfError(f"blank node in the emitted graph: {line[:s_end].decode()}")
+        p_end = line.index(b"> ", s_end + 1) + 1
+        if line[:s_end] != subject:
+            if subject:
+                yield node()
+            subject, types, props = line[:s_end], [], {}
+        predicate = line[s_end + 1 : p_end]
+        key = _object(line[p_end + 1 : -2], line)
+        if key is None:
+            raise RdfError(f"blank node in the emitted graph: {line.decode()}")
+        if predicate == rdf_type:
+            if not key[2]:  # an IRI; a literal type is not a JSON-LD @type
+                types.append(key[0])
+            continue
+        props.setdefault(predicate, []).append(key)
+    if subject:
+        yield node()
 
 
 def to_jsonld(data: Quads) -> bytes:
