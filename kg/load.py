@@ -626,8 +626,12 @@ def _replace_atomically(
     a file)."""
     staging = str(state.saved.get("staging") or f"{STAGING_PREFIX}{uuid.uuid4()}")
     probe = f"{STAGING_PREFIX}{uuid.uuid4()}"  # never the staging graph of a resumed load
+    # The MOVE copies every triple in one transaction: as long as all the batches took, so
+    # its timeout is the per-request one for each batch (a 10^5 graph's MOVE into Oxigraph
+    # takes minutes on a loaded machine).
     target = _graph_term(graph)
     session, auth, timeout = loader.session, loader.auth, loader.timeout
+    whole = timeout * max(1, chunks.count)
     if not _same_origin(loader.endpoint, update_endpoint):
         auth = None  # credentials stay on the store's origin
 
@@ -684,11 +688,11 @@ def _replace_atomically(
             raise LoadError(f"the staging graph holds {staged} triples after the load, "
                             f"expected {total}{drop_staging('')}")
     try:
-        _update(session, update_endpoint, f"MOVE <{staging}> TO {target}", auth, timeout)
+        _update(session, update_endpoint, f"MOVE <{staging}> TO {target}", auth, whole)
     except requests.RequestException as exc:
         raise LoadError(
             f"no answer from {update_endpoint} to MOVE <{staging}> TO {target} "
-            f"({_reason(exc, timeout)}): if the store applied it, the target holds the new "
+            f"({_reason(exc, whole)}): if the store applied it, the target holds the new "
             f"triples; if not, the target is unchanged and <{staging}> holds them"
         ) from exc
     except LoadError as exc:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,18 @@ class LoadState:
         """What a previous, failed run of the same load recorded (``offset``, ``sent``,
         ``before``, ``staging``), or None to start afresh. Raises :class:`LoadError` if the
         file records another load or cannot be read."""
-        if self.path is None or not self.path.exists():
+        if self.path is None:
             return None
+        try:
+            mode = os.lstat(self.path).st_mode
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise LoadError(f"cannot read the state file: {exc.strerror or exc}",
+                            path=self.path) from None
+        if not stat.S_ISREG(mode):  # a FIFO would block, a device never end
+            raise LoadError("the state file is not a regular file; give another --state",
+                            path=self.path)
         try:
             doc = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
