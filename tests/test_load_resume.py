@@ -135,3 +135,16 @@ def test_cli_state_and_quiet(
     captured = capsys.readouterr()
     assert captured.out.startswith(f"loaded {NEW} triples into <{GRAPH}/cli>")
     assert captured.err == "" and not state.exists()
+
+
+def test_state_that_is_not_a_regular_file_is_refused_at_once(
+    files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # Regression: a FIFO given as --state blocked the load forever on reading it.
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for state in (fifo, tmp_path):
+        with pytest.raises(LoadError, match="not a regular file"):
+            load("http://127.0.0.1:9/store", files[1], GRAPH + "/x", state_path=state)
