@@ -141,9 +141,9 @@ class Quads:
         return _join(self.union)
 
     def ntriples(self, name: str | None = None) -> bytes:
-        """The union (or graph ``name``) as N-Triples: sorted lines, each ending in ``\\n``.
-        The union's bytes are made once and shared by every caller (the ``.nt`` file, the
-        parser feeding the other writers)."""
+        """The union (or graph ``name``) as N-Triples: sorted lines, each ending in ``\\n``,
+        in one bytes object (the union's made once): for small graphs and tests. The build's
+        writers stream with :meth:`chunks` and :meth:`reader` instead."""
         return self._union_ntriples if name is None else _join(self.graphs[name])
 
     def chunks(self, name: str | None = None, *,
