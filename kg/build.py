@@ -57,7 +57,6 @@ __all__ = [
     "DEFAULT_FORMATS",
     "MANIFEST_NAME",
     "MISSING_LINKS_NAME",
-    "PARALLEL_FROM",
     "BuildInputs",
     "BuildResult",
     "BuildViolations",
@@ -66,12 +65,6 @@ __all__ = [
     "read_manifest",
     "report_turtle",
 ]
-
-
-#: From this many triples on, a build writes JSON-LD and checks files in a second process
-#: (:mod:`kg.buildjob`): below it, the process's start costs more than it saves (measured on
-#: the seeds, 24,388 triples: 2.8 s wall in two processes, 2.2 s in one).
-PARALLEL_FROM = 1_000_000
 
 
 class BuildViolations(KGError):
@@ -422,7 +415,7 @@ def build(
     ontology: Path = paths.ONTOLOGY,
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT,
     progress: bool | None = None,
-    parallel: bool | None = None,
+    parallel: bool = False,
 ) -> BuildResult:
     """Build the graph and write it to ``out`` (atomically, as a whole folder).
 
@@ -433,13 +426,13 @@ def build(
     (see :func:`~kg.manifest.check_output_folder`); leftovers of interrupted builds into it
     are removed. ``progress``: show the progress line on stderr (None: when it is a
     terminal). ``parallel``: write JSON-LD and check files in a second process (see
-    :mod:`kg.buildjob`); None: from :data:`PARALLEL_FROM` triples on, where it was
-    measured to pay (``bench/README.md``). Raises :class:`BuildViolations` (exit code
-    1) when the graph has SHACL violations, :class:`~kg.errors.SourceError` /
-    :class:`~kg.errors.LinksError` for bad input, :class:`~kg.errors.RdfError` for an
-    unknown format, a base that is not an absolute IRI, a file that does not parse
-    strictly, an output folder it may not replace (checked first, before any work) or
-    cannot write; ``out`` is unchanged in every case.
+    :mod:`kg.buildjob`); off by default: on the shared 2-core machine it did not shorten
+    the wall time, neither on the seeds nor at 10^5 twinnings (``bench/README.md``).
+    Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL violations,
+    :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad input,
+    :class:`~kg.errors.RdfError` for an unknown format, a base that is not an absolute
+    IRI, a file that does not parse strictly, an output folder it may not replace (checked
+    first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.rdf import emit
     from kg.rdf.serialize import FORMATS, to_turtle, void_graph
@@ -474,8 +467,7 @@ def build(
         try:
             with _staging(target) as tmp:
                 result = _write_and_check(
-                    ds, formats, tmp, out, stage,
-                    parallel=triples >= PARALLEL_FROM if parallel is None else parallel,
+                    ds, formats, tmp, out, stage, parallel=parallel,
                     validated=lambda: validate(ds, shapes_dir=shapes_dir, ontology=ontology),
                     small=lambda result, sizes: {
                         "void.ttl": to_turtle(void_graph(ds, base=base, files=sizes,
