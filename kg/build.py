@@ -23,7 +23,6 @@ import hashlib
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -43,19 +42,25 @@ from kg.manifest import (
     BUILD_FILE_NAMES,
     DEFAULT_FORMATS,
     MANIFEST_NAME,
+    MISSING_LINKS_NAME,
     BuildInputs,
     check_output_folder,
+    file_digest,
     input_digests,
     is_current,
     manifest_bytes,
     read_manifest,
 )
 from kg.model import ParseResult
+from kg.progress import Progress
+from kg.rdf.quads import Quads
 from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
+from kg.validate import ValidationResult
 
 __all__ = [
     "DEFAULT_FORMATS",
     "MANIFEST_NAME",
+    "MISSING_LINKS_NAME",
     "BuildInputs",
     "BuildResult",
     "BuildViolations",
@@ -96,6 +101,8 @@ class BuildResult:
     #: place references of the user's lists settled by the shipped links table (the
     #: default --links: see kg.reconcile.shipped)
     shipped_links: int = 0
+    #: where the whole list of ``missing_links`` was written (None when there are none)
+    missing_links_file: Path | None = None
     seconds: float = 0.0
     report_text: str = ""
     #: one-line warnings about the output folder's surroundings (a previous build that
@@ -127,26 +134,6 @@ def report_turtle(report: Graph, *, base: str) -> bytes:
         for q in dataset
     }
     return to_turtle(Quads({"": lines}), extra_prefixes=(("sh", "http://www.w3.org/ns/shacl#"),))
-
-
-class _Progress:
-    """One progress line on stderr, rewritten in place, when stderr is a terminal (quiet
-    otherwise: logs and pipes get only the final summary)."""
-
-    def __init__(self, command: str) -> None:
-        self.command = command
-        self.on = sys.stderr.isatty()
-        self.started = time.perf_counter()
-
-    def __call__(self, what: str | None) -> None:
-        if not self.on:
-            return
-        if what is None:  # done: clear the line
-            sys.stderr.write("\r\x1b[K")
-        else:
-            elapsed = time.perf_counter() - self.started
-            sys.stderr.write(f"\r\x1b[K{self.command}: {what}… ({elapsed:.1f} s)")
-        sys.stderr.flush()
 
 
 def _parse_seeds(seeds: Sequence[Path]) -> list[ParseResult]:
@@ -226,17 +213,34 @@ def _rmtree(path: Path, notes: list[str]) -> None:
                      "remove it yourself")
 
 
+def _in_use(path: Path) -> bool:
+    """Whether a live build holds the lock of its temporary folder ``path`` (the kernel
+    drops the lock of a killed one)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # also releases the lock just taken
+    return False
+
+
 def _remove_leftovers(out: Path, notes: list[str] | None = None) -> list[Path]:
     """Remove the temporary and previous folders an interrupted build into ``out`` left
     beside it: ``.NAME.tmp-*`` / ``.NAME.old-*`` folders holding only files a build writes
-    (anything else there is not ours to delete, so such a folder is kept). Returns them;
-    one that cannot be removed is named in ``notes``."""
+    (anything else there is not ours to delete, so such a folder is kept) and not locked by
+    a build still running (its temporary folder, being written). Returns them; one that
+    cannot be removed is named in ``notes``."""
     pattern = _leftover_pattern(out)
     removed = []
     for entry in os.scandir(out.parent):
         path = Path(entry.path)
         if (pattern.match(entry.name) and entry.is_dir(follow_symlinks=False)
-                and _only_build_files(path)):
+                and _only_build_files(path) and not _in_use(path)):
             _rmtree(path, [] if notes is None else notes)
             removed.append(path)
     return removed
@@ -318,6 +322,42 @@ def _prepare(out: Path) -> None:
         raise RdfError(msg, path=out) from None
 
 
+@contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A fresh temporary sibling folder of ``out`` to write the build into, locked (flock)
+    for as long as this build runs, so another build's cleanup of leftovers leaves it alone;
+    removed if anything fails. Made under the parent folder's lock, after removing the
+    leftovers of interrupted builds. Raises ``OSError``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(out.parent):
+        _remove_leftovers(out)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+        fd = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _finish(tmp: Path, out: Path, notes: list[str],
+            on_commit: Callable[[], None] | None = None) -> None:
+    """Swap the complete folder ``tmp`` in at ``out`` (see :func:`_swap_in`), under the
+    parent folder's lock, after checking again that ``out`` may be replaced; ``on_commit``
+    is called just before the swap. What cannot be cleaned up goes into ``notes``. Raises
+    :class:`RdfError` (``out`` unchanged) or ``OSError``."""
+    with _locked(out.parent):
+        _remove_leftovers(out, notes)
+        found = check_output_folder(out)
+        tmp.chmod(0o755)
+        if on_commit is not None:
+            on_commit()
+        _swap_in(tmp, out, found, notes)
+
+
 def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes,
                   on_commit: Callable[[], None] | None = None) -> list[str]:
     """Write ``outputs`` and the manifest into a temporary sibling folder of ``out``, then
@@ -329,31 +369,94 @@ def _write_output(out: Path, outputs: dict[str, bytes], manifest: bytes,
     unchanged."""
     notes: list[str] = []
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with _locked(out.parent):
-            _remove_leftovers(out, notes)
-            found = check_output_folder(out)
-            # Temporary folders exist only while the lock is held, unless a build is killed:
-            # so any seen under the lock are leftovers.
-            tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
-            try:
-                for name, data in sorted(outputs.items()):
-                    (tmp / name).write_bytes(data)
-                # The manifest last: a temporary folder holding one is complete.
-                (tmp / MANIFEST_NAME).write_bytes(manifest)
-                tmp.chmod(0o755)
-                if on_commit is not None:
-                    on_commit()
-                _swap_in(tmp, out, found, notes)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+        with _staging(out) as tmp:
+            for name, data in sorted(outputs.items()):
+                (tmp / name).write_bytes(data)
+            # The manifest last: a temporary folder holding one is complete.
+            (tmp / MANIFEST_NAME).write_bytes(manifest)
+            _finish(tmp, out, notes, on_commit)
     except OSError as exc:
         from kg.fsutil import os_error_text
 
         msg = f"cannot write the output folder: {os_error_text(exc)}; it is unchanged"
         raise RdfError(msg, path=out) from None
     return notes
+
+
+def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) -> None:
+    # Tab-separated, one place reference a line, with a header; fields never hold a tab or
+    # a newline (they come from parsed cells and table keys), but are made safe anyway.
+    def cell(text: str) -> str:
+        return " ".join(text.split())
+
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write("doc\trole\tkey\tcountry\n")
+        for row in rows:
+            handle.write("\t".join(cell(field) for field in row) + "\n")
+
+
+def _write_and_check(
+    ds: Quads, formats: Sequence[str], tmp: Path, out: Path, stage: Progress, *,
+    parallel: bool, validated: Callable[[], ValidationResult],
+    small: Callable[[ValidationResult, dict[str, int]], dict[str, bytes]],
+) -> ValidationResult:
+    """Write the serialisations of ``ds`` into ``tmp``, validate, write the ``small`` files
+    (VoID and the reports, given the result and the files' sizes) and read every RDF file
+    back strictly. With ``parallel`` and N-Triples among the formats, the N-Triples file is
+    written first and a second process (:mod:`kg.buildjob`) makes the JSON-LD file from it
+    and checks both while this one writes the rest and validates. Raises
+    :class:`BuildViolations`, :class:`RdfError`, ``OSError``."""
+    from kg.buildjob import Check, SideJob, check_written, start
+    from kg.rdf.serialize import write_format
+    from kg.rdf.syntax import check_bytes
+
+    triples = len(ds)
+    expected = {fmt: sum(len(g) for g in ds.graphs.values()) if fmt == "trig" else triples
+                for fmt in formats}
+    order = sorted(formats, key=lambda f: f != "nt")  # N-Triples first: the child reads it
+    side: SideJob | None = None
+    by_side: set[str] = set()
+    try:
+        for fmt in order:
+            if fmt in by_side:
+                continue
+            name = f"twinning.{fmt}"
+            stage.counting(f"writing {name}", triples, "triples")
+            with (tmp / name).open("wb") as handle:
+                write_format(ds, fmt, handle, spool_dir=tmp, counted=stage.advance)
+            if fmt == "nt" and parallel:
+                by_side = {"nt", "jsonld"} & set(formats)
+                checks = [Check(str(tmp / f"twinning.{f}"), f, expected[f],
+                                str(out / f"twinning.{f}")) for f in sorted(by_side)]
+                jsonld = tmp / "twinning.jsonld" if "jsonld" in by_side else None
+                side = start(tmp / name, jsonld, tmp, checks)
+        stage("validating (SHACL)")
+        result = validated()
+        if not result.conforms:
+            raise BuildViolations(
+                f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",
+                report_text=result.text,
+            )
+        for fmt in formats:
+            if fmt not in by_side:
+                stage(f"checking twinning.{fmt}")
+                check_written(tmp / f"twinning.{fmt}", fmt, expected[fmt],
+                              out / f"twinning.{fmt}")
+        if side is not None:
+            stage("writing JSON-LD and checking (second process)")
+            side.wait()
+            side = None
+    except BaseException:
+        if side is not None:
+            side.kill()
+        raise
+    sizes = {fmt: (tmp / f"twinning.{fmt}").stat().st_size for fmt in formats}
+    stage("writing VoID and the reports")
+    for name, data in small(result, sizes).items():
+        if name.endswith(".ttl"):
+            check_bytes(data, "ttl", path=out / name)
+        (tmp / name).write_bytes(data)
+    return result
 
 
 def build(
@@ -368,27 +471,34 @@ def build(
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT,
     on_commit: Callable[[], None] | None = None,
     odbl_coordinates: Path | None = paths.ODBL_COORDINATES_TSV,
+    progress: bool | None = None,
+    parallel: bool = False,
 ) -> BuildResult:
     """Build the graph and write it to ``out`` (atomically, as a whole folder).
 
     Writes ``twinning.<fmt>`` for each of ``formats``, the ODbL coordinates of the table
     ``odbl_coordinates`` (none if ``None``) as ``twinning-geo-odbl.<fmt>`` (a dataset of
     their own, :mod:`kg.rdf.odbl`), ``void.ttl``, ``validation-report.ttl``,
-    ``validation-report.txt`` and ``manifest.json`` (:mod:`kg.manifest`). Returns counts and
+    ``validation-report.txt``, ``missing-links.tsv`` when some place references have no row
+    in the links table, and ``manifest.json`` (:mod:`kg.manifest`). Returns counts and
     the report text (warnings included). ``out`` must be missing, empty or a previous build
     (see :func:`~kg.manifest.check_output_folder`); leftovers of interrupted builds into it
     are removed. ``on_commit`` is called at the point of no return, just before the new
     folder takes the old one's place (the CLI stops treating Ctrl-C as an interruption
-    there, :mod:`kg.interrupt`). Raises :class:`BuildViolations` (exit code 1) when the
-    graph has SHACL violations, :class:`~kg.errors.SourceError` /
-    :class:`~kg.errors.LinksError` for bad input, :class:`~kg.errors.RdfError` for an
-    unknown format, a base that is not an absolute IRI, a file that does not parse
-    strictly, an output folder it may not replace
-    (checked first, before any work) or cannot write; ``out`` is unchanged in every case.
+    there, :mod:`kg.interrupt`). ``progress``: show the progress line on stderr (None: when
+    it is a terminal). ``parallel``: write JSON-LD and check files in a second process (see
+    :mod:`kg.buildjob`); off by default: on the shared 2-core machine it did not shorten
+    the wall time, neither on the seeds nor at 10^5 twinnings (``bench/README.md``).
+    Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL violations,
+    :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad input,
+    :class:`~kg.errors.RdfError` for an unknown format, a base that is not an absolute
+    IRI, a file that does not parse strictly, an output folder it may not replace (checked
+    first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
+    from kg.fsutil import os_error_text
     from kg.rdf import emit
     from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads, with_odbl
-    from kg.rdf.serialize import serialize_dataset, to_turtle, void_graph
+    from kg.rdf.serialize import FORMATS, to_turtle, void_graph
     from kg.rdf.syntax import check_bytes
     from kg.reconcile.links import missing_rows, read_links
     from kg.reconcile.odbl_coordinates import read_odbl_table
@@ -406,7 +516,12 @@ def build(
     if not base.startswith(("http://", "https://")) or not base.endswith(("/", "#")):
         raise RdfError(f"base IRI must be http(s) and end with / or #: {base!r}")
     formats = list(dict.fromkeys(formats))
-    stage = _Progress("kg build")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise RdfError(f"unknown format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
+    stage = Progress("kg build", enabled=progress)
+    files: dict[str, int] = {}
+    notes: list[str] = []
     try:  # the progress line is cleared whatever happens, before any message
         stage("parsing the documents")
         results = _parse_seeds(seeds)
@@ -418,48 +533,55 @@ def build(
         ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
         odbl = odbl_quads(ds, [] if odbl_coordinates is None
                           else read_odbl_table(Path(odbl_coordinates)), base=base)
-        stage(f"writing {len(ds):,} triples as {', '.join(formats)}")
-        files = serialize_dataset(ds, formats)  # raises RdfError for an unknown format
-        odbl_files = odbl_dumps(odbl, formats)
-        # The union, made once (sorted N-Triples lines), is what the validator reads; the
-        # ODbL geometry is validated with the graph it adds to.
-        stage("validating (SHACL)")
-        result = validate(with_odbl(ds, odbl), shapes_dir=shapes_dir, ontology=ontology)
+        odbl_files = odbl_dumps(odbl, formats)  # small: a few hundred triples
+
+        def small(result: ValidationResult, sizes: dict[str, int]) -> dict[str, bytes]:
+            void = void_graph(ds, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
+            add_odbl_void(void, odbl, base=base, files=odbl_files,
+                          sparql_endpoint=sparql_endpoint)
+            return {"void.ttl": to_turtle(void),
+                    "validation-report.ttl": report_turtle(result.report_graph, base=base),
+                    "validation-report.txt": result.text.encode("utf-8")}
+
+        missing = missing_rows(results, links)
+        triples = len(ds)
+        try:
+            with _staging(target) as tmp:
+                # The ODbL geometry is validated with the graph it adds to.
+                result = _write_and_check(
+                    ds, formats, tmp, out, stage, parallel=parallel,
+                    validated=lambda: validate(with_odbl(ds, odbl), shapes_dir=shapes_dir,
+                                               ontology=ontology),
+                    small=small,
+                )
+                for name, data in sorted(odbl_files.items()):
+                    check_bytes(data, name.rsplit(".", 1)[1], path=out / name)
+                    (tmp / name).write_bytes(data)
+                if missing:
+                    _write_missing_links(tmp / MISSING_LINKS_NAME, missing)
+                stage("writing the manifest")
+                try:
+                    digests = input_digests(inputs)  # read above already; a race can remove one
+                except OSError as exc:
+                    raise RdfError("cannot read an input again for the build manifest: "
+                                   f"{exc}") from None
+                written = {p.name: file_digest(p) for p in sorted(tmp.iterdir())}
+                manifest = manifest_bytes(written, inputs, digests)
+                # The manifest last: a temporary folder holding one is complete.
+                (tmp / MANIFEST_NAME).write_bytes(manifest)
+                files = {name: d.size for name, d in written.items()}
+                files[MANIFEST_NAME] = len(manifest)
+                _finish(tmp, target, notes, on_commit)
+        except OSError as exc:
+            msg = f"cannot write the output folder: {os_error_text(exc)}; it is unchanged"
+            raise RdfError(msg, path=out) from None
     finally:
         stage(None)
-    if not result.conforms:
-        raise BuildViolations(
-            f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",
-            report_text=result.text,
-        )
-
-    outputs: dict[str, bytes] = {}
-    for name, data in files.items():
-        outputs[f"twinning.{name}"] = data
-    outputs.update(odbl_files)
-    void = void_graph(ds, base=base, files=files, sparql_endpoint=sparql_endpoint)
-    add_odbl_void(void, odbl, base=base, files=odbl_files, sparql_endpoint=sparql_endpoint)
-    outputs["void.ttl"] = to_turtle(void)
-    outputs["validation-report.ttl"] = report_turtle(result.report_graph, base=base)
-    outputs["validation-report.txt"] = result.text.encode("utf-8")
-
-    for name, data in outputs.items():
-        fmt = name.rsplit(".", 1)[1]
-        if fmt != "txt":
-            check_bytes(data, fmt, path=out / name)
-
-    try:
-        digests = input_digests(inputs)  # read above already; a race can still remove one
-    except OSError as exc:
-        raise RdfError(f"cannot read an input again for the build manifest: {exc}") from None
-    outputs_manifest = manifest_bytes(outputs, inputs, digests)
-    notes = _write_output(target, outputs, outputs_manifest, on_commit)
-    outputs[MANIFEST_NAME] = outputs_manifest
 
     return BuildResult(
         out=out,
-        files={name: len(data) for name, data in sorted(outputs.items())},
-        triples=len(ds),
+        files=dict(sorted(files.items())),
+        triples=triples,
         twinnings=stats.twinnings,
         memberships=stats.memberships,
         places=stats.places,
@@ -468,7 +590,8 @@ def build(
         warnings=result.warnings,
         parse_rejections=sum(len(r.rejections) for r in results),
         parse_warnings=sum(len(r.warnings) for r in results),
-        missing_links=missing_rows(results, links),
+        missing_links=missing,
+        missing_links_file=out / MISSING_LINKS_NAME if missing else None,
         shipped_links=shipped_links,
         seconds=time.perf_counter() - started,
         report_text=result.text,

@@ -42,6 +42,8 @@ from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from kg import __version__
 from kg.errors import LoadError
+from kg.loadstate import Batches, LoadState, scan_lines
+from kg.progress import Progress
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -84,6 +86,7 @@ _UPDATE_PATHS = (
     (re.compile(r"/sparql-graph-crud/?$"), "/sparql"),
     (re.compile(r"/data/?$"), "/update"),
 )
+_OXIGRAPH_GSP = re.compile(r"/store/?$")
 #: Prefix of the staging graphs of an atomic replace (a UUID follows).
 STAGING_PREFIX = "urn:twinning-kg:load-staging:"
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
@@ -381,19 +384,26 @@ class _Loader:
                 ) from cause
             raise LoadError(f"{exc.message}; nothing was sent") from cause
 
-    def send(self, chunks: Sequence[Sequence[ox.Triple]], graph: str | None, *,
+    def send(self, batches: Batches, graph: str | None, *,
              put_first: bool, total: int, state: str) -> int:
-        """Send the batches to ``graph``; returns the triples sent. On a failure raises
-        :class:`LoadError` saying exactly what the store acknowledged, then ``state``."""
+        """Send the batches to ``graph``; returns the triples sent (from ``batches.sent``
+        on, when resuming). On a failure raises :class:`LoadError` saying exactly what the
+        store acknowledged, then ``state`` (and how to resume, if a state file is kept)."""
         url, params = _target(self.endpoint, graph)
-        sent = 0
-        for index, chunk in enumerate(chunks):
+        if graph is not None and graph.startswith(STAGING_PREFIX) and _OXIGRAPH_GSP.search(
+                urlsplit(self.endpoint).path):
+            # Oxigraph's bulk path (no per-request transaction, the file already checked
+            # strictly): only for our own staging graph, whose count is checked before the
+            # one transactional MOVE, so the target stays atomic.
+            params = {**params, "no_transaction": "", "lenient": ""}
+        sent = batches.sent
+        for index, (body, count, position) in enumerate(batches, start=batches.first):
             method = "PUT" if put_first and index == 0 else "POST"
-            what = (f"{method} of batch {index + 1}/{len(chunks)} ({len(chunk)} triples; "
+            what = (f"{method} of batch {index + 1}/{batches.count} ({count} triples; "
                     f"{sent} of {total} triples acknowledged before it)")
             try:
                 response = self.session.request(
-                    method, url, params=params, data=_ntriples(chunk),
+                    method, url, params=params, data=body,
                     headers={"Content-Type": _NT},
                     auth=None if self.auth is None else self.auth.requests_auth(),
                     timeout=self.timeout,
@@ -408,7 +418,8 @@ class _Loader:
                 _check_status(response, what, self.endpoint)
             except LoadError as exc:
                 raise LoadError(f"{exc.message}{state}") from exc
-            sent += len(chunk)
+            sent += count
+            batches.acknowledged(sent, position)
         return sent
 
 
@@ -425,8 +436,18 @@ def load(
     update_endpoint: str | None = None,
     check: bool = True,
     timeout: float = 120.0,
+    state_path: Path | None = None,
+    progress: bool | None = None,
 ) -> LoadResult:
     """Send the triples of ``data_path`` to the Graph Store endpoint ``endpoint``.
+
+    A file as ``kg build`` writes ``twinning.nt`` (sorted distinct lines, no blank node) is
+    streamed, batch by batch, as it is read; any other file is parsed whole first (see
+    :mod:`kg.loadstate`). With ``state_path``, every acknowledged batch is recorded there,
+    a failure leaves the staging graph of an atomic replace in the store and says how to
+    resume, and the same call again resumes after the last acknowledged batch (the file and
+    options must be the same); the file is removed once the load went through.
+    ``progress``: a progress line on stderr (None: when it is a terminal).
 
     ``graph`` is the target graph IRI (``None``: the store's default graph, ``?default``).
     ``auth`` gives basic or digest credentials. Batches hold about ``batch_size`` triples
@@ -481,63 +502,140 @@ def load(
                 "known for it; give --update-endpoint, or --replace-non-atomic to PUT the "
                 "first batch (the old graph is then lost if the load fails midway)"
             )
-    triples = read_triples(data_path)
+    plan = _plan(data_path)
+    mode: Literal["append", "atomic", "non-atomic"] = (
+        "append" if not replace else "atomic" if atomic else "non-atomic")
+    try:
+        stat = data_path.stat()
+    except OSError as exc:
+        raise LoadError(f"cannot read: {exc.strerror or exc}", path=data_path) from exc
+    state = LoadState(state_path, {
+        "file": str(data_path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+        "endpoint": endpoint, "graph": graph, "mode": mode, "batch_size": batch_size,
+    })
+    if state_path is not None and plan.triples is not None:
+        raise LoadError("--state resumes only a file sent as it streams (N-Triples in sorted, "
+                        "distinct lines without blank nodes, as kg build writes); this one is "
+                        "sent whole", path=data_path)
+    resumed = state.resume()
+    total = plan.total
+    stage = Progress("kg load", enabled=progress)
     started = time.monotonic()
-    chunks = list(batches(triples, batch_size))
-    with requests.Session() as session:
-        session.headers["User-Agent"] = USER_AGENT
-        loader = _Loader(endpoint, auth, query_endpoint, timeout, session)
-        before = loader.first_contact(graph) if check else None
-        if replace and atomic:
-            assert update_endpoint is not None
-            _replace_atomically(loader, update_endpoint, chunks, graph, len(triples),
-                                check=check)
-        else:
-            state = "" if not replace else (
-                "; the target graph was replaced by the first batch, its old triples are gone")
-            loader.send(chunks or [[]], graph, put_first=replace, total=len(triples),
-                        state=state if replace else "")
-        after = None
-        if check:
-            after = loader.count(graph)
-            expected = len(triples)
-            if replace and after != expected:
-                raise LoadError(
-                    f"the store holds {after} triples in the graph after the load, "
-                    f"expected {expected}"
-                )
-            if not replace and before is not None and not (
-                expected <= after <= before + expected
-            ):
-                raise LoadError(
-                    f"the store holds {after} triples in the graph after appending "
-                    f"{expected} to {before}; expected between {expected} and "
-                    f"{before + expected}"
-                )
+    if plan.triples is None:
+        chunks = Batches.of_lines(
+            data_path, batch_size, total, offset=int((resumed or {}).get("offset", 0)),
+            sent=int((resumed or {}).get("sent", 0)), state=state, on_ack=stage.update)
+    else:
+        parts = list(batches(plan.triples, batch_size))
+        chunks = Batches(((_ntriples(c), len(c), 0) for c in parts), len(parts),
+                         on_ack=stage.update)
+    try:
+        stage.counting(f"sending {data_path.name}", total, "triples")
+        stage.update(chunks.sent)
+        with requests.Session() as session:
+            session.headers["User-Agent"] = USER_AGENT
+            loader = _Loader(endpoint, auth, query_endpoint, timeout, session)
+            if resumed is not None and "before" in resumed:
+                before: int | None = resumed["before"]
+            else:
+                before = loader.first_contact(graph) if check else None
+            state.save(before=before)
+            if replace and atomic:
+                assert update_endpoint is not None
+                _replace_atomically(loader, update_endpoint, chunks, graph, total,
+                                    check=check, state=state)
+            else:
+                what = "" if not replace else (
+                    "; the target graph was replaced by the first batch, its old triples are "
+                    "gone")
+                if chunks.count == 0 and chunks.first == 0:
+                    chunks = Batches(iter([(b"", 0, 0)]), 1, state=chunks.state)
+                loader.send(chunks, graph, put_first=replace, total=total, state=what)
+            after = None
+            if check:
+                stage("checking the triple count")
+                after = loader.count(graph)
+                expected = total
+                if replace and after != expected:
+                    raise LoadError(
+                        f"the store holds {after} triples in the graph after the load, "
+                        f"expected {expected}"
+                    )
+                if not replace and before is not None and not (
+                    expected <= after <= before + expected
+                ):
+                    raise LoadError(
+                        f"the store holds {after} triples in the graph after appending "
+                        f"{expected} to {before}; expected between {expected} and "
+                        f"{before + expected}"
+                    )
+    except LoadError as exc:
+        if state.path is None or plan.triples is not None:
+            raise
+        raise LoadError(f"{exc.message}{chunks.resume_hint()}", path=exc.path,
+                        line=exc.line) from exc
+    finally:
+        stage(None)
+    state.done()
     return LoadResult(
         endpoint=endpoint,
         graph=graph,
-        triples=len(triples),
-        requests=len(chunks) or 1,
+        triples=total,
+        requests=max(chunks.count - chunks.first, 1),
         before=before,
         after=after,
         seconds=time.monotonic() - started,
-        mode="append" if not replace else "atomic" if atomic else "non-atomic",
+        mode=mode,
     )
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """How a file is sent: ``triples`` None means streamed as lines (``total`` of them);
+    otherwise the distinct triples, parsed whole."""
+
+    total: int
+    triples: list[ox.Triple] | None
+
+
+def _plan(path: Path) -> _Plan:
+    """Check the file strictly and decide how to send it (see :mod:`kg.loadstate`).
+    Raises :class:`LoadError` as :func:`read_triples`."""
+    if path.suffix.lower() == ".nt":
+        from kg.rdf.syntax import RdfSyntaxError, check_bytes
+
+        try:
+            with path.open("rb") as handle:
+                count = check_bytes(handle, "nt", path=path)
+            lines = scan_lines(path)
+        except RdfSyntaxError as exc:
+            raise LoadError(f"not valid RDF: {exc.message}", path=path, line=exc.line) from exc
+        except OSError as exc:
+            raise LoadError(f"cannot read: {exc.strerror or exc}", path=path) from exc
+        if lines == count:
+            return _Plan(count, None)
+    triples = read_triples(path)
+    return _Plan(len(triples), triples)
+
+
 def _replace_atomically(
-    loader: _Loader, update_endpoint: str, chunks: Sequence[Sequence[ox.Triple]],
-    graph: str | None, total: int, *, check: bool,
+    loader: _Loader, update_endpoint: str, chunks: Batches,
+    graph: str | None, total: int, *, check: bool, state: LoadState,
 ) -> None:
-    """Load ``chunks`` into a fresh staging graph, check its count, ``MOVE`` it onto
-    ``graph``. Raises :class:`LoadError` saying only what was verified: what the target
-    holds (after a failed ``MOVE`` the store is asked, see :func:`_after_failed_move`) and
-    what became of the staging graph (a request the store never answered may still be
-    applied later: then the message says the staging graph may come back)."""
-    staging = f"{STAGING_PREFIX}{uuid.uuid4()}"
+    """Load ``chunks`` into a fresh staging graph (or, resuming, the one ``state`` names),
+    check its count, ``MOVE`` it onto ``graph``. Raises :class:`LoadError` saying only what
+    was verified: what the target holds (after a failed ``MOVE`` the store is asked, see
+    :func:`_after_failed_move`) and what became of the staging graph (kept for resuming when
+    ``state`` has a file; a request the store never answered may still be applied later:
+    then the message says the staging graph may come back)."""
+    staging = str(state.saved.get("staging") or f"{STAGING_PREFIX}{uuid.uuid4()}")
+    probe = f"{STAGING_PREFIX}{uuid.uuid4()}"  # never the staging graph of a resumed load
+    # The MOVE copies every triple in one transaction: as long as all the batches took, so
+    # its timeout is the per-request one for each batch (a 10^5 graph's MOVE into Oxigraph
+    # takes minutes on a loaded machine).
     target = _graph_term(graph)
     session, auth, timeout = loader.session, loader.auth, loader.timeout
+    whole = timeout * max(1, chunks.count)
     if not _same_origin(loader.endpoint, update_endpoint):
         auth = None  # credentials stay on the store's origin
 
@@ -552,7 +650,7 @@ def _replace_atomically(
 
     # Try the update endpoint (and its credentials) with an update that changes nothing.
     try:
-        _update(session, update_endpoint, f"DROP SILENT GRAPH <{staging}>", auth, timeout)
+        _update(session, update_endpoint, f"DROP SILENT GRAPH <{probe}>", auth, timeout)
     except requests.RequestException as exc:
         raise no_update_answer(exc) from exc
     except LoadError as exc:
@@ -560,6 +658,9 @@ def _replace_atomically(
                         "--replace-non-atomic)") from exc
 
     def drop_staging(why: str, *, unanswered: bool = False) -> str:
+        if state.path is not None:
+            return (f"; the target graph is unchanged; the staging graph <{staging}> is kept "
+                    "for resuming")
         try:
             _update(session, update_endpoint, f"DROP SILENT GRAPH <{staging}>", auth, timeout)
         except (requests.RequestException, LoadError):
@@ -572,7 +673,7 @@ def _replace_atomically(
                     f"will hold its triples (drop it with: DROP SILENT GRAPH <{staging}>)")
         return f"; the target graph is unchanged; the staging graph was dropped{why}"
 
-    if not chunks:
+    if total == 0:
         # Nothing to stage: replacing with an empty file empties the target, in one update.
         clear = "CLEAR DEFAULT" if graph is None else f"DROP SILENT GRAPH {target}"
         try:
@@ -582,6 +683,7 @@ def _replace_atomically(
                             f"({_reason(exc, timeout)}) to empty the target graph; "
                             "it may or may not be empty") from exc
         return
+    state.save(staging=staging)
     try:
         loader.send(chunks, staging, put_first=True, total=total, state="")
     except LoadError as exc:
@@ -597,10 +699,10 @@ def _replace_atomically(
             raise LoadError(f"the staging graph holds {staged} triples after the load, "
                             f"expected {total}{drop_staging('')}")
     try:
-        _update(session, update_endpoint, f"MOVE <{staging}> TO {target}", auth, timeout)
+        _update(session, update_endpoint, f"MOVE <{staging}> TO {target}", auth, whole)
     except requests.RequestException as exc:
         what = (f"no answer from {update_endpoint} to MOVE <{staging}> TO {target} "
-                f"({_reason(exc, timeout)})")
+                f"({_reason(exc, whole)})")
         if _applied(loader, graph, staging, total):
             raise LoadError(f"{what}, yet the store applied it: the target graph holds the "
                             f"{total} new triples and the staging graph is gone (checked)"

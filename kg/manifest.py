@@ -37,6 +37,7 @@ __all__ = [
     "DEFAULT_FORMATS",
     "KIND",
     "MANIFEST_NAME",
+    "MISSING_LINKS_NAME",
     "BuildInputs",
     "FileDigest",
     "InputDigest",
@@ -54,12 +55,14 @@ MANIFEST_NAME = "manifest.json"
 #: The manifest's ``kind``, which tells it from any other ``manifest.json``.
 KIND = "twinning-kg build manifest"
 _MANIFEST_VERSION = 1
+#: The list of place references with no row in the links table, written when there are some.
+MISSING_LINKS_NAME = "missing-links.tsv"
 #: Formats written when none are named.
 DEFAULT_FORMATS: tuple[str, ...] = ("ttl", "nt", "jsonld", "trig")
 #: Every file name a build can write (any formats); leftovers are recognised by them.
 BUILD_FILE_NAMES = frozenset({
     "twinning.ttl", "twinning.nt", "twinning.jsonld", "twinning.trig", "void.ttl",
-    "validation-report.ttl", "validation-report.txt", MANIFEST_NAME,
+    "validation-report.ttl", "validation-report.txt", MISSING_LINKS_NAME, MANIFEST_NAME,
     # The ODbL coordinates, a dataset of their own (kg.rdf.odbl).
     "twinning-geo-odbl.ttl", "twinning-geo-odbl.nt", "twinning-geo-odbl.jsonld",
     "twinning-geo-odbl.trig",
@@ -191,18 +194,20 @@ def _tool() -> dict[str, Any]:
     return {"name": "twinning-kg", "version": __version__, "libraries": libraries}
 
 
-def manifest_bytes(files: Mapping[str, bytes], inputs: BuildInputs,
+def manifest_bytes(files: Mapping[str, bytes | FileDigest], inputs: BuildInputs,
                    digests: Sequence[InputDigest] | None = None) -> bytes:
-    """The manifest of a folder holding ``files`` (name -> bytes) built from ``inputs``:
-    UTF-8 JSON, keys sorted, two-space indent, one final newline (stable bytes).
+    """The manifest of a folder holding ``files`` (name -> bytes, or the digest of a file
+    already written, :func:`file_digest`) built from ``inputs``: UTF-8 JSON, keys sorted,
+    two-space indent, one final newline (stable bytes).
 
     ``digests`` are the inputs' digests if already computed (else they are read now;
     ``OSError`` if an input is unreadable).
     """
-    listed = {
-        name: {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-        for name, data in sorted(files.items())
-    }
+    listed = {}
+    for name, data in sorted(files.items()):
+        d = data if isinstance(data, FileDigest) else FileDigest(
+            len(data), hashlib.sha256(data).hexdigest())
+        listed[name] = {"size": d.size, "sha256": d.sha256}
     doc = {
         "kind": KIND,
         "manifest_version": _MANIFEST_VERSION,

@@ -7,7 +7,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run"]
+__all__ = ["SHOWN", "register", "run"]
+
+#: How many entries of a long list (place references missing from the links table) the
+#: terminal shows; the build folder has the whole list.
+SHOWN = 5
 
 
 def register(subparsers: Any) -> None:
@@ -92,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
             sparql_endpoint=args.sparql_endpoint or DEFAULT_SPARQL_ENDPOINT,
             on_commit=interrupt.hold,  # once the new folder goes in, the build is done
             odbl_coordinates=None if args.no_odbl else args.odbl_coordinates,
+            progress=False if args.quiet else None,
         )
     except BuildViolations as exc:
         print(exc.report_text, file=sys.stderr)
@@ -113,10 +118,15 @@ def run(args: argparse.Namespace) -> int:
               f"shipped links table ({args.links.name}, exact matches only)", file=sys.stderr)
     if result.missing_links:
         # Said even with --quiet: these places are unresolved only because the table
-        # lacks them (a deleted row, a table older than the documents).
-        print(f"kg build: {len(result.missing_links)} place(s) have no row in {args.links} "
-              f"and stay unresolved ({_how_to_do_better(args)}):", file=sys.stderr)
-        for doc, role, key, country in result.missing_links:
+        # lacks them (a deleted row, a table older than the documents). The first few here,
+        # every one in the file (a synthetic or foreign list can miss thousands).
+        count = len(result.missing_links)
+        print(f"kg build: {count} place(s) have no row in {args.links} and stay unresolved "
+              f"({_how_to_do_better(args)}):", file=sys.stderr)
+        for doc, role, key, country in result.missing_links[:SHOWN]:
             print(f"  {doc} {role} {key}" + (f" ({country})" if country else ""),
+                  file=sys.stderr)
+        if count > SHOWN:
+            print(f"  … and {count - SHOWN} more: all {count} in {result.missing_links_file}",
                   file=sys.stderr)
     return 0

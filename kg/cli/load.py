@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
 __all__ = ["register", "run"]
@@ -55,6 +56,13 @@ def register(subparsers: Any) -> None:
                         help="skip the triple count after the load")
     parser.add_argument("--timeout", type=positive_float, default=120.0, metavar="SECONDS",
                         help="per-request timeout (default 120)")
+    parser.add_argument(
+        "--state", type=Path, metavar="FILE",
+        help="record each acknowledged batch in FILE; after a failure, the same command "
+        "resumes after the last one (the staging graph of --replace is kept meanwhile); "
+        "FILE is removed when the load goes through")
+    parser.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress line (it is shown only on a terminal anyway)")
     parser.set_defaults(func=run)
 
 
@@ -84,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         update_endpoint=args.update_endpoint,
         check=args.check,
         timeout=args.timeout,
+        state_path=args.state,
+        progress=False if args.quiet else None,
     )
     print(result.summary())
     return 0

@@ -20,7 +20,8 @@ what pyoxigraph's Turtle and TriG writers need to write compact ``;`` and ``,`` 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator, Mapping
+import io
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, NewType
 
@@ -69,6 +70,34 @@ def _merge_sorted(parts: Iterable[list[bytes]]) -> list[bytes]:
     return out
 
 
+#: Lines per chunk of :meth:`Quads.chunks`: about 1 MB of N-Triples.
+_CHUNK_LINES = 8192
+
+
+class _ChunkReader(io.RawIOBase):
+    """A readable binary stream over an iterator of byte chunks, so pyoxigraph's parser
+    reads the lines as they are joined, a chunk at a time, never the whole document."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        super().__init__()
+        self._chunks = chunks
+        self._buffer = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not len(self._buffer):
+            try:
+                self._buffer = memoryview(next(self._chunks))
+            except StopIteration:
+                return 0
+        n = min(len(buffer), len(self._buffer))
+        buffer[:n] = self._buffer[:n]
+        self._buffer = self._buffer[n:]
+        return n
+
+
 def _join(lines: list[bytes]) -> bytes:
     # One bytes object, the final newline included (``join(...) + b"\\n"`` would copy it).
     return b"\n".join([*lines, b""]) if lines else b""
@@ -82,9 +111,16 @@ class Quads:
     """
 
     def __init__(self, graphs: Mapping[str, Iterable[bytes]]) -> None:
-        self.graphs: dict[str, list[bytes]] = {
-            name: sorted(lines) for name, lines in sorted(graphs.items()) if lines
-        }
+        self.graphs: dict[str, list[bytes]] = {}
+        for name, lines in sorted(graphs.items()):
+            part = list(lines)
+            if isinstance(lines, set):
+                # Released before sorting: the set's table and the list would otherwise
+                # coexist (about 1 GB at 10^6 twinnings).
+                lines.clear()
+            if part:
+                part.sort()
+                self.graphs[name] = part
 
     @cached_property
     def union(self) -> list[bytes]:
@@ -105,29 +141,58 @@ class Quads:
         return _join(self.union)
 
     def ntriples(self, name: str | None = None) -> bytes:
-        """The union (or graph ``name``) as N-Triples: sorted lines, each ending in ``\\n``.
-        The union's bytes are made once and shared by every caller (the ``.nt`` file, the
-        parser feeding the other writers)."""
+        """The union (or graph ``name``) as N-Triples: sorted lines, each ending in ``\\n``,
+        in one bytes object (the union's made once): for small graphs and tests. The build's
+        writers stream with :meth:`chunks` and :meth:`reader` instead."""
         return self._union_ntriples if name is None else _join(self.graphs[name])
+
+    def chunks(self, name: str | None = None, *,
+               counted: Callable[[int], None] | None = None) -> Iterator[bytes]:
+        """The union (or graph ``name``) as N-Triples, in chunks of about 1 MB (whole lines,
+        each ending in ``\\n``): what a writer streams to disk, never the whole document in
+        memory. ``counted`` is called with the number of lines of each chunk (progress)."""
+        lines = self.union if name is None else self.graphs[name]
+        for start in range(0, len(lines), _CHUNK_LINES):
+            part = lines[start : start + _CHUNK_LINES]
+            if counted is not None:
+                counted(len(part))
+            yield b"\n".join([*part, b""])
+
+    def reader(self, name: str | None = None, *,
+               counted: Callable[[int], None] | None = None) -> io.BufferedReader:
+        """The union (or graph ``name``) as an N-Triples stream (see :meth:`chunks`)."""
+        return io.BufferedReader(_ChunkReader(self.chunks(name, counted=counted)), 1 << 20)
 
     def triples(self, name: str | None = None) -> Iterator[pyoxigraph.Triple]:
         """The union (or graph ``name``) as pyoxigraph triples, in line order (streamed)."""
-        for quad in pyoxigraph.parse(self.ntriples(name), pyoxigraph.RdfFormat.N_TRIPLES):
+        for quad in pyoxigraph.parse(self.reader(name), pyoxigraph.RdfFormat.N_TRIPLES):
             yield quad.triple
 
-    def quads(self) -> Iterator[pyoxigraph.Quad]:
-        """Every named graph's triples as quads, graphs in IRI order (streamed): each graph's
-        lines become N-Quads lines (the graph name before the final dot) that pyoxigraph
-        parses, so no Python code runs per quad."""
+    def _nquad_chunks(self, counted: Callable[[int], None] | None) -> Iterator[bytes]:
         for name in self.graphs:
             suffix = str(pyoxigraph.NamedNode(name)).encode() + b" ."
-            nquads = b"\n".join([line[:-1] + suffix for line in self.graphs[name]] + [b""])
-            yield from pyoxigraph.parse(nquads, pyoxigraph.RdfFormat.N_QUADS)
+            lines = self.graphs[name]
+            for start in range(0, len(lines), _CHUNK_LINES):
+                part = lines[start : start + _CHUNK_LINES]
+                if counted is not None:
+                    counted(len(part))
+                yield b"\n".join([line[:-1] + suffix for line in part] + [b""])
 
-    def default_graph_quads(self) -> Iterator[pyoxigraph.Quad]:
+    def quads(self, *, counted: Callable[[int], None] | None = None) -> Iterator[pyoxigraph.Quad]:
+        """Every named graph's triples as quads, graphs in IRI order (streamed): each graph's
+        lines become N-Quads lines (the graph name before the final dot) that pyoxigraph
+        parses as they are made, so no Python code runs per quad and no graph is joined
+        whole. ``counted`` as for :meth:`chunks`."""
+        reader = io.BufferedReader(_ChunkReader(self._nquad_chunks(counted)), 1 << 20)
+        return iter(pyoxigraph.parse(reader, pyoxigraph.RdfFormat.N_QUADS))
+
+    def default_graph_quads(
+        self, *, counted: Callable[[int], None] | None = None
+    ) -> Iterator[pyoxigraph.Quad]:
         """The union as quads in the default graph, straight from pyoxigraph's parser (what
-        its triple writers accept, with no Python code per triple)."""
-        return iter(pyoxigraph.parse(self.ntriples(), pyoxigraph.RdfFormat.N_TRIPLES))
+        its triple writers accept, with no Python code per triple), streamed."""
+        return iter(pyoxigraph.parse(self.reader(counted=counted),
+                                     pyoxigraph.RdfFormat.N_TRIPLES))
 
     def to_rdflib(self, name: str | None = None) -> rdflib.Graph:
         """The union (or graph ``name``) as an :class:`rdflib.Graph` (a copy: for pySHACL

@@ -4,8 +4,11 @@ Formats: Turtle and JSON-LD (the union of the named graphs), N-Triples (sorted l
 (one named graph per source document, graphs in IRI order) and ``void.ttl`` (VoID/DCAT
 description). The graph has no blank nodes, and every writer reads the triples in one
 order (sorted N-Triples lines, :class:`~kg.rdf.quads.Quads`), so the bytes depend only on
-the triples. pyoxigraph writes N-Triples, Turtle and TriG, streaming: nothing is copied into
-an rdflib graph. JSON-LD is assembled here, one node at a time, because pyoxigraph writes
+the triples. Every writer streams (``write_*``): the lines go through pyoxigraph's parser
+and writer a chunk at a time and onto the output file, so no serialisation is ever held
+whole (``to_*`` give the same bytes in memory, for small graphs and tests). pyoxigraph
+writes Turtle and TriG; N-Triples are the sorted lines themselves; nothing is copied into an
+rdflib graph. JSON-LD is assembled here, one node at a time, because pyoxigraph writes
 expanded JSON-LD only and the published file uses a context with the project's prefixes.
 VoID is small and made with rdflib, then written by the same Turtle writer.
 """
@@ -13,12 +16,17 @@ VoID is small and made with rdflib, then written by the same Turtle writer.
 from __future__ import annotations
 
 import functools
+import io
 import json
+import os
 import re
+import struct
+import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, BinaryIO, cast
 from urllib.parse import quote
 
 import pyoxigraph
@@ -58,6 +66,11 @@ __all__ = [
     "to_turtle",
     "union_graph",
     "void_graph",
+    "write_format",
+    "write_jsonld",
+    "write_ntriples",
+    "write_trig",
+    "write_turtle",
 ]
 
 #: The data's licence: it restates zh.wikipedia content (CC BY-SA 4.0, share-alike).
@@ -110,18 +123,85 @@ def union_graph(data: Quads) -> Graph:
     return graph
 
 
-def to_turtle(data: Quads | Graph, *, extra_prefixes: Sequence[tuple[str, str]] = ()) -> bytes:
-    """Turtle by pyoxigraph's writer, from the sorted triples (a subject's triples together,
-    so ``;`` and ``,`` lists): stable bytes. ``extra_prefixes`` follow the project's.
+class _Rewriter:
+    """A binary sink for pyoxigraph's writers that puts the project's own prefix header
+    first (dropping the writer's ``@prefix`` lines: pyoxigraph writes every given prefix,
+    in an order of its own, so the bytes would depend on its internals) and gives language
+    tags their BCP 47 case, whole lines at a time, as the writer streams."""
+
+    def __init__(self, out: BinaryIO, header: bytes) -> None:
+        self._out = out
+        self._pending = bytearray()
+        self._in_header = True
+        out.write(header)
+
+    def write(self, data: bytes) -> int:
+        self._pending += data
+        if len(self._pending) >= _FLUSH:
+            end = self._pending.rfind(b"\n") + 1
+            if end:
+                self._emit(bytes(self._pending[:end]))
+                del self._pending[:end]
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing: lines are written whole, by :meth:`close`."""
+
+    def io(self) -> IO[bytes]:
+        """This sink as the writer's output type: pyoxigraph calls ``write`` and ``flush``
+        only, which it has."""
+        return cast("IO[bytes]", self)
+
+    def close(self) -> None:
+        """Write what is left (the writer has finished)."""
+        self._emit(bytes(self._pending))
+        self._pending.clear()
+
+    def _emit(self, data: bytes) -> None:
+        if self._in_header:
+            end = 0
+            while data.startswith(b"@prefix ", end):
+                end = data.index(b"\n", end) + 1
+            if end < len(data):
+                self._in_header = False
+            data = data[end:]
+        self._out.write(_bcp47_case(data))
+
+
+_FLUSH = 1 << 20
+
+
+def write_turtle(data: Quads | Graph, out: BinaryIO, *,
+                 extra_prefixes: Sequence[tuple[str, str]] = (),
+                 counted: Callable[[int], None] | None = None) -> None:
+    """Write Turtle to ``out`` by pyoxigraph's writer, streamed from the sorted triples (a
+    subject's triples together, so ``;`` and ``,`` lists): stable bytes. ``extra_prefixes``
+    follow the project's; ``counted`` gets the number of triples read, chunk by chunk.
     Raises RdfError on blank nodes in a graph."""
     quads = _as_quads(data)
     prefixes = {**_PREFIX_MAP, **dict(extra_prefixes)}
-    out = pyoxigraph.serialize(quads.default_graph_quads(), format=pyoxigraph.RdfFormat.TURTLE,
-                               prefixes=prefixes) or b""
     header = _PREFIX_HEADER + "".join(
         f"@prefix {p}: <{ns}> .\n" for p, ns in extra_prefixes
     ).encode()
-    return _bcp47_case(_own_prefix_header(out, header))
+    sink = _Rewriter(out, header)
+    pyoxigraph.serialize(quads.default_graph_quads(counted=counted), sink.io(),
+                         format=pyoxigraph.RdfFormat.TURTLE, prefixes=prefixes)
+    sink.close()
+
+
+def to_turtle(data: Quads | Graph, *, extra_prefixes: Sequence[tuple[str, str]] = ()) -> bytes:
+    """Turtle as bytes (see :func:`write_turtle`); for small graphs (VoID, reports)."""
+    out = io.BytesIO()
+    write_turtle(data, out, extra_prefixes=extra_prefixes)
+    return out.getvalue()
+
+
+def write_ntriples(data: Quads, out: BinaryIO, *,
+                   counted: Callable[[int], None] | None = None) -> None:
+    """Write N-Triples to ``out``: one triple a line, lines sorted (bytewise, which is
+    code-point order), a chunk at a time. Its literals were made with their BCP 47 case."""
+    for chunk in data.chunks(counted=counted):
+        out.write(chunk)
 
 
 def to_ntriples(data: Quads | Graph) -> bytes:
@@ -145,21 +225,21 @@ _PREFIX_MAP: dict[str, str] = dict(PREFIXES)
 _PREFIX_HEADER = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES).encode()
 
 
-def _own_prefix_header(data: bytes, header: bytes = _PREFIX_HEADER) -> bytes:
-    # pyoxigraph writes every given prefix, in an order of its own; the header is ours, in
-    # PREFIXES order, so the bytes do not depend on the writer's internals.
-    end = 0
-    while data.startswith(b"@prefix ", end):
-        end = data.index(b"\n", end) + 1
-    return header + data[end:]
+def write_trig(data: Quads, out: BinaryIO, *,
+               counted: Callable[[int], None] | None = None) -> None:
+    """Write TriG to ``out`` by pyoxigraph's writer, streamed: one block per non-empty named
+    graph, graphs in IRI order, triples sorted within each."""
+    sink = _Rewriter(out, _PREFIX_HEADER)
+    pyoxigraph.serialize(data.quads(counted=counted), sink.io(), format=pyoxigraph.RdfFormat.TRIG,
+                         prefixes=_PREFIX_MAP)
+    sink.close()
 
 
 def to_trig(data: Quads) -> bytes:
-    """TriG by pyoxigraph's writer: one block per non-empty named graph, graphs in IRI order,
-    triples sorted within each."""
-    out = pyoxigraph.serialize(data.quads(), format=pyoxigraph.RdfFormat.TRIG,
-                               prefixes=_PREFIX_MAP) or b""
-    return _bcp47_case(_own_prefix_header(out))
+    """TriG as bytes (see :func:`write_trig`)."""
+    out = io.BytesIO()
+    write_trig(data, out)
+    return out.getvalue()
 
 
 _SIMPLE_LOCAL = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -244,38 +324,169 @@ def _jsonld_node(subject: object, pairs: list[tuple[object, object]],
 _RDF_TYPE = str(RDF.type)
 
 
-def to_jsonld(data: Quads) -> bytes:
-    """Flattened JSON-LD with an inline ``@context`` of the project's prefixes (``tw`` first),
-    in the streaming JSON-LD profile's key order (``@context``, ``@type``, ``@id``).
+def write_jsonld(data: Quads | Path, out: BinaryIO, *, spool_dir: str | Path | None = None,
+                 counted: Callable[[int], None] | None = None) -> None:
+    """Write flattened JSON-LD to ``out``, with an inline ``@context`` of the project's
+    prefixes (``tw`` first), in the streaming JSON-LD profile's key order (``@context``,
+    ``@type``, ``@id``). Nodes sorted by ``@id``, properties by compact name, values by text;
+    stable bytes. Made here, one node at a time from the sorted triples: pyoxigraph writes
+    expanded JSON-LD only. ``data`` is the dataset, or the path of its union as sorted
+    N-Triples (the build's ``twinning.nt``, read as it streams: what a second process does).
 
-    Nodes sorted by ``@id``, properties by compact name, values by text; stable bytes. Made
-    here, one node at a time from the sorted triples: pyoxigraph writes expanded JSON-LD only.
+    The sorted lines group a subject's triples but do not order subjects by IRI (``<…/Q10>``
+    sorts before ``<…/Q1>``), so each node's text goes to an anonymous spool file in
+    ``spool_dir`` (default: the system's) as it is made, with a small index entry (IRI,
+    offset, length), and is copied to ``out`` in IRI order: no document held in memory.
     """
     context = dict(PREFIXES)
-    # Each node's text is encoded (and its tags re-cased) as it is made: one bytes object
-    # per node, then one join; no second copy of the document as str.
-    nodes: list[tuple[str, bytes]] = []
-
-    def add(subject: object, pairs: list[tuple[object, object]]) -> None:
-        iri, text = _jsonld_node(subject, pairs, context)
-        nodes.append((iri, _bcp47_case(text.encode("utf-8"))))
-
-    subject: object = None
-    pairs: list[tuple[object, object]] = []
-    for triple in data.triples():
-        if triple.subject != subject:
-            if pairs:
-                add(subject, pairs)
-            subject, pairs = triple.subject, []
-        pairs.append((triple.predicate, triple.object))
-    if pairs:
-        add(subject, pairs)
-    nodes.sort()
     head = json.dumps({"@context": context}, ensure_ascii=False, indent=1)[:-2].encode("utf-8")
-    if not nodes:
-        return head + b',\n "@graph": []\n}\n'
-    return b"".join((head, b',\n "@graph": [\n', b",\n".join(t for _, t in nodes),
-                     b"\n ]\n}\n"))
+    # One bytes per node: the IRI (UTF-8 keeps code-point order), a NUL (below any IRI
+    # character, so a prefix sorts first), then offset and length in the spool.
+    index: list[bytes] = []
+    with tempfile.TemporaryFile(dir=spool_dir) as spool:
+        offset = 0
+
+        for iri, text in _jsonld_nodes(_union_lines(data, counted), context):
+            node = _bcp47_case(text.encode("utf-8"))
+            spool.write(node)
+            index.append(iri.encode("utf-8") + _NODE_AT.pack(offset, len(node)))
+            offset += len(node)
+        index.sort()
+        if not index:
+            out.write(head + b',\n "@graph": []\n}\n')
+            return
+        out.write(head + b',\n "@graph": [\n')
+        spool.flush()
+        size = _NODE_AT.size
+        for number, entry in enumerate(index):
+            start, length = _NODE_AT.unpack(entry[-size:])
+            if number:
+                out.write(b",\n")
+            out.write(os.pread(spool.fileno(), length, start))
+        out.write(b"\n ]\n}\n")
+
+
+_NODE_AT = struct.Struct(">xQQ")  # the NUL separator, offset, length
+
+
+def _union_lines(data: Quads | Path,
+                 counted: Callable[[int], None] | None) -> Iterator[bytes]:
+    """The union's sorted N-Triples lines, without their newline: from the dataset, or read
+    from the N-Triples file as it streams."""
+    if isinstance(data, Quads):
+        lines = data.union
+        step = 8192
+        for start in range(0, len(lines), step):
+            part = lines[start : start + step]
+            if counted is not None:
+                counted(len(part))
+            yield from part
+        return
+    with open(data, "rb") as handle:
+        for line in handle:
+            yield line.rstrip(b"\n")
+
+
+_LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+
+
+def _lexical(raw: bytes, line: bytes) -> str:
+    # Most lexical forms hold no escape: their text is the bytes. Escapes pyoxigraph writes
+    # (\" \\ \n \r \t \uXXXX) are JSON's too; any other goes through pyoxigraph.
+    if b"\\" not in raw:
+        return raw.decode("utf-8")
+    try:
+        text: str = json.loads(b'"' + raw + b'"')
+        return text
+    except ValueError:
+        triple = next(iter(pyoxigraph.parse(line, pyoxigraph.RdfFormat.N_TRIPLES)))
+        return str(triple.object.value)
+
+
+def _object(obj: bytes, line: bytes) -> tuple[str, str, str] | None:
+    """The sort key (value, language, datatype) of an N-Triples object; IRIs have no
+    language or datatype (None: a blank node)."""
+    first = obj[:1]
+    if first == b"<":
+        return (obj[1:-1].decode("utf-8"), "", "")
+    if first != b'"':
+        return None
+    end = obj.rindex(b'"')
+    value = _lexical(obj[1:end], line)
+    rest = obj[end + 1 :]
+    if not rest:
+        return (value, "", _XSD_STRING)
+    if rest[:1] == b"@":
+        # pyoxigraph's parser lower-cases tags; _bcp47_case re-cases the Chinese ones.
+        return (value, rest[1:].decode("ascii").lower(), _LANG_STRING)
+    return (value, "", rest[3:-1].decode("utf-8"))
+
+
+def _value_text(key: tuple[str, str, str]) -> str:
+    # One value object at json.dumps(indent=1)'s layout inside a property's list.
+    value, language, datatype = key
+    if not datatype:
+        return f'    {{\n     "@id": {_STR(_compact_project(value))}\n    }}'
+    if language:
+        return (f'    {{\n     "@value": {_STR(value)},\n     "@language": {_STR(language)}'
+                "\n    }")
+    if datatype != _XSD_STRING:
+        # "@type" first: the streaming profile's order.
+        return (f'    {{\n     "@type": {_STR(_compact_project(datatype))},\n     "@value": '
+                f"{_STR(value)}\n    }}")
+    return f'    {{\n     "@value": {_STR(value)}\n    }}'
+
+
+def _jsonld_nodes(lines: Iterable[bytes],
+                  context: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """``(IRI, node text)`` of each subject of the sorted lines, in line order, as
+    :func:`_jsonld_node` lays them out; read from the lines' bytes (no term objects)."""
+    subject = b""
+    rdf_type = f"<{_RDF_TYPE}>".encode()
+    types: list[str] = []
+    props: dict[bytes, list[tuple[str, str, str]]] = {}
+
+    def node() -> tuple[str, str]:
+        iri = subject[1:-1].decode("utf-8")
+        fields = []
+        if types:
+            items = ",\n".join(f"    {_STR(_compact_project(t))}" for t in sorted(types))
+            fields.append(f'   "@type": [\n{items}\n   ]')
+        fields.append(f'   "@id": {_STR(_compact(iri, context))}')
+        named = sorted((_compact_project(p[1:-1].decode("utf-8")), values)
+                       for p, values in props.items())
+        for key, values in named:
+            items = ",\n".join(_value_text(v) for v in sorted(values))
+            fields.append(f"   {_STR(key)}: [\n{items}\n   ]")
+        return iri, "  {\n" + ",\n".join(fields) + "\n  }"
+
+    for line in lines:
+        s_end = line.index(b"> ") + 1
+        if line[:1] != b"<":
+            raise RdfError(f"blank node in the emitted graph: {line[:s_end].decode()}")
+        p_end = line.index(b"> ", s_end + 1) + 1
+        if line[:s_end] != subject:
+            if subject:
+                yield node()
+            subject, types, props = line[:s_end], [], {}
+        predicate = line[s_end + 1 : p_end]
+        key = _object(line[p_end + 1 : -2], line)
+        if key is None:
+            raise RdfError(f"blank node in the emitted graph: {line.decode()}")
+        if predicate == rdf_type:
+            if not key[2]:  # an IRI; a literal type is not a JSON-LD @type
+                types.append(key[0])
+            continue
+        props.setdefault(predicate, []).append(key)
+    if subject:
+        yield node()
+
+
+def to_jsonld(data: Quads) -> bytes:
+    """JSON-LD as bytes (see :func:`write_jsonld`)."""
+    out = io.BytesIO()
+    write_jsonld(data, out)
+    return out.getvalue()
 
 
 @dataclass
@@ -334,12 +545,12 @@ def void_graph(
     data: Quads,
     *,
     base: str,
-    files: Mapping[str, bytes],
+    files: Mapping[str, bytes | int],
     sparql_endpoint: str = DEFAULT_SPARQL_ENDPOINT,
 ) -> Graph:
     """The VoID/DCAT description of the dataset and of the distribution ``files`` written.
 
-    ``files`` maps format names of :data:`FORMATS` to the bytes written (for their sizes).
+    ``files`` maps format names of :data:`FORMATS` to the bytes written or their sizes.
     Counts come from the union graph; one ``void:subset`` per named graph; one
     ``void:Linkset`` for the ``skos:exactMatch`` links to Wikidata.
     """
@@ -424,7 +635,9 @@ def void_graph(
             f"https://www.iana.org/assignments/media-types/{dist.media_type}"
         )))
         g.add((node, DCAT.downloadURL, URIRef(base + dist.name)))
-        g.add((node, DCAT.byteSize, Literal(len(files[name]), datatype=XSD.nonNegativeInteger)))
+        written = files[name]
+        size = written if isinstance(written, int) else len(written)
+        g.add((node, DCAT.byteSize, Literal(size, datatype=XSD.nonNegativeInteger)))
         g.add((node, DCTERMS.license, DATA_LICENSE))
         g.add((node, DCTERMS.title, Literal(dist.name)))
     service = URIRef(sparql_endpoint)
@@ -435,18 +648,37 @@ def void_graph(
     return g
 
 
-def serialize_dataset(data: Quads, formats: list[str]) -> dict[str, bytes]:
-    """The bytes of each requested format (names of :data:`FORMATS`), by format name.
-
-    Raises :class:`RdfError` for an unknown format or a blank node in the data.
-    """
+def _check_formats(formats: Sequence[str]) -> None:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise RdfError(f"unknown format(s) {', '.join(unknown)} (known: {', '.join(FORMATS)})")
-    writers = {
-        "ttl": lambda: to_turtle(data),
-        "nt": lambda: to_ntriples(data),
-        "jsonld": lambda: to_jsonld(data),
-        "trig": lambda: to_trig(data),
-    }
-    return {name: writers[name]() for name in formats}
+
+
+def write_format(data: Quads, fmt: str, out: BinaryIO, *, spool_dir: str | Path | None = None,
+                 counted: Callable[[int], None] | None = None) -> None:
+    """Write ``data`` in the format ``fmt`` (a name of :data:`FORMATS`) to ``out``, streamed.
+    Raises :class:`RdfError` for an unknown format or a blank node in the data."""
+    _check_formats([fmt])
+    if fmt == "ttl":
+        write_turtle(data, out, counted=counted)
+    elif fmt == "nt":
+        write_ntriples(data, out, counted=counted)
+    elif fmt == "jsonld":
+        write_jsonld(data, out, spool_dir=spool_dir, counted=counted)
+    else:
+        write_trig(data, out, counted=counted)
+
+
+def serialize_dataset(data: Quads, formats: list[str]) -> dict[str, bytes]:
+    """The bytes of each requested format (names of :data:`FORMATS`), by format name (in
+    memory: for tests and small graphs; ``kg build`` streams with :func:`write_format`).
+
+    Raises :class:`RdfError` for an unknown format or a blank node in the data.
+    """
+    _check_formats(formats)
+    out = {}
+    for name in formats:
+        buffer = io.BytesIO()
+        write_format(data, name, buffer)
+        out[name] = buffer.getvalue()
+    return out

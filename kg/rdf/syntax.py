@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import BinaryIO
 
 import pyoxigraph
 import rdflib
@@ -123,13 +124,14 @@ def parse_quads(
 
 
 def check_bytes(
-    data: bytes,
+    data: bytes | BinaryIO,
     format: str | pyoxigraph.RdfFormat,
     base_iri: str | None = None,
     *,
     path: str | Path | None = None,
 ) -> int:
-    """Check that ``data`` is valid RDF in ``format``; return its number of quads.
+    """Check that ``data`` (bytes, or a binary file opened at its start, read as it
+    streams) is valid RDF in ``format``; return its number of quads.
 
     ``format`` is a name from :data:`FORMATS` (``"ttl"``, ``"nt"``, ``"trig"``, ``"jsonld"``…)
     or a :class:`pyoxigraph.RdfFormat`. ``base_iri`` resolves relative IRIs; without it a
@@ -147,7 +149,8 @@ def check_bytes(
                 data, pyoxigraph.RdfFormat.STREAMING_JSON_LD, base_iri=base_iri
             ))
         except (SyntaxError, ValueError):
-            pass
+            if not isinstance(data, bytes):
+                data.seek(0)
     count = 0
     try:
         # Counted as they stream: a list of every quad would cost ~500 bytes a quad.

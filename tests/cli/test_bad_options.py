@@ -47,7 +47,7 @@ ZERO_ALLOWED = {("serve", "--port"), ("serve", "--cache"), ("serve", "--express-
 
 #: Path options that name something the command writes or creates, not an input
 #: (refusing what they point at is the build/serve manifests' job, tested elsewhere).
-OUTPUTS = {"out", "cache_dir", "store", "dist", "odbl_out"}
+OUTPUTS = {"out", "cache_dir", "store", "dist", "odbl_out", "state"}
 
 #: Free-text options: any string is a valid value.
 FREE_TEXT = {"user", "password", "user_agent"}

@@ -1,0 +1,135 @@
+"""``kg load`` against each store's own bulk loader, on the same file, in one run.
+
+Usage: ``python bench/load.py FILE.nt [--stores oxigraph,virtuoso] [--batch-size N]``
+(FILE: a build's ``twinning.nt``). For each store, two fresh, empty instances in a scratch
+folder, one after the other:
+
+* Oxigraph: ``oxigraph load --location DIR --file FILE --graph G`` (its bulk loader), against
+  ``kg load FILE --endpoint http://…/store --graph G --replace -q`` into ``oxigraph serve``;
+* Virtuoso: ``ld_dir(DIR, FILE, G)``, ``rdf_loader_run()`` and ``checkpoint`` through
+  ``isql-vt`` (its bulk loader), against ``kg load … --auth digest --replace -q`` into the
+  authenticated Graph Store endpoint.
+
+It prints seconds and triples per second of each, and kg load's ratio (kg load's time over
+the bulk loader's). Servers start before the clock and are stopped after; each timed part
+ends once the store holds the triples (``kg load`` checks its count; the bulk loaders end
+with their data committed). A measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.stores
+
+from tests.stores import VIRTUOSO_INI, free_port, stop, wait_until_up
+
+__all__ = ["main"]
+
+GRAPH = "https://w3id.org/twinning-kg/graph"
+
+
+def _timed(argv: list[str], **kwargs: object) -> float:
+    started = time.monotonic()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
+    return time.monotonic() - started
+
+
+@contextmanager
+def _oxigraph(folder: Path) -> Iterator[str]:
+    port = free_port()
+    log = folder / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            ["oxigraph", "serve", "--location", str(folder / "db"), "--bind",
+             f"127.0.0.1:{port}"], stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/query", process, 60, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(process)
+
+
+@contextmanager
+def _virtuoso(folder: Path) -> Iterator[tuple[str, int]]:
+    http_port, sql_port = free_port(), free_port()
+    ini = folder / "virtuoso.ini"
+    ini.write_text(VIRTUOSO_INI.format(d=folder, sql_port=sql_port, http_port=http_port))
+    log = folder / "stdout.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(["virtuoso-t", "+foreground", "+configfile", str(ini)],
+                                   cwd=folder, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_until_up(f"http://127.0.0.1:{http_port}/sparql", process, 90, log)
+        yield f"http://127.0.0.1:{http_port}", sql_port
+    finally:
+        stop(process)
+
+
+def _oxigraph_pair(data: Path, scratch: Path, batch: int) -> tuple[float, float]:
+    bulk_dir = scratch / "ox-bulk"
+    bulk = _timed(["oxigraph", "load", "--location", str(bulk_dir), "--file", str(data),
+                   "--graph", GRAPH])
+    shutil.rmtree(bulk_dir, ignore_errors=True)
+    served = scratch / "ox-served"
+    served.mkdir()
+    with _oxigraph(served) as base:
+        ours = _timed([sys.executable, "-m", "kg", "load", str(data), "--endpoint",
+                       f"{base}/store", "--graph", GRAPH, "--replace", "-q",
+                       "--batch-size", str(batch)])
+    shutil.rmtree(served, ignore_errors=True)
+    return bulk, ours
+
+
+def _virtuoso_pair(data: Path, scratch: Path, batch: int) -> tuple[float, float]:
+    bulk_dir = scratch / "vt-bulk"
+    bulk_dir.mkdir()
+    shutil.copy(data, bulk_dir / data.name)  # DirsAllowed: the database folder
+    with _virtuoso(bulk_dir) as (_, sql_port):
+        script = (f"ld_dir('{bulk_dir}', '{data.name}', '{GRAPH}'); rdf_loader_run(); "
+                  "checkpoint;")
+        bulk = _timed(["isql-vt", str(sql_port), "dba", "dba", f"exec={script}"])
+    shutil.rmtree(bulk_dir, ignore_errors=True)
+    served = scratch / "vt-served"
+    served.mkdir()
+    with _virtuoso(served) as (base, _):
+        ours = _timed([sys.executable, "-m", "kg", "load", str(data), "--endpoint",
+                       f"{base}/sparql-graph-crud-auth", "--graph", GRAPH, "--replace", "-q",
+                       "--user", "dba", "--password", "dba", "--auth", "digest",
+                       "--batch-size", str(batch)])
+    shutil.rmtree(served, ignore_errors=True)
+    return bulk, ours
+
+
+def main(argv: list[str]) -> int:
+    """Run the pairs and print the table; 0."""
+    parser = argparse.ArgumentParser(prog="bench/load.py")
+    parser.add_argument("file", type=Path)
+    parser.add_argument("--stores", default="oxigraph,virtuoso")
+    parser.add_argument("--batch-size", type=int, default=50_000)
+    args = parser.parse_args(argv)
+    data: Path = args.file.resolve()
+    with data.open("rb") as handle:
+        triples = sum(1 for _ in handle)
+    pairs = {"oxigraph": _oxigraph_pair, "virtuoso": _virtuoso_pair}
+    print(f"{triples:,} triples ({data})")
+    print("| store | bulk loader s | triples/s | kg load s | triples/s | kg load ÷ bulk |")
+    print("|---|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory(prefix="kg-load-bench-") as tmp:
+        for store in args.stores.split(","):
+            bulk, ours = pairs[store](data, Path(tmp), args.batch_size)
+            print(f"| {store} | {bulk:.1f} | {triples / bulk:,.0f} | {ours:.1f} | "
+                  f"{triples / ours:,.0f} | {ours / bulk:.2f} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
