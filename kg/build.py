@@ -533,7 +533,7 @@ def build(
         ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
         odbl = odbl_quads(ds, [] if odbl_coordinates is None
                           else read_odbl_table(Path(odbl_coordinates)), base=base)
-        odbl_files = odbl_dumps(odbl, formats)  # small: a few hundred triples
+        odbl_files: dict[str, bytes] = {}  # small: a few hundred triples
 
         def small(result: ValidationResult, sizes: dict[str, int]) -> dict[str, bytes]:
             void = void_graph(ds, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
@@ -547,6 +547,8 @@ def build(
         triples = len(ds)
         try:
             with _staging(target) as tmp:
+                # Spooled in the staging folder, like the main files, not in TMPDIR.
+                odbl_files.update(odbl_dumps(odbl, formats, spool_dir=tmp))
                 # The ODbL geometry is validated with the graph it adds to.
                 result = _write_and_check(
                     ds, formats, tmp, out, stage, parallel=parallel,

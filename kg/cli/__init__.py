@@ -39,6 +39,7 @@ __all__ = [
     "http_url",
     "input_file",
     "int_range",
+    "ip_address",
     "main",
     "non_negative_int",
     "one_default_style",
@@ -132,6 +133,17 @@ def http_url(text: str) -> str:
     if port == 0 or any(c.isspace() for c in text):
         raise argparse.ArgumentTypeError(f"malformed URL {text!r}")
     return text
+
+
+def ip_address(text: str) -> str:
+    """An IPv4 or IPv6 address (a peer as the server sees it), in its canonical form.
+    Raises ``argparse.ArgumentTypeError`` for anything else (a host name, a range)."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_address(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an IP address: {text!r}") from None
 
 
 def comma_list(choices: Sequence[str]) -> Callable[[str], str]:

@@ -30,7 +30,15 @@ def register(subparsers: Any) -> None:
         "N-Quads, TriG, JSON-LD, RDF/XML), as a read-only SPARQL 1.1 endpoint at /sparql "
         "with a web page at /.",
     )
-    from kg.cli import http_url, input_file, non_negative_int, port, positive_float, positive_int
+    from kg.cli import (
+        http_url,
+        input_file,
+        ip_address,
+        non_negative_int,
+        port,
+        positive_float,
+        positive_int,
+    )
     from kg.serve.limits import DEFAULTS as d
     from kg.serve.limits import MIB
 
@@ -79,6 +87,7 @@ def register(subparsers: Any) -> None:
                         help="queries one client may have running or waiting; past it 429 "
                         f"(default {d.max_client_queries}; 0: no limit)")
     parser.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDR",
+                        type=ip_address,
                         help="a reverse proxy's address: for its connections the client is "
                         "the last address in X-Forwarded-For (or Forwarded for=), and its "
                         "connections are not limited per address (repeatable; none by "

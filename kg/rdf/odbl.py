@@ -189,14 +189,16 @@ def odbl_quads(main: Quads, rows: Sequence[OdblCoordinate], *, base: str) -> Qua
     return Quads({odbl_graph_iri(base): lines})
 
 
-def odbl_dumps(data: Quads, formats: Sequence[str]) -> dict[str, bytes]:
+def odbl_dumps(data: Quads, formats: Sequence[str], *,
+               spool_dir: Path | None = None) -> dict[str, bytes]:
     """The dump files of the ODbL graph ``data``, file name -> bytes, one per format (the
-    writers of :mod:`kg.rdf.serialize`); none when ``data`` is empty. Raises
-    :class:`~kg.errors.RdfError` for an unknown format."""
+    writers of :mod:`kg.rdf.serialize`, spooling in ``spool_dir``); none when ``data`` is
+    empty. Raises :class:`~kg.errors.RdfError` for an unknown format, ``OSError``."""
     if not len(data):
         return {}
     names = odbl_file_names(formats)
-    return {names[fmt]: out for fmt, out in serialize_dataset(data, list(formats)).items()}
+    written = serialize_dataset(data, list(formats), spool_dir=spool_dir)
+    return {names[fmt]: out for fmt, out in written.items()}
 
 
 def with_odbl(main: Quads, odbl: Quads) -> Quads:

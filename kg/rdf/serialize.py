@@ -669,9 +669,11 @@ def write_format(data: Quads, fmt: str, out: BinaryIO, *, spool_dir: str | Path 
         write_trig(data, out, counted=counted)
 
 
-def serialize_dataset(data: Quads, formats: list[str]) -> dict[str, bytes]:
+def serialize_dataset(data: Quads, formats: list[str], *,
+                      spool_dir: str | Path | None = None) -> dict[str, bytes]:
     """The bytes of each requested format (names of :data:`FORMATS`), by format name (in
-    memory: for tests and small graphs; ``kg build`` streams with :func:`write_format`).
+    memory: for tests and small graphs; ``kg build`` streams with :func:`write_format`);
+    ``spool_dir`` as for :func:`write_format`.
 
     Raises :class:`RdfError` for an unknown format or a blank node in the data.
     """
@@ -679,6 +681,6 @@ def serialize_dataset(data: Quads, formats: list[str]) -> dict[str, bytes]:
     out = {}
     for name in formats:
         buffer = io.BytesIO()
-        write_format(data, name, buffer)
+        write_format(data, name, buffer, spool_dir=spool_dir)
         out[name] = buffer.getvalue()
     return out

@@ -43,7 +43,10 @@ BAD_URLS = ("http://[::1", "ftp://x", "not a url", "http://", "http://h:99999/x"
 
 #: Options where 0 has a documented meaning (the help says so; checked below).
 ZERO_ALLOWED = {("serve", "--port"), ("serve", "--cache"), ("serve", "--express-workers"),
-                ("serve", "--queue"), ("serve", "--worker-memory")}
+                ("serve", "--queue"), ("serve", "--worker-memory"),
+                # 0: no cap on an answer's bytes, no per-client limit
+                ("serve", "--max-answer-bytes"), ("serve", "--max-client-connections"),
+                ("serve", "--max-client-queries")}
 
 #: Path options that name something the command writes or creates, not an input
 #: (refusing what they point at is the build/serve manifests' job, tested elsewhere).
@@ -60,6 +63,7 @@ SPECIAL: dict[str, tuple[str, ...]] = {
     "graph": ("not a url", "x y"),
     "param": ("noequals", "=v"),
     "host": ("bad host!", "999.1.1.1"),
+    "trusted_proxy": ("proxy.example.org", "10.0.0.0/8", "999.1.1.1"),
     "query": ("no-such-query", "missing/file.rq", "/dev/zero"),
     "source": ("bogus",),
     "lang": ("", "not a tag", "e"),

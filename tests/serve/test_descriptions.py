@@ -91,9 +91,11 @@ def test_place_page_shows_its_hash_resources_under_their_anchors(server: str,
         ox.NamedNode("http://www.opengis.net/ont/geosparql#asWKT"), None))
     assert wkt in geometry.text_content()
     # The reconciliation node under its fragment, its scored candidate inside it.
-    reconciliation = next(q.object.value for q in graph.quads_for_pattern(
-        ox.NamedNode(BEIJING), ox.NamedNode("https://w3id.org/twinning-kg/ontology#reconciliation"),
-        None))
+    # (linked from the place records about Beijing, tw:PlaceRecord schema:about it)
+    records = [q.subject for q in graph.quads_for_pattern(
+        None, ox.NamedNode("https://schema.org/about"), ox.NamedNode(BEIJING))]
+    reconciliation = next(q.object.value for record in records for q in graph.quads_for_pattern(
+        record, ox.NamedNode("https://w3id.org/twinning-kg/ontology#reconciliation"), None))
     block = tree.get_element_by_id(reconciliation[len(BEIJING) + 1:])
     assert "gazetteer-exact" in block.text_content()
     assert block.xpath('.//a[@href="https://www.wikidata.org/wiki/Q956"]')

@@ -57,10 +57,12 @@ def browser(tmp_path: Path) -> Iterator[Any]:
 
 def _ready(browser: Any) -> Any:
     """Wait until the page has its named queries and its editor; return the waiter."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    wait = WebDriverWait(browser, 30)
+    # The page redraws lists as they fill: an element read mid-redraw is tried again.
+    wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#query-select option")) > 1)
     wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#editor .CodeMirror"))
     return wait
@@ -186,8 +188,10 @@ def test_the_editor_highlights_and_completes_prefixes(
         browser.execute_script("""const cm = document.querySelector('#editor .CodeMirror')
             .CodeMirror; cm.focus(); cm.setCursor(0, 7);""")
         browser.switch_to.active_element.send_keys("e")
-        wait.until(lambda d: "ex: <http://example.org/>" in [
-            li.text for li in d.find_elements(By.CSS_SELECTOR, ".CodeMirror-hints li")])
+        # Read in one script: the hint list is redrawn as it fills (a stale element else).
+        wait.until(lambda d: "ex: <http://example.org/>" in d.execute_script(
+            "return [...document.querySelectorAll('.CodeMirror-hints li')]"
+            ".map(li => li.innerText)"))
         # Ctrl+Enter in the editor runs the query here (YASQE's own binding would send it
         # to its default endpoint elsewhere).
         _set_editor(browser, "ASK { ?s ?p ?o }")
