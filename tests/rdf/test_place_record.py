@@ -9,6 +9,7 @@ import owlrl
 import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL, RDF, SKOS
+from rdflib.term import _toPythonMapping
 
 from kg import paths
 from kg.rdf import emit
@@ -28,7 +29,15 @@ def closure(data: Graph) -> Graph:
     g = Graph()
     g.parse(paths.ONTOLOGY, format="turtle")
     g += data
-    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
+    # owlrl swaps rdflib's lexical conversions for its own and, after, puts back rdflib's
+    # table, not the one in use (pySHACL then reads "1979Z"^^xsd:gYear as ill-typed): keep
+    # and restore the mapping, so later tests see rdflib as it was.
+    saved = dict(_toPythonMapping)
+    try:
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(g)
+    finally:
+        _toPythonMapping.clear()
+        _toPythonMapping.update(saved)
     return g
 
 
