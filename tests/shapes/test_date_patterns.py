@@ -11,23 +11,12 @@ import pytest
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import SH
 
-from kg import paths
-from kg.validate import ENGINES, load_graph, load_shapes, validate_with_shapes
+from kg.validate import ENGINES, validate_with_shapes
 
 TW = Namespace("https://w3id.org/twinning-kg/ontology#")
 TIME = Namespace("http://www.w3.org/2006/time#")
 TWINNING = URIRef("https://w3id.org/twinning-kg/twinning/zhwiki/L7")
 INSTANT = URIRef("https://w3id.org/twinning-kg/period/2025-12")
-
-
-@pytest.fixture(scope="module")
-def shapes() -> Graph:
-    return load_shapes(paths.SHAPES_DIR)
-
-
-@pytest.fixture(scope="module")
-def ontology() -> Graph:
-    return load_graph(paths.ONTOLOGY, what="ontology")
 
 
 def broken_forms(g: Graph, shapes: Graph, ontology: Graph, engine: str) -> set[tuple[str, str]]:

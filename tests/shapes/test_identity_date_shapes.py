@@ -12,8 +12,7 @@ import pytest
 from rdflib import RDF, RDFS, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import SH, SKOS
 
-from kg import paths
-from kg.validate import ENGINES, load_graph, load_shapes, validate_with_shapes
+from kg.validate import ENGINES, validate_with_shapes
 
 TW = Namespace("https://w3id.org/twinning-kg/ontology#")
 SCHEMA = Namespace("https://schema.org/")
@@ -21,16 +20,6 @@ WD = Namespace("http://www.wikidata.org/entity/")
 BASE = "https://w3id.org/twinning-kg/"
 Q956 = URIRef(BASE + "place/Q956")
 TWINNING = URIRef(BASE + "twinning/zhwiki/L7")
-
-
-@pytest.fixture(scope="module")
-def shapes() -> Graph:
-    return load_shapes(paths.SHAPES_DIR)
-
-
-@pytest.fixture(scope="module")
-def ontology() -> Graph:
-    return load_graph(paths.ONTOLOGY, what="ontology")
 
 
 def add_place(g: Graph, node: URIRef, qid: str | None, *, schema_type: bool = True) -> None:

@@ -7,25 +7,14 @@ import pytest
 from rdflib import RDF, RDFS, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import PROV, SH, SKOS
 
-from kg import paths
 from kg.rdf import emit
-from kg.validate import ENGINES, ValidationResult, load_graph, load_shapes, validate_with_shapes
+from kg.validate import ENGINES, ValidationResult, validate_with_shapes
 from tests.rdf.fixtures import links, results
 
 TW = Namespace("https://w3id.org/twinning-kg/ontology#")
 SCHEMA = Namespace("https://schema.org/")
 PLACE = URIRef("https://w3id.org/twinning-kg/place/Q956")
 SOURCE = URIRef("https://w3id.org/twinning-kg/source/zhwiki")
-
-
-@pytest.fixture(scope="module")
-def shapes() -> Graph:
-    return load_shapes(paths.SHAPES_DIR)
-
-
-@pytest.fixture(scope="module")
-def ontology() -> Graph:
-    return load_graph(paths.ONTOLOGY, what="ontology")
 
 
 def place(*names: tuple[URIRef, Literal]) -> Graph:

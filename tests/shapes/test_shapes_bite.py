@@ -25,7 +25,7 @@ from rdflib.namespace import PROV, SH, SKOS
 from rdflib.term import Node
 
 from kg import paths
-from kg.validate import DEFAULT_ENGINE, ValidationResult, load_shapes, top_results, validate
+from kg.validate import DEFAULT_ENGINE, ValidationResult, top_results, validate
 
 ORG = Namespace("http://www.w3.org/ns/org#")
 SCHEMA = Namespace("http://schema.org/")
@@ -102,11 +102,6 @@ def datatypes(shapes: Graph, shape: PropertyShape) -> set[Node]:
 
 
 # --- fixtures --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def shapes() -> Graph:
-    return load_shapes(paths.SHAPES_DIR)
 
 
 @pytest.fixture(scope="module")

@@ -8,20 +8,9 @@ import pytest
 from rdflib import RDF, RDFS, Graph, Literal, URIRef
 from rdflib.namespace import SH, SKOS
 
-from kg import paths
-from kg.validate import ENGINES, load_graph, load_shapes, validate_with_shapes
+from kg.validate import ENGINES, validate_with_shapes
 
 NODE = URIRef("https://w3id.org/twinning-kg/network/league-of-historical-cities")
-
-
-@pytest.fixture(scope="module")
-def shapes() -> Graph:
-    return load_shapes(paths.SHAPES_DIR)
-
-
-@pytest.fixture(scope="module")
-def ontology() -> Graph:
-    return load_graph(paths.ONTOLOGY, what="ontology")
 
 
 def tag_violations(g: Graph, shapes: Graph, ontology: Graph, engine: str) -> int:
