@@ -47,10 +47,10 @@ __all__ = ["main"]
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 PLACES = """PREFIX tw: <https://w3id.org/twinning-kg/ontology#>
-PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 SELECT DISTINCT ?p ?wd ?label WHERE {
-  ?p tw:twinnedWith ?x . OPTIONAL { ?p owl:sameAs ?wd } OPTIONAL { ?p rdfs:label ?label } }"""
+  ?p tw:twinnedWith ?x . OPTIONAL { ?p skos:exactMatch ?wd } OPTIONAL { ?p rdfs:label ?label } }"""
 COUNT_TWINS = """PREFIX tw: <https://w3id.org/twinning-kg/ontology#>
 SELECT (COUNT(DISTINCT ?x) AS ?n) WHERE {{ <{iri}> tw:twinnedWith ?x }}"""
 JSON = "application/sparql-results+json"

@@ -6,7 +6,8 @@ an N-Triples line (:mod:`kg.rdf.quads`): the vocabulary names below (``TW.Place`
 :func:`Literal` give terms in N-Triples syntax, not rdflib terms, so emitting 10^5
 twinnings costs no rdflib store. What each document states goes
 into its own named graph (``<base>graph/lhc``, ``<base>graph/zhwiki``); what reconciliation
-adds (``owl:sameAs``, status, candidates, English labels from Wikidata) goes into
+adds (``skos:exactMatch``, the records' status, candidates and reconciliations, English
+labels from Wikidata) goes into
 ``<base>graph/links``, the links table being a reviewed source document of its own.
 """
 
