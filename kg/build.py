@@ -478,7 +478,8 @@ def build(
 
     Writes ``twinning.<fmt>`` for each of ``formats``, the ODbL coordinates of the table
     ``odbl_coordinates`` (none if ``None``) as ``twinning-geo-odbl.<fmt>`` (a dataset of
-    their own, :mod:`kg.rdf.odbl`), ``void.ttl``, ``validation-report.ttl``,
+    their own, :mod:`kg.rdf.odbl`), the ``owl:sameAs`` linkset ``twinning-sameas.nt``,
+    ``void.ttl``, ``validation-report.ttl``,
     ``validation-report.txt``, ``missing-links.tsv`` when some place references have no row
     in the links table, and ``manifest.json`` (:mod:`kg.manifest`). Returns counts and
     the report text (warnings included). ``out`` must be missing, empty or a previous build
@@ -498,7 +499,14 @@ def build(
     from kg.fsutil import os_error_text
     from kg.rdf import emit
     from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads, with_odbl
-    from kg.rdf.serialize import FORMATS, to_turtle, void_graph
+    from kg.rdf.serialize import (
+        FORMATS,
+        SAMEAS_LINKSET_NAME,
+        add_sameas_void,
+        sameas_linkset,
+        to_turtle,
+        void_graph,
+    )
     from kg.rdf.syntax import check_bytes
     from kg.reconcile.links import missing_rows, read_links
     from kg.reconcile.odbl_coordinates import read_odbl_table
@@ -536,10 +544,13 @@ def build(
         odbl_files: dict[str, bytes] = {}  # small: a few hundred triples
 
         def small(result: ValidationResult, sizes: dict[str, int]) -> dict[str, bytes]:
+            linkset = sameas_linkset(ds)
+            check_bytes(linkset, "nt", path=out / SAMEAS_LINKSET_NAME)
             void = void_graph(ds, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
+            add_sameas_void(void, base=base, linkset=linkset)
             add_odbl_void(void, odbl, base=base, files=odbl_files,
                           sparql_endpoint=sparql_endpoint)
-            return {"void.ttl": to_turtle(void),
+            return {SAMEAS_LINKSET_NAME: linkset, "void.ttl": to_turtle(void),
                     "validation-report.ttl": report_turtle(result.report_graph, base=base),
                     "validation-report.txt": result.text.encode("utf-8")}
 

@@ -66,6 +66,8 @@ BUILD_FILE_NAMES = frozenset({
     # The ODbL coordinates, a dataset of their own (kg.rdf.odbl).
     "twinning-geo-odbl.ttl", "twinning-geo-odbl.nt", "twinning-geo-odbl.jsonld",
     "twinning-geo-odbl.trig",
+    # The skos:exactMatch links as owl:sameAs, a linkset of its own (kg.rdf.serialize).
+    "twinning-sameas.nt",
 })
 # Libraries whose versions decide the output bytes (serialisers, SHACL engine).
 _LIBRARIES = ("pyoxigraph", "rdflib", "pyshacl")

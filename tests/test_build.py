@@ -27,6 +27,8 @@ FILES = {
     # The ODbL coordinates: a dataset of their own (kg.rdf.odbl).
     "twinning-geo-odbl.ttl", "twinning-geo-odbl.nt", "twinning-geo-odbl.jsonld",
     "twinning-geo-odbl.trig",
+    # The owl:sameAs linkset, a file of its own.
+    "twinning-sameas.nt",
 }
 
 @pytest.fixture(scope="module")
@@ -96,8 +98,8 @@ def test_formats_and_base_options(tmp_path: Path) -> None:
                  "http://example.org/kg/", "-q"])
     assert code == 0
     assert {p.name for p in out.iterdir()} == {
-        "twinning.ttl", "twinning-geo-odbl.ttl", "void.ttl", "validation-report.ttl",
-        "validation-report.txt", "manifest.json",
+        "twinning.ttl", "twinning-geo-odbl.ttl", "twinning-sameas.nt", "void.ttl",
+        "validation-report.ttl", "validation-report.txt", "manifest.json",
     }
     manifest = read_manifest(out)
     assert manifest is not None
@@ -302,7 +304,8 @@ from kg.manifest import BuildInputs, manifest_bytes
 out = Path(sys.argv[1])
 names = ["twinning.jsonld", "twinning.nt", "twinning.trig", "twinning.ttl", "void.ttl",
          "validation-report.ttl", "validation-report.txt", "twinning-geo-odbl.jsonld",
-         "twinning-geo-odbl.nt", "twinning-geo-odbl.trig", "twinning-geo-odbl.ttl"]
+         "twinning-geo-odbl.nt", "twinning-geo-odbl.trig", "twinning-geo-odbl.ttl",
+         "twinning-sameas.nt"]
 versions = []
 for tag in (b"A", b"B"):
     files = {name: tag * (1_000_000 + i) for i, name in enumerate(names)}
@@ -357,3 +360,34 @@ def test_killed_build_then_build_again(built: Path, tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
     for name in FILES:
         assert (built / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_the_sameas_linkset_is_a_file_of_its_own(built: Path) -> None:
+    """The graph links places with skos:exactMatch; the same links as owl:sameAs are a
+    linkset apart (twinning-sameas.nt), described in VoID, and absent from the dumps."""
+    import pyoxigraph as ox
+
+    exact = "http://www.w3.org/2004/02/skos/core#exactMatch"
+    same = "http://www.w3.org/2002/07/owl#sameAs"
+    graph = list(ox.parse(path=str(built / "twinning.nt"), format=ox.RdfFormat.N_TRIPLES))
+    linkset = list(ox.parse(path=str(built / "twinning-sameas.nt"),
+                            format=ox.RdfFormat.N_TRIPLES))
+    matches = {(t.subject, t.object) for t in graph if t.predicate.value == exact
+               and t.object.value.startswith("http://www.wikidata.org/entity/Q")}
+    assert len(matches) > 500
+    assert all(t.predicate.value == same for t in linkset)
+    assert {(t.subject, t.object) for t in linkset} == matches
+    assert not any(t.predicate.value == same for t in graph)
+    void = ox.Store()
+    void.load(path=str(built / "void.ttl"), format=ox.RdfFormat.TURTLE)
+    rows = list(void.query("""
+        PREFIX void: <http://rdfs.org/ns/void#>
+        PREFIX owl: <http://www.w3.org/2002/07/owl#>
+        PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?n ?dump ?licence WHERE {
+          ?l a void:Linkset ; void:linkPredicate owl:sameAs ; void:triples ?n ;
+             void:dataDump ?dump ; dcterms:license ?licence }"""))
+    assert len(rows) == 1
+    assert int(rows[0]["n"].value) == len(matches)
+    assert rows[0]["dump"].value.endswith("/twinning-sameas.nt")
+    assert rows[0]["licence"].value == "https://creativecommons.org/licenses/by-sa/4.0/"

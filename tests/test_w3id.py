@@ -206,6 +206,7 @@ WHERE = [
     ("twinning.ttl", None, 302, "/dumps/twinning.ttl"),
     ("twinning.trig", None, 302, "/dumps/twinning.trig"),
     ("twinning-geo-odbl.nt", None, 302, "/dumps/twinning-geo-odbl.nt"),
+    ("twinning-sameas.nt", None, 302, "/dumps/twinning-sameas.nt"),
     ("void.ttl", None, 302, "/dumps/void.ttl"),
     ("dumps/twinning.nt", None, 302, "/dumps/twinning.nt"),
     ("void", None, 302, "/.well-known/void"),

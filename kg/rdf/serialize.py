@@ -42,9 +42,11 @@ from kg.rdf.vocab import (
     FOAF,
     ONTOLOGY_IRI,
     ORG,
+    OWL,
     PREFIXES,
     PROV,
     RDF,
+    RDFS,
     SCHEMA,
     SKOS,
     TIME,
@@ -57,8 +59,11 @@ from kg.rdf.vocab import (
 __all__ = [
     "DATA_LICENSE",
     "FORMATS",
+    "SAMEAS_LINKSET_NAME",
     "DistFile",
     "UnionStats",
+    "add_sameas_void",
+    "sameas_linkset",
     "serialize_dataset",
     "to_jsonld",
     "to_ntriples",
@@ -75,6 +80,57 @@ __all__ = [
 
 #: The data's licence: it restates zh.wikipedia content (CC BY-SA 4.0, share-alike).
 DATA_LICENSE = URIRef("https://creativecommons.org/licenses/by-sa/4.0/")
+
+#: The ``owl:sameAs`` linkset to Wikidata, a file of its own beside the dumps (the graph
+#: links places with ``skos:exactMatch``; see the ontology's header for why).
+SAMEAS_LINKSET_NAME = "twinning-sameas.nt"
+_EXACT_MATCH = f"<{SKOS.exactMatch}>".encode()
+_SAME_AS = f"<{OWL.sameAs}>".encode()
+_WD_OBJECT = f"<{WD}".encode()
+
+
+def sameas_linkset(data: Quads) -> bytes:
+    """The ``owl:sameAs`` linkset as N-Triples: one ``<place> owl:sameAs <wd:Q…>`` line for
+    each ``skos:exactMatch`` of ``data`` to a Wikidata item, sorted, nothing else (a
+    consumer who reasons with ``owl:sameAs`` loads it on purpose)."""
+    lines = []
+    for line in data.union:
+        subject, predicate, rest = line.split(b" ", 2)
+        if predicate == _EXACT_MATCH and rest.startswith(_WD_OBJECT):
+            lines.append(b" ".join((subject, _SAME_AS, rest)))
+    return b"".join(sorted(line + b"\n" for line in lines))
+
+
+def add_sameas_void(g: Graph, *, base: str, linkset: bytes) -> None:
+    """Describe the file :data:`SAMEAS_LINKSET_NAME` (``linkset``, its bytes) in the VoID
+    graph ``g``: a ``void:Linkset`` with ``owl:sameAs`` as link predicate, its dump, size,
+    count and licence. It is not a subset of the dataset: the dumps and the endpoint hold
+    the ``skos:exactMatch`` links, this file the same links as ``owl:sameAs``."""
+    iris = Iris(base)
+    dataset = iris.dataset()
+    node = iris.dataset("linkset/wikidata-sameas")
+    dump = URIRef(base + SAMEAS_LINKSET_NAME)
+    g.add((node, RDF.type, VOID.Linkset))
+    g.add((node, RDF.type, DCAT.Dataset))
+    g.add((node, DCTERMS.title, Literal("owl:sameAs links to Wikidata", lang="en")))
+    g.add((node, RDFS.comment, Literal(
+        "The skos:exactMatch links of the dataset stated as owl:sameAs, in a file of their "
+        "own: an OWL reasoner given them copies the places' statements onto the Wikidata "
+        "items, so they are kept out of the dumps and the endpoint.", lang="en")))
+    g.add((node, VOID.linkPredicate, OWL.sameAs))
+    g.add((node, VOID.subjectsTarget, dataset))
+    g.add((node, VOID.objectsTarget, iris.dataset("wikidata")))
+    g.add((node, VOID.triples, Literal(linkset.count(b"\n"), datatype=XSD.integer)))
+    g.add((node, PROV.wasDerivedFrom, dataset))
+    g.add((node, DCTERMS.license, DATA_LICENSE))
+    g.add((node, VOID.dataDump, dump))
+    g.add((node, DCAT.distribution, dump))
+    g.add((dump, RDF.type, DCAT.Distribution))
+    g.add((dump, DCAT.downloadURL, dump))
+    g.add((dump, DCAT.mediaType,
+           URIRef("https://www.iana.org/assignments/media-types/application/n-triples")))
+    g.add((dump, DCAT.byteSize, Literal(len(linkset), datatype=XSD.nonNegativeInteger)))
+    g.add((dump, DCTERMS.license, DATA_LICENSE))
 
 
 @dataclass(frozen=True)
