@@ -15,8 +15,16 @@ from kg.errors import LinksError
 from kg.fsutil import atomic_write_text, read_lines
 from kg.model import DOCS, LINK_COLUMNS, LinkRow, ParseResult, Role, is_doc_id
 
-__all__ = ["COORD_COLUMNS", "QID_RE", "LinksTable", "missing_rows", "qid_problem", "read_links",
-           "write_links"]
+__all__ = [
+    "COORD_COLUMNS",
+    "QID_RE",
+    "LinksTable",
+    "degrees_problem",
+    "missing_rows",
+    "qid_problem",
+    "read_links",
+    "write_links",
+]
 
 #: A Wikidata item id. Wikidata has issued ids of up to 9 digits; more than 10 is a typo or
 #: garbage, not a future item.
@@ -88,9 +96,17 @@ def _check_coordinates(row: LinkRow, path: Path, line: int) -> None:
         raise LinksError("coordinates need lat, lon, coord_evidence and a qid", path=path,
                          line=line)
     for name, value, bound in (("lat", row.lat, 90.0), ("lon", row.lon, 180.0)):
-        if not _DEGREES.fullmatch(value) or abs(float(value)) > bound:
-            raise LinksError(f"malformed {name} {value!r} (decimal degrees within ±{bound:g})",
-                             path=path, line=line)
+        problem = degrees_problem(name, value, bound)
+        if problem:
+            raise LinksError(problem, path=path, line=line)
+
+
+def degrees_problem(name: str, value: str, bound: float) -> str | None:
+    """Why ``value`` is not decimal degrees within ±``bound`` (the coordinate ``name``), or
+    None."""
+    if _DEGREES.fullmatch(value) and abs(float(value)) <= bound:
+        return None
+    return f"malformed {name} {value!r} (decimal degrees within ±{bound:g})"
 
 
 def read_links(path: Path) -> LinksTable:

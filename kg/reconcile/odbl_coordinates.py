@@ -20,7 +20,6 @@ rows in numeric QID order (so a refill is byte-identical and a ``git diff`` show
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +29,7 @@ from kg.errors import LinksError
 from kg.fsutil import atomic_write_text, read_lines
 from kg.model import LinkRow
 from kg.reconcile.coordinates import CoordRecord, load_coordinates
+from kg.reconcile.links import degrees_problem, qid_problem
 
 __all__ = [
     "ODBL_COLUMNS",
@@ -52,9 +52,6 @@ ODBL_FILES: tuple[tuple[str, str], ...] = (
 ODBL_TSV = paths.ODBL_COORDINATES_TSV
 ODBL_COLUMNS = ("qid", "lat", "lon", "coord_evidence")
 
-_QID = re.compile(r"^Q[1-9][0-9]*$")
-# Decimal degrees as the gazetteer writes them: no exponent, at most 6 decimals.
-_DEGREES = re.compile(r"^-?[0-9]{1,3}(\.[0-9]{1,6})?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +92,6 @@ def odbl_coordinates(rows: Iterable[LinkRow],
     return out
 
 
-def _degrees_ok(text: str, limit: int) -> bool:
-    return bool(_DEGREES.match(text)) and abs(float(text)) <= limit
-
-
 def read_odbl_table(path: Path) -> list[OdblCoordinate]:
     """The rows of the table at ``path``.
 
@@ -119,12 +112,14 @@ def read_odbl_table(path: Path) -> list[OdblCoordinate]:
             raise LinksError(f"expected {len(ODBL_COLUMNS)} cells, found {len(cells)}",
                              path=path, line=number)
         row = OdblCoordinate(*cells)
-        if not _QID.match(row.qid):
-            raise LinksError(f"malformed qid {row.qid!r}", path=path, line=number)
-        if not _degrees_ok(row.lat, 90):
-            raise LinksError(f"malformed lat {row.lat!r}", path=path, line=number)
-        if not _degrees_ok(row.lon, 180):
-            raise LinksError(f"malformed lon {row.lon!r}", path=path, line=number)
+        # The links table's own checks (kg.reconcile.links): one rule for a QID and degrees.
+        problem = qid_problem(row.qid)
+        if problem:
+            raise LinksError(f"malformed qid: {problem}", path=path, line=number)
+        problem = (degrees_problem("lat", row.lat, 90.0)
+                   or degrees_problem("lon", row.lon, 180.0))
+        if problem:
+            raise LinksError(problem, path=path, line=number)
         if not row.coord_evidence.strip():
             raise LinksError("coordinates need coord_evidence", path=path, line=number)
         if row.qid in seen:
