@@ -93,12 +93,15 @@ def sameas_linkset(data: Quads) -> bytes:
     """The ``owl:sameAs`` linkset as N-Triples: one ``<place> owl:sameAs <wd:Q…>`` line for
     each ``skos:exactMatch`` of ``data`` to a Wikidata item, sorted, nothing else (a
     consumer who reasons with ``owl:sameAs`` loads it on purpose)."""
-    lines = []
+    # A substring test first (C speed): only the matching lines are split. The lines come
+    # sorted by subject, and each keeps its subject and object, so they stay sorted.
+    marker = b" " + _EXACT_MATCH + b" " + _WD_OBJECT
+    out = []
     for line in data.union:
-        subject, predicate, rest = line.split(b" ", 2)
-        if predicate == _EXACT_MATCH and rest.startswith(_WD_OBJECT):
-            lines.append(b" ".join((subject, _SAME_AS, rest)))
-    return b"".join(sorted(line + b"\n" for line in lines))
+        if marker in line:
+            subject, _predicate, rest = line.split(b" ", 2)
+            out.append(b" ".join((subject, _SAME_AS, rest)) + b"\n")
+    return b"".join(out)
 
 
 def add_sameas_void(g: Graph, *, base: str, linkset: bytes) -> None:
