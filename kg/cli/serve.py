@@ -231,12 +231,12 @@ def run(args: argparse.Namespace) -> int:
                 raise ServeError(f"no built graph in {dist} (a --dist folder is served as it "
                                  "is, never built: run `kg build --out DIR` first)")
             require_built(dist, "serve", builds=builds)
-            trig = ensure_built(dist, root=paths.PROJECT_ROOT, build=builds)
+            ensure_built(dist, root=paths.PROJECT_ROOT, build=builds)
             void = dist / "void.ttl"
             dumps = sorted(p for p in dist.iterdir()
                            if p.is_file() and not p.name.startswith("."))
             # The ODbL coordinates are a dataset of their own, served beside (kg.rdf.odbl).
-            site = open_site([trig, *graph_files(dist)[1:]], void=void if void.is_file() else None,
+            site = open_site(graph_files(dist), void=void if void.is_file() else None,
                              dumps=dumps, store_location=args.store,
                              queries_dir=paths.QUERIES_DIR, title="twinning-kg", limits=limits)
         server = make_server(site, host=args.host, port=args.port, public_url=args.public_url,
