@@ -31,7 +31,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from http.client import HTTPConnection, HTTPException
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import requests
 
@@ -212,36 +214,44 @@ def _measure(
                 result.errors.append(f"{name}: {rows} rows, the reference gave "
                                      f"{expected_rows[text]}")
     lock = threading.Lock()
-    cursor = iter(jobs)
+    # Bodies encoded before the clock starts; each client one keep-alive connection of the
+    # standard library's http.client (about 0.2 ms of client CPU a request, against 1.2 ms
+    # for requests: on a 2-core machine the client shares the cores with the server, and a
+    # heavy client flattens every ratio towards 1).
+    cursor = iter([(name, urlencode({"query": text}).encode()) for name, text in jobs])
+    target = urlsplit(endpoint.url)
+    headers = {"Accept": _ACCEPT, "Content-Type": "application/x-www-form-urlencoded"}
     deadline = time.monotonic() + time_limit
     done = 0
 
     def client() -> None:
         nonlocal done
-        http = requests.Session()
+        http = HTTPConnection(target.hostname or "127.0.0.1", target.port, timeout=120)
         while time.monotonic() < deadline:
             with lock:
                 job = next(cursor, None)
             if job is None:
-                return
-            name, text = job
+                break
+            name, body = job
             started = time.perf_counter()
             try:
-                answer = http.post(endpoint.url, data={"query": text},
-                                   headers={"Accept": _ACCEPT}, timeout=120)
-                answer.content  # noqa: B018 - read the whole body inside the timing
-            except requests.RequestException as exc:
+                http.request("POST", target.path, body, headers)
+                answer = http.getresponse()
+                answer.read()  # the whole body, inside the timing
+            except (OSError, HTTPException) as exc:
+                http.close()  # a fresh connection for the next request
                 with lock:
                     result.errors.append(f"{name}: {exc}")
                 continue
             elapsed = time.perf_counter() - started
             with lock:
-                if answer.status_code == 200:
+                if answer.status == 200:
                     done += 1
                     result.latencies.append(elapsed)
                     result.per_query.setdefault(name, []).append(elapsed)
                 else:
-                    result.errors.append(f"{name}: HTTP {answer.status_code}")
+                    result.errors.append(f"{name}: HTTP {answer.status}")
+        http.close()
 
     threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     server_before = _tree_cpu(endpoint.pid) if endpoint.pid else 0.0
