@@ -104,12 +104,13 @@ def register(subparsers: Any) -> None:
                         help=f"query worker processes (default {d.workers})")
     parser.add_argument("--express-workers", type=non_negative_int, default=d.express_workers,
                         metavar="N",
-                        help="reserved workers that take a query when every other is busy "
+                        help="reserved workers that give the newest waiting query a short "
+                        "trial when every other is busy, so light queries pass heavy ones "
                         f"(default {d.express_workers}; 0: none)")
     parser.add_argument("--express-timeout", type=positive_float, default=d.express_timeout,
                         metavar="SECONDS",
-                        help="time a query gets on a reserved worker; past it the answer is "
-                        f"503 (default {d.express_timeout:g})")
+                        help="a query's trial on a reserved worker; past it the query waits "
+                        f"for a general worker (default {d.express_timeout:g})")
     parser.add_argument("--queue", type=non_negative_int, default=d.queue, metavar="N",
                         help="requests that may wait for a worker; more get 503 at once "
                         f"(default {d.queue})")

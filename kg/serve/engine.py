@@ -161,13 +161,7 @@ class Engine:
         except Busy as exc:
             raise ProtocolError(503, f"the server is busy: {exc.reason}; retry later",
                                 {"Retry-After": "5"}) from None
-        except QueryTimeout as exc:
-            if exc.express:
-                raise ProtocolError(
-                    503, "the server is busy: every query worker is taken and this query "
-                         f"needs more than the {exc.seconds:g} s given to queries beside "
-                         "them (kg serve --express-timeout); retry later",
-                    {"Retry-After": "10"}) from None
+        except QueryTimeout:
             raise ProtocolError(503, f"the query ran longer than the {limits.timeout:g} s "
                                      "timeout and was stopped (kg serve --timeout)",
                                 {"Retry-After": "60"}) from None

@@ -47,11 +47,12 @@ class Limits:
     cache: int = 64 * MIB
     #: General query worker processes.
     workers: int = 2
-    #: Reserved workers that take a query only when every general one is busy.
+    #: Reserved workers: each gives the newest waiting query a trial while every general
+    #: worker is busy, so a light query is answered beside heavy ones.
     express_workers: int = 1
-    #: Time a query gets on a reserved worker: 503 past it. (0.5 s answered 503 to
-    #: ordinary queries of a loaded machine under kg bench at 4 clients.)
-    express_timeout: float = 5.0
+    #: A query's trial on a reserved worker; one that outlasts it waits for a general
+    #: worker (no 503: it only loses the trial's time, once per query text).
+    express_timeout: float = 0.5
     #: Requests that may wait for a worker: 503 at once past it.
     queue: int = 16
     #: Longest query text, in characters: 400.

@@ -26,8 +26,7 @@ Statuses (also in the README):
 500    the query's worker crashed ("query worker crashed"; it is replaced)
 502    an allowed ``SERVICE`` endpoint failed
 503    the query ran past the timeout (its worker killed), or the server is busy: the
-       queue is full, or a query on the reserved worker ran past ``--express-timeout``
-       (``Retry-After`` given)
+       queue is full, or no worker came free before the timeout (``Retry-After`` given)
 =====  ==========================================================================
 
 The default graph: unless the request names a dataset (``default-graph-uri``,

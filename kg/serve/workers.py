@@ -18,9 +18,11 @@ and its crash costs only its own request.
 * **On disk** (``--store DIR``): workers are started with ``forkserver`` and open the
   RocksDB store read-only; the data is shared through the page cache. Slower per query
   (2.5-2.9x), for graphs larger than memory.
-* ``workers`` general workers take queries up to the timeout. ``express`` reserved workers
-  take a query only when every general worker is busy, and give it ``express_timeout``
-  seconds: while heavy queries hold every general worker, a light query is still answered.
+* ``workers`` general workers take queries up to the timeout, longest-waiting first.
+  ``express`` reserved workers give the newest waiting query a short trial
+  (``express_timeout``): one that outlasts it is stopped and waits again, in its arrival
+  order, for a general worker (see :class:`Pool`). While heavy queries hold every general
+  worker, a light one (``ASK {}``) is still answered within about one trial.
 * Each worker may allocate ``worker_memory`` bytes beyond what it started with (its address
   space is capped there): past it a query fails and the worker is replaced (500). A worker
   that holds more than ``worker_recycle`` bytes beyond its start after answering is
@@ -49,6 +51,7 @@ import resource
 import signal
 import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -68,6 +71,8 @@ _FORKSERVER = multiprocessing.get_context("forkserver")
 _FORKSERVER.set_forkserver_preload(["pyoxigraph", "kg.serve.execute"])
 _PR_SET_PDEATHSIG = 1
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+#: Query texts remembered as heavy (past their trial on a reserved worker).
+_HEAVY_KEPT = 4096
 
 
 class Busy(Exception):
@@ -80,13 +85,11 @@ class Busy(Exception):
 
 
 class QueryTimeout(Exception):
-    """The query ran out of time and its worker was killed. ``express`` is true when it
-    was the reserved worker's shorter budget that ran out (the server was busy)."""
+    """The query ran out of time and its worker was killed."""
 
-    def __init__(self, seconds: float, *, express: bool) -> None:
+    def __init__(self, seconds: float) -> None:
         super().__init__(f"query ran past {seconds:g} s")
         self.seconds = seconds
-        self.express = express
 
 
 class WorkerCrashed(Exception):
@@ -178,10 +181,31 @@ class _Worker:
             self.conn.close()
 
 
+class _Waiter:
+    """A request waiting for a worker: when it arrived, whether a reserved worker may take
+    it, and the worker handed to it."""
+
+    __slots__ = ("arrived", "express_ok", "ready", "worker")
+
+    def __init__(self, arrived: float, *, express_ok: bool) -> None:
+        self.arrived = arrived
+        self.express_ok = express_ok
+        self.ready = threading.Event()
+        self.worker: _Worker | None = None
+
+
 class Pool:
     """``limits.workers`` general and ``limits.express_workers`` reserved worker processes
     over ``source``: an in-memory store (workers forked from this process) or an on-disk
     store's folder (opened read-only); see the module docstring for the limits.
+
+    Scheduling: a general worker takes the request that has waited longest. A reserved
+    worker takes the request that arrived last and gives it a trial of
+    ``limits.express_timeout`` seconds; a query that outlasts its trial is stopped (the
+    reserved worker replaced) and waits again, in its arrival order, for a general worker,
+    and its text is remembered as heavy (no second trial). So while heavy queries hold
+    every general worker, a light query waits at most one trial, and the CPU spent on
+    trials is at most one trial per heavy query text.
 
     Raises :class:`OSError` if the processes cannot be started.
     """
@@ -189,12 +213,13 @@ class Pool:
     def __init__(self, source: ox.Store | Path, limits: Limits) -> None:
         self.source = source
         self.limits = limits
-        self._cond = threading.Condition()
-        self._waiting = 0
+        self._lock = threading.Lock()
         self._closed = False
         self._all: list[_Worker] = []
         self._idle: list[_Worker] = []
         self._idle_express: list[_Worker] = []
+        self._waiters: list[_Waiter] = []  # in arrival order
+        self._heavy: OrderedDict[int, None] = OrderedDict()
         # Every worker is forked by this one long-lived thread: the kernel sends a worker
         # its parent-death SIGKILL when the *thread* that forked it ends, and a request's
         # thread ends with its connection (replacements forked there were killed at once).
@@ -214,79 +239,116 @@ class Pool:
 
     def pids(self) -> list[int]:
         """The process ids of the current workers."""
-        with self._cond:
+        with self._lock:
             return [w.process.pid for w in self._all if w.process.pid is not None]
 
-    def _take(self) -> _Worker | None:
-        if self._idle:
-            return self._idle.pop()
-        if self._idle_express:
-            return self._idle_express.pop()
-        return None
-
-    def _acquire(self, deadline: float) -> _Worker:
-        with self._cond:
+    def _acquire(self, arrived: float, deadline: float, *, express_ok: bool) -> _Worker:
+        with self._lock:
             if self._closed:
                 raise Busy("the server is stopping")
-            worker = self._take()
-            if worker is not None:
-                return worker
-            if self._waiting >= self.limits.queue:
-                raise Busy(f"every query worker is busy and {self._waiting} queries are "
-                           "already waiting (the queue limit, kg serve --queue)")
-            self._waiting += 1
-            try:
-                while True:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0 or self._closed:
-                        raise Busy("every query worker stayed busy until the timeout")
-                    self._cond.wait(remaining)
-                    worker = self._take()
-                    if worker is not None:
-                        return worker
-            finally:
-                self._waiting -= 1
+            if self._idle:
+                return self._idle.pop()
+            if express_ok and self._idle_express:
+                return self._idle_express.pop()
+            if len(self._waiters) >= self.limits.queue:
+                raise Busy(f"every query worker is busy and {len(self._waiters)} queries "
+                           "are already waiting (the queue limit, kg serve --queue)")
+            waiter = _Waiter(arrived, express_ok=express_ok)
+            at = len(self._waiters)
+            while at > 0 and self._waiters[at - 1].arrived > arrived:
+                at -= 1  # a query back from its trial keeps its place
+            self._waiters.insert(at, waiter)
+        waiter.ready.wait(max(deadline - time.monotonic(), 0.0))
+        with self._lock:
+            if waiter.worker is not None:
+                return waiter.worker
+            self._waiters.remove(waiter)
+            if self._closed:
+                raise Busy("the server is stopping")
+            raise Busy("every query worker stayed busy until the timeout")
 
     def _release(self, worker: _Worker) -> None:
-        with self._cond:
+        with self._lock:
             if self._closed:
                 return
-            (self._idle_express if worker.express else self._idle).append(worker)
-            self._cond.notify()
+            if worker.express:
+                chosen = next((w for w in reversed(self._waiters) if w.express_ok), None)
+            else:
+                chosen = self._waiters[0] if self._waiters else None
+            if chosen is None:
+                (self._idle_express if worker.express else self._idle).append(worker)
+                return
+            self._waiters.remove(chosen)
+            chosen.worker = worker
+            chosen.ready.set()
 
     def _replace(self, worker: _Worker) -> _Worker | None:
         worker.kill()
-        with self._cond:
+        with self._lock:
             if worker in self._all:
                 self._all.remove(worker)
             if self._closed:
                 return None
-            fresh = self._spawn(express=worker.express)
-            self._all.append(fresh)
+        fresh = self._spawn(express=worker.express)  # outside the lock: a fork takes ms
+        if self._adopt(fresh):
             return fresh
+        fresh.kill()  # the pool closed meanwhile
+        return None
+
+    def _adopt(self, fresh: _Worker) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            self._all.append(fresh)
+            return True
+
+    def _remember_heavy(self, text: int) -> None:
+        with self._lock:
+            self._heavy[text] = None
+            self._heavy.move_to_end(text)
+            if len(self._heavy) > _HEAVY_KEPT:
+                self._heavy.popitem(last=False)
 
     def run(self, job: Job, timeout: float) -> tuple[Any, IO[bytes] | None]:
         """What a worker's :func:`~kg.serve.execute.execute` returns for ``job``, within
-        ``timeout`` seconds (waiting in the queue included), and the file holding a
-        spooled answer (the caller closes it; ``None`` for an answer that came whole).
+        ``timeout`` seconds (waiting in the queue and any trial on a reserved worker
+        included), and the file holding a spooled answer (the caller closes it; ``None``
+        for an answer that came whole).
 
         Raises :class:`Busy`, :class:`QueryTimeout` (the worker was killed and replaced)
         or :class:`WorkerCrashed` (the worker died and was replaced).
         """
-        start = time.monotonic()
-        deadline = start + timeout
-        worker = self._acquire(deadline)
-        remaining = max(deadline - time.monotonic(), 0.001)
-        budget = min(remaining, self.limits.express_timeout) if worker.express else remaining
+        arrived = time.monotonic()
+        deadline = arrived + timeout
+        text = hash(job.query)
+        with self._lock:
+            express_ok = text not in self._heavy
+        while True:
+            worker = self._acquire(arrived, deadline, express_ok=express_ok)
+            remaining = max(deadline - time.monotonic(), 0.001)
+            trial = worker.express and self.limits.express_timeout < remaining
+            outcome = self._run_on(worker, job, self.limits.express_timeout if trial
+                                   else remaining)
+            if outcome is not None:
+                return outcome
+            if not trial:
+                raise QueryTimeout(timeout)
+            # Past its trial on a reserved worker: back in the queue for a general one.
+            self._remember_heavy(text)
+            express_ok = False
+
+    def _run_on(self, worker: _Worker, job: Job,
+                budget: float) -> tuple[Any, IO[bytes] | None] | None:
+        """``job`` on ``worker`` within ``budget`` seconds; ``None`` when the budget ran
+        out (the worker was killed and replaced). Releases the worker (or its
+        replacement)."""
         keep: _Worker | None = worker
         try:
             try:
                 worker.conn.send(job)
-                ready = worker.conn.poll(budget)
-                if not ready:
+                if not worker.conn.poll(budget):
                     keep = self._replace(worker)
-                    raise QueryTimeout(budget if budget < remaining else timeout,
-                                       express=budget < remaining)
+                    return None
                 result, retire = worker.conn.recv()
                 spooled = None
                 if isinstance(result, Outcome) and result.spooled:
@@ -305,13 +367,14 @@ class Pool:
 
     def close(self) -> None:
         """Kill every worker now (whatever it runs) and refuse further work."""
-        with self._cond:
+        with self._lock:
             self._closed = True
             workers = list(self._all)
             self._all.clear()
             self._idle.clear()
             self._idle_express.clear()
-            self._cond.notify_all()
+            for waiter in self._waiters:
+                waiter.ready.set()
         for worker in workers:  # SIGKILL to all first, then reap: no sequential waits
             with contextlib.suppress(OSError, ValueError):
                 worker.process.kill()

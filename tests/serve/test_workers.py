@@ -190,6 +190,27 @@ def test_light_and_cached_queries_pass_busy_workers(serve: type[Server]) -> None
         thread.join(timeout=60)
 
 
+def test_light_query_passes_heavy_ones_waiting_in_the_queue(serve: type[Server]) -> None:
+    # Issue 20: ASK {} while long queries hold every worker and more wait. The reserved
+    # worker takes the newest waiting query; a heavy one outlasts its trial and goes back
+    # to wait for the general worker, so the light one is not stuck behind the queue.
+    server = serve("--timeout", "30", "--workers", "1", "--express-workers", "1",
+                   "--express-timeout", "0.3", "--cache", "0")
+    answers: list[requests.Response] = []
+    threads = [in_background(server, HEAVY.replace("?n", f"?n{i}"), answers)
+               for i in range(4)]
+    time.sleep(2)  # one heavy query on the general worker, the others tried and waiting
+    light = server.query("ASK { <http://e/s1> ?p ?o }")
+    assert light.status_code == 200 and b"true" in light.content
+    assert answers == []  # every heavy query still running or waiting
+    again = server.query("ASK { <http://e/s2> ?p ?o }")  # and the next one too
+    assert again.status_code == 200
+    assert answers == []
+    server.stop()  # the heavy queries are answered 503 (stopping), not waited for
+    for thread in threads:
+        thread.join(timeout=60)
+
+
 def test_full_queue_answers_503_at_once(serve: type[Server]) -> None:
     server = serve("--timeout", "5", "--workers", "1", "--express-workers", "0",
                    "--queue", "1")
