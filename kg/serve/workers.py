@@ -182,13 +182,14 @@ class _Worker:
 
 
 class _Waiter:
-    """A request waiting for a worker: when it arrived, whether a reserved worker may take
-    it, and the worker handed to it."""
+    """A request waiting for a worker: when it arrived, its query text's hash, whether a
+    reserved worker may take it, and the worker handed to it."""
 
-    __slots__ = ("arrived", "express_ok", "ready", "worker")
+    __slots__ = ("arrived", "express_ok", "ready", "text", "worker")
 
-    def __init__(self, arrived: float, *, express_ok: bool) -> None:
+    def __init__(self, arrived: float, text: int, *, express_ok: bool) -> None:
         self.arrived = arrived
+        self.text = text
         self.express_ok = express_ok
         self.ready = threading.Event()
         self.worker: _Worker | None = None
@@ -242,18 +243,19 @@ class Pool:
         with self._lock:
             return [w.process.pid for w in self._all if w.process.pid is not None]
 
-    def _acquire(self, arrived: float, deadline: float, *, express_ok: bool) -> _Worker:
+    def _acquire(self, arrived: float, text: int, deadline: float, *,
+                 express_ok: bool) -> _Worker:
         with self._lock:
             if self._closed:
                 raise Busy("the server is stopping")
             if self._idle:
                 return self._idle.pop()
-            if express_ok and self._idle_express:
+            if express_ok and text not in self._heavy and self._idle_express:
                 return self._idle_express.pop()
             if len(self._waiters) >= self.limits.queue:
                 raise Busy(f"every query worker is busy and {len(self._waiters)} queries "
                            "are already waiting (the queue limit, kg serve --queue)")
-            waiter = _Waiter(arrived, express_ok=express_ok)
+            waiter = _Waiter(arrived, text, express_ok=express_ok)
             at = len(self._waiters)
             while at > 0 and self._waiters[at - 1].arrived > arrived:
                 at -= 1  # a query back from its trial keeps its place
@@ -272,7 +274,10 @@ class Pool:
             if self._closed:
                 return
             if worker.express:
-                chosen = next((w for w in reversed(self._waiters) if w.express_ok), None)
+                # The newest untried query whose text is not known to be heavy (an
+                # identical query may have outlasted its trial while this one waited).
+                chosen = next((w for w in reversed(self._waiters)
+                               if w.express_ok and w.text not in self._heavy), None)
             else:
                 chosen = self._waiters[0] if self._waiters else None
             if chosen is None:
@@ -321,32 +326,33 @@ class Pool:
         arrived = time.monotonic()
         deadline = arrived + timeout
         text = hash(job.query)
-        with self._lock:
-            express_ok = text not in self._heavy
+        express_ok = True
         while True:
-            worker = self._acquire(arrived, deadline, express_ok=express_ok)
+            worker = self._acquire(arrived, text, deadline, express_ok=express_ok)
             remaining = max(deadline - time.monotonic(), 0.001)
             trial = worker.express and self.limits.express_timeout < remaining
             outcome = self._run_on(worker, job, self.limits.express_timeout if trial
-                                   else remaining)
+                                   else remaining, heavy=text if trial else None)
             if outcome is not None:
                 return outcome
             if not trial:
                 raise QueryTimeout(timeout)
             # Past its trial on a reserved worker: back in the queue for a general one.
-            self._remember_heavy(text)
             express_ok = False
 
-    def _run_on(self, worker: _Worker, job: Job,
-                budget: float) -> tuple[Any, IO[bytes] | None] | None:
+    def _run_on(self, worker: _Worker, job: Job, budget: float, *,
+                heavy: int | None) -> tuple[Any, IO[bytes] | None] | None:
         """``job`` on ``worker`` within ``budget`` seconds; ``None`` when the budget ran
-        out (the worker was killed and replaced). Releases the worker (or its
-        replacement)."""
+        out (the worker was killed and replaced, and the text hash ``heavy``, if given,
+        remembered first: the replacement must not try that text again). Releases the
+        worker (or its replacement)."""
         keep: _Worker | None = worker
         try:
             try:
                 worker.conn.send(job)
                 if not worker.conn.poll(budget):
+                    if heavy is not None:
+                        self._remember_heavy(heavy)
                     keep = self._replace(worker)
                     return None
                 result, retire = worker.conn.recv()
