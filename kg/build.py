@@ -397,23 +397,30 @@ def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) 
 
 def _write_and_check(
     ds: Quads, formats: Sequence[str], tmp: Path, out: Path, stage: Progress, *,
-    parallel: bool, validated: Callable[[], ValidationResult],
+    parallel: bool, validated: Callable[[Path | None], ValidationResult],
     small: Callable[[ValidationResult, dict[str, int]], dict[str, bytes]],
 ) -> ValidationResult:
     """Write the serialisations of ``ds`` into ``tmp``, validate, write the ``small`` files
     (VoID and the reports, given the result and the files' sizes) and read every RDF file
-    back strictly. With ``parallel`` and N-Triples among the formats, the N-Triples file is
-    written first and a second process (:mod:`kg.buildjob`) makes the JSON-LD file from it
-    and checks both while this one writes the rest and validates. Raises
+    back strictly. When N-Triples are among the formats, the lines of ``ds`` are released
+    once the N-Triples, Turtle and TriG files are written (:meth:`Quads.release`): JSON-LD
+    is then made from ``twinning.nt`` and ``validated`` is given that file, so the
+    validator's store never sits beside the lines; otherwise ``validated`` gets ``None``
+    (validate ``ds``) and ``ds`` is left as it is. With ``parallel`` and N-Triples among the
+    formats, a second process (:mod:`kg.buildjob`) makes the JSON-LD file from
+    ``twinning.nt`` and checks both while this one writes the rest and validates. Raises
     :class:`BuildViolations`, :class:`RdfError`, ``OSError``."""
     from kg.buildjob import Check, SideJob, check_written, start
-    from kg.rdf.serialize import write_format
+    from kg.rdf.serialize import write_format, write_jsonld
     from kg.rdf.syntax import check_bytes
 
     triples = len(ds)
     expected = {fmt: sum(len(g) for g in ds.graphs.values()) if fmt == "trig" else triples
                 for fmt in formats}
-    order = sorted(formats, key=lambda f: f != "nt")  # N-Triples first: the child reads it
+    nt = tmp / "twinning.nt" if "nt" in formats else None
+    # N-Triples first (the second process and the JSON-LD writer read it), JSON-LD last
+    # (made from that file once the lines are released).
+    order = sorted(formats, key=lambda f: (f != "nt", nt is not None and f == "jsonld"))
     side: SideJob | None = None
     by_side: set[str] = set()
     try:
@@ -421,6 +428,12 @@ def _write_and_check(
             if fmt in by_side:
                 continue
             name = f"twinning.{fmt}"
+            if nt is not None and fmt == "jsonld":
+                ds.release()  # Turtle and TriG are written: the lines are no longer needed
+                stage.counting(f"writing {name}", triples, "triples")
+                with (tmp / name).open("wb") as handle:
+                    write_jsonld(nt, handle, spool_dir=tmp, counted=stage.advance)
+                continue
             stage.counting(f"writing {name}", triples, "triples")
             with (tmp / name).open("wb") as handle:
                 write_format(ds, fmt, handle, spool_dir=tmp, counted=stage.advance)
@@ -430,8 +443,10 @@ def _write_and_check(
                                 str(out / f"twinning.{f}")) for f in sorted(by_side)]
                 jsonld = tmp / "twinning.jsonld" if "jsonld" in by_side else None
                 side = start(tmp / name, jsonld, tmp, checks)
+        if nt is not None:
+            ds.release()
         stage("validating (SHACL)")
-        result = validated()
+        result = validated(nt)
         if not result.conforms:
             raise BuildViolations(
                 f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",
@@ -502,6 +517,7 @@ def build(
     from kg.rdf.serialize import (
         FORMATS,
         SAMEAS_LINKSET_NAME,
+        UnionStats,
         add_sameas_void,
         sameas_linkset,
         to_turtle,
@@ -510,7 +526,7 @@ def build(
     from kg.rdf.syntax import check_bytes
     from kg.reconcile.links import missing_rows, read_links
     from kg.reconcile.odbl_coordinates import read_odbl_table
-    from kg.validate import validate
+    from kg.validate import validate, validate_ntriples_files
 
     started = time.perf_counter()
     out = Path(out)
@@ -537,16 +553,24 @@ def build(
         shipped_links = 0
         if Path(links_path) == paths.LINKS_TSV:
             links, shipped_links = _with_shipped(results, links)
+        # Taken now: the records are released as they are emitted.
+        missing = missing_rows(results, links)
+        parse_rejections = sum(len(r.rejections) for r in results)
+        parse_warnings = sum(len(r.warnings) for r in results)
         stage("emitting the graph")
-        ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
+        ds, stats = emit(results, links, base=base, links_file=Path(links_path).name,
+                         consume=True)
+        del results, links  # emptied, and no longer needed: not held beside the lines
         odbl = odbl_quads(ds, [] if odbl_coordinates is None
                           else read_odbl_table(Path(odbl_coordinates)), base=base)
         odbl_files: dict[str, bytes] = {}  # small: a few hundred triples
+        # VoID's counts and the owl:sameAs linkset read the lines: taken before the build
+        # releases them (once written), with a fixed predicate: no parse needed.
+        union = UnionStats.of(ds, base)
+        linkset = sameas_linkset(ds)
 
         def small(result: ValidationResult, sizes: dict[str, int]) -> dict[str, bytes]:
-            # Made from lines read back already, with a fixed predicate: no parse needed.
-            linkset = sameas_linkset(ds)
-            void = void_graph(ds, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
+            void = void_graph(union, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
             add_sameas_void(void, base=base, linkset=linkset)
             add_odbl_void(void, odbl, base=base, files=odbl_files,
                           sparql_endpoint=sparql_endpoint)
@@ -554,19 +578,21 @@ def build(
                     "validation-report.ttl": report_turtle(result.report_graph, base=base),
                     "validation-report.txt": result.text.encode("utf-8")}
 
-        missing = missing_rows(results, links)
+        def validated(nt: Path | None) -> ValidationResult:
+            # The ODbL geometry is validated with the graph it adds to. From the written
+            # N-Triples when there are (the lines are released by then), else the lines.
+            if nt is not None:
+                return validate_ntriples_files([nt], extra=odbl.union,
+                                               shapes_dir=shapes_dir, ontology=ontology)
+            return validate(with_odbl(ds, odbl), shapes_dir=shapes_dir, ontology=ontology)
+
         triples = len(ds)
         try:
             with _staging(target) as tmp:
                 # Spooled in the staging folder, like the main files, not in TMPDIR.
                 odbl_files.update(odbl_dumps(odbl, formats, spool_dir=tmp))
-                # The ODbL geometry is validated with the graph it adds to.
-                result = _write_and_check(
-                    ds, formats, tmp, out, stage, parallel=parallel,
-                    validated=lambda: validate(with_odbl(ds, odbl), shapes_dir=shapes_dir,
-                                               ontology=ontology),
-                    small=small,
-                )
+                result = _write_and_check(ds, formats, tmp, out, stage, parallel=parallel,
+                                          validated=validated, small=small)
                 for name, data in sorted(odbl_files.items()):
                     check_bytes(data, name.rsplit(".", 1)[1], path=out / name)
                     (tmp / name).write_bytes(data)
@@ -601,8 +627,8 @@ def build(
         resolved_places=stats.resolved_places,
         violations=result.violations,
         warnings=result.warnings,
-        parse_rejections=sum(len(r.rejections) for r in results),
-        parse_warnings=sum(len(r.warnings) for r in results),
+        parse_rejections=parse_rejections,
+        parse_warnings=parse_warnings,
         missing_links=missing,
         missing_links_file=out / MISSING_LINKS_NAME if missing else None,
         shipped_links=shipped_links,

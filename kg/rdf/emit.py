@@ -280,7 +280,9 @@ class _Emitter:
         self.stats = EmitStats()
         self.places: set[Term] = set()
         self.resolved: set[Term] = set()
-        self.twin_pairs: list[tuple[str, str, str]] = []  # (twinning, place, place) for geo
+        # (twinning, place, place) for geo, as the terms already made (no new strings: a
+        # million twinnings)
+        self.twin_pairs: list[tuple[Term, Term, Term]] = []
         self.resolved_nodes: dict[tuple[str, str], Term] = {}
         # English labels of QIDs from the links table, for country nodes known only by QID.
         self.qid_labels: dict[str, set[str]] = defaultdict(set)
@@ -611,7 +613,7 @@ class _Emitter:
         # The direct link, both ways: simple queries stay simple.
         g.add((cn, TW.twinnedWith, partner))
         g.add((partner, TW.twinnedWith, cn))
-        self.twin_pairs.append((node[1:-1], cn[1:-1], partner[1:-1]))
+        self.twin_pairs.append((node, cn, partner))
         self.stats.twinnings += 1
 
     def pair(self, rec: PairTwinning, index: int) -> None:
@@ -653,47 +655,63 @@ class _Emitter:
         self.provenance(doc, rec.source.line, node)
         g.add((a, TW.twinnedWith, b))
         g.add((b, TW.twinnedWith, a))
-        self.twin_pairs.append((node[1:-1], a[1:-1], b[1:-1]))
+        self.twin_pairs.append((node, a, b))
         self.stats.twinnings += 1
 
 
 def emit(
     results: Sequence[ParseResult], links: LinksTable, *, base: str = DEFAULT_BASE,
-    links_file: str = "wikidata-links.tsv",
+    links_file: str = "wikidata-links.tsv", consume: bool = False,
 ) -> tuple[Quads, EmitStats]:
     """The dataset for parsed documents and a links table, with its counts.
 
     One named graph per source document plus ``<base>graph/links``; no blank nodes; IRIs as
     :class:`~kg.rdf.vocab.Iris` describes. A place reference the table has no row for, or a
-    row without a QID, becomes an unresolved place node. Never raises for well-typed input.
+    row without a QID, becomes an unresolved place node. With ``consume`` and a list of
+    ``results``, the list is emptied and each document's records are released once emitted,
+    so they are not held beside the whole graph (``kg build``: about a gigabyte at 10^6
+    twinnings). Never raises for well-typed input.
     """
     em = _Emitter(links, base)
     em.source(LINKS_DOC, links_file)
-    for result in sorted(results, key=lambda r: r.doc):
-        em.source(result.doc, result.file, result.titles)
-        seen: dict[tuple[str, int], int] = defaultdict(int)
-        for rec in result.records:
-            key = (rec.source.doc, rec.source.line)
-            seen[key] += 1
-            if isinstance(rec, Membership):
-                em.membership(rec, seen[key])
-            elif isinstance(rec, PairTwinning):
-                em.pair(rec, seen[key])
-            else:
-                em.twinning(rec, seen[key])
+    pending = sorted(results, key=lambda r: r.doc)
+    pending.reverse()  # popped from the end, in document order
+    if consume and isinstance(results, list):
+        results.clear()
+    while pending:
+        # Popped, so no reference to a document's records outlives its emission.
+        _emit_document(em, pending.pop())
     em.preferred_labels()
     # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
-    coords = place_coordinates(links, lambda qid: em.iris.place_qid(qid)[1:-1])
+    place_qid = em.iris.place_qid
+    coords = place_coordinates(links, lambda qid: place_qid(qid)[1:-1])
     resolved = {p: c for p, c in coords.items() if iri(p) in em.resolved}
     links_graph = em.graph(LINKS_DOC)
-    for s, p, o in geo_triples(resolved, em.twin_pairs):
+    pairs = ((t[1:-1], a[1:-1], b[1:-1]) for t, a, b in em.twin_pairs)
+    for s, p, o in geo_triples(resolved, pairs):
         obj = iri(o) if isinstance(o, str) else Literal(o[0], datatype=iri(o[1]))
         links_graph.add((iri(s), iri(p), obj))
     em.stats.places = len(em.places)
     em.stats.resolved_places = len(em.resolved)
     em.stats.unresolved_refs.sort()
     graphs = {em.iris.graph(doc)[1:-1]: g.lines for doc, g in _once(em.graphs).items()}
-    return Quads(graphs), em.stats
+    stats = em.stats
+    del em  # its indexes (places, labels) go before the lines are sorted
+    return Quads(graphs), stats
+
+
+def _emit_document(em: _Emitter, result: ParseResult) -> None:
+    em.source(result.doc, result.file, result.titles)
+    seen: dict[tuple[str, int], int] = defaultdict(int)
+    for rec in result.records:
+        key = (rec.source.doc, rec.source.line)
+        seen[key] += 1
+        if isinstance(rec, Membership):
+            em.membership(rec, seen[key])
+        elif isinstance(rec, PairTwinning):
+            em.pair(rec, seen[key])
+        else:
+            em.twinning(rec, seen[key])
 
 
 def _once(graphs: dict[str, _Graph]) -> dict[str, _Graph]:
@@ -702,10 +720,11 @@ def _once(graphs: dict[str, _Graph]) -> dict[str, _Graph]:
     stores that answer a query over several ``default-graph-uri``s (or the union default
     graph) with a bag, not the RDF merge (Oxigraph, kg serve: 24,581 for 24,388 triples),
     and the dumps and VoID count it once; stated once, every store counts alike."""
-    seen: set[bytes] = set()
     order = sorted(graphs, key=lambda doc: (
         LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY else len(LABEL_AUTHORITY), doc))
-    for doc in order:
-        graphs[doc].lines -= seen
-        seen |= graphs[doc].lines
+    # Graph by graph, in place: a set of every line seen would be a second table of the
+    # whole graph (about 1 GB at 10^6 twinnings) at the build's peak.
+    for number, doc in enumerate(order):
+        for earlier in order[:number]:
+            graphs[doc].lines -= graphs[earlier].lines
     return graphs

@@ -132,6 +132,13 @@ class Quads:
     def __len__(self) -> int:
         return len(self.union)
 
+    def release(self) -> None:
+        """Drop every line: the dataset is empty afterwards. ``kg build`` calls it once the
+        lines are written and counted, so the validator's store does not sit beside them."""
+        self.graphs = {}
+        self.__dict__.pop("union", None)
+        self.__dict__.pop("_union_ntriples", None)
+
     def graph_names(self) -> list[str]:
         """The IRIs of the non-empty named graphs, sorted."""
         return list(self.graphs)

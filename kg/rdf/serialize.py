@@ -442,8 +442,15 @@ def _union_lines(data: Quads | Path,
             yield from part
         return
     with open(data, "rb") as handle:
+        count = 0
         for line in handle:
             yield line.rstrip(b"\n")
+            count += 1
+            if count == 8192 and counted is not None:
+                counted(count)
+                count = 0
+        if count and counted is not None:
+            counted(count)
 
 
 _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -560,6 +567,8 @@ class UnionStats:
     properties: int = 0
     same_as: int = 0
     example: str | None = None
+    #: triples of each named graph, by graph IRI
+    graphs: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of(cls, data: Quads, base: str) -> UnionStats:
@@ -597,11 +606,12 @@ class UnionStats:
         stats.classes = Counter({c[1:-1].decode(): n for c, n in classes.items()})
         if typed:
             stats.example = min(t[1:-1].decode() for t in typed)
+        stats.graphs = {name: len(lines) for name, lines in data.graphs.items()}
         return stats
 
 
 def void_graph(
-    data: Quads,
+    data: Quads | UnionStats,
     *,
     base: str,
     files: Mapping[str, bytes | int],
@@ -610,11 +620,12 @@ def void_graph(
     """The VoID/DCAT description of the dataset and of the distribution ``files`` written.
 
     ``files`` maps format names of :data:`FORMATS` to the bytes written or their sizes.
-    Counts come from the union graph; one ``void:subset`` per named graph; one
+    Counts come from the union graph (or are given: ``UnionStats.of(data, base)``, taken
+    before ``kg build`` releases the lines); one ``void:subset`` per named graph; one
     ``void:Linkset`` for the ``skos:exactMatch`` links to Wikidata.
     """
     iris = Iris(base)
-    union = UnionStats.of(data, base)
+    union = data if isinstance(data, UnionStats) else UnionStats.of(data, base)
     g = Graph()
     _bind(g)
     dataset = iris.dataset()
@@ -662,11 +673,11 @@ def void_graph(
     if union.example is not None:
         g.add((dataset, VOID.exampleResource, URIRef(union.example)))
 
-    for name, lines in data.graphs.items():
+    for name, count in union.graphs.items():
         sub = URIRef(name)
         g.add((dataset, VOID.subset, sub))
         g.add((sub, RDF.type, VOID.Dataset))
-        g.add((sub, VOID.triples, Literal(len(lines), datatype=XSD.integer)))
+        g.add((sub, VOID.triples, Literal(count, datatype=XSD.integer)))
         doc = URIRef(str(sub).replace("/graph/", "/source/"))
         g.add((sub, DCTERMS.source, doc))
         g.add((sub, PROV.wasDerivedFrom, doc))
