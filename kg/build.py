@@ -398,18 +398,20 @@ def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) 
 def _write_and_check(
     ds: Quads, formats: Sequence[str], tmp: Path, out: Path, stage: Progress, *,
     parallel: bool, validated: Callable[[Path | None], ValidationResult],
-    small: Callable[[ValidationResult, dict[str, int]], dict[str, bytes]],
+    small: Callable[[ValidationResult, dict[str, int], Path | None], dict[str, bytes]],
 ) -> ValidationResult:
     """Write the serialisations of ``ds`` into ``tmp``, validate, write the ``small`` files
-    (VoID and the reports, given the result and the files' sizes) and read every RDF file
-    back strictly. When N-Triples are among the formats, the lines of ``ds`` are released
-    once the N-Triples, Turtle and TriG files are written (:meth:`Quads.release`): JSON-LD
-    is then made from ``twinning.nt`` and ``validated`` is given that file, so the
-    validator's store never sits beside the lines; otherwise ``validated`` gets ``None``
-    (validate ``ds``) and ``ds`` is left as it is. With ``parallel`` and N-Triples among the
-    formats, a second process (:mod:`kg.buildjob`) makes the JSON-LD file from
-    ``twinning.nt`` and checks both while this one writes the rest and validates. Raises
-    :class:`BuildViolations`, :class:`RdfError`, ``OSError``."""
+    (VoID and the reports, given the result, the files' sizes and the written N-Triples
+    file or ``None``) and read every RDF file back strictly.
+
+    When N-Triples are among the formats, the lines of ``ds`` are released once the
+    N-Triples, Turtle and TriG files are written (:meth:`Quads.release`): JSON-LD is then
+    made from ``twinning.nt`` and ``validated`` is given that file, so the validator's store
+    never sits beside the lines; otherwise ``validated`` gets ``None`` (validate ``ds``) and
+    ``ds`` is left as it is. With ``parallel`` and N-Triples among the formats, a second
+    process (:mod:`kg.buildjob`) makes the JSON-LD file from ``twinning.nt`` and checks both
+    while this one writes the rest and validates. Raises :class:`BuildViolations`,
+    :class:`RdfError`, ``OSError``."""
     from kg.buildjob import Check, SideJob, check_written, start
     from kg.rdf.serialize import write_format, write_jsonld
     from kg.rdf.syntax import check_bytes
@@ -467,7 +469,7 @@ def _write_and_check(
         raise
     sizes = {fmt: (tmp / f"twinning.{fmt}").stat().st_size for fmt in formats}
     stage("writing VoID and the reports")
-    for name, data in small(result, sizes).items():
+    for name, data in small(result, sizes, nt).items():
         if name.endswith(".ttl"):
             check_bytes(data, "ttl", path=out / name)
         (tmp / name).write_bytes(data)
@@ -564,12 +566,15 @@ def build(
         odbl = odbl_quads(ds, [] if odbl_coordinates is None
                           else read_odbl_table(Path(odbl_coordinates)), base=base)
         odbl_files: dict[str, bytes] = {}  # small: a few hundred triples
-        # VoID's counts and the owl:sameAs linkset read the lines: taken before the build
-        # releases them (once written), with a fixed predicate: no parse needed.
-        union = UnionStats.of(ds, base)
-        linkset = sameas_linkset(ds)
+        graph_triples = {name: len(lines) for name, lines in ds.graphs.items()}
 
-        def small(result: ValidationResult, sizes: dict[str, int]) -> dict[str, bytes]:
+        def small(result: ValidationResult, sizes: dict[str, int],
+                  nt: Path | None) -> dict[str, bytes]:
+            # VoID's counts and the owl:sameAs linkset, with a fixed predicate (no parse
+            # needed), from the written N-Triples when there are (the lines are released
+            # by then, and the counts' sets of terms do not sit beside them), else the lines.
+            union = UnionStats.of(ds if nt is None else nt, base, graphs=graph_triples)
+            linkset = sameas_linkset(ds if nt is None else nt)
             void = void_graph(union, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
             add_sameas_void(void, base=base, linkset=linkset)
             add_odbl_void(void, odbl, base=base, files=odbl_files,

@@ -89,15 +89,16 @@ _SAME_AS = f"<{OWL.sameAs}>".encode()
 _WD_OBJECT = f"<{WD}".encode()
 
 
-def sameas_linkset(data: Quads) -> bytes:
+def sameas_linkset(data: Quads | Path) -> bytes:
     """The ``owl:sameAs`` linkset as N-Triples: one ``<place> owl:sameAs <wd:Q…>`` line for
-    each ``skos:exactMatch`` of ``data`` to a Wikidata item, sorted, nothing else (a
+    each ``skos:exactMatch`` of ``data`` (the dataset, or its union as sorted N-Triples
+    written by kg, read as it streams) to a Wikidata item, sorted, nothing else (a
     consumer who reasons with ``owl:sameAs`` loads it on purpose)."""
     # A substring test first (C speed): only the matching lines are split. The lines come
     # sorted by subject, and each keeps its subject and object, so they stay sorted.
     marker = b" " + _EXACT_MATCH + b" " + _WD_OBJECT
     out = []
-    for line in data.union:
+    for line in _union_lines(data, None):
         if marker in line:
             subject, _predicate, rest = line.split(b" ", 2)
             out.append(b" ".join((subject, _SAME_AS, rest)) + b"\n")
@@ -571,10 +572,13 @@ class UnionStats:
     graphs: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, data: Quads, base: str) -> UnionStats:
-        """Count ``data``'s union in one pass over its N-Triples lines. Terms are compared
-        as their N-Triples text (one text per term: every line was written by one writer),
-        sliced from the line: no term objects are made."""
+    def of(cls, data: Quads | Path, base: str, *,
+           graphs: Mapping[str, int] | None = None) -> UnionStats:
+        """Count ``data``'s union in one pass over its N-Triples lines: the dataset, or its
+        union as sorted N-Triples written by kg (read as it streams; ``graphs`` then gives
+        the triples of each named graph). Terms are compared as their N-Triples text (one
+        text per term: every line was written by one writer), sliced from the line: no term
+        objects are made."""
         subjects: set[bytes] = set()
         objects: set[bytes] = set()
         properties: set[bytes] = set()
@@ -584,7 +588,7 @@ class UnionStats:
         rdf_type = f"<{RDF.type}>".encode()
         # The links of places to Wikidata items (kg.rdf.emit: skos:exactMatch).
         same_as = f"<{SKOS.exactMatch}>".encode()
-        for line in data.union:
+        for line in _union_lines(data, None):
             # <s> <p> o .   (subjects and predicates are IRIs: no space or ">" inside)
             s_end = line.index(b"> ") + 1
             p_end = line.index(b"> ", s_end + 1) + 1
@@ -606,7 +610,8 @@ class UnionStats:
         stats.classes = Counter({c[1:-1].decode(): n for c, n in classes.items()})
         if typed:
             stats.example = min(t[1:-1].decode() for t in typed)
-        stats.graphs = {name: len(lines) for name, lines in data.graphs.items()}
+        stats.graphs = (dict(graphs or {}) if isinstance(data, Path)
+                        else {name: len(lines) for name, lines in data.graphs.items()})
         return stats
 
 
