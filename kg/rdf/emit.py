@@ -29,6 +29,7 @@ from kg.rdf import vocab
 from kg.rdf.geo import geo_triples, place_coordinates
 from kg.rdf.literals import canonical_decimal
 from kg.rdf.quads import Quads, Term, iri, literal
+from kg.rdf.spool import LineSets
 from kg.rdf.vocab import DEFAULT_BASE, ZHWIKI_PAGE, Iris
 from kg.reconcile.links import QID_RE, LinksTable
 
@@ -242,16 +243,23 @@ class EmitStats:
 
 
 class _Graph:
-    """The triples of one named graph, as a set of N-Triples lines."""
+    """The triples of one named graph, as a set of N-Triples lines (spilled to disk when
+    it holds :attr:`LineSets.run_lines <kg.rdf.spool.LineSets.run_lines>` of them)."""
 
-    __slots__ = ("lines",)
+    __slots__ = ("_doc", "_limit", "_sets", "lines")
 
-    def __init__(self) -> None:
-        self.lines: set[bytes] = set()
+    def __init__(self, sets: LineSets, doc: str) -> None:
+        self.lines = sets.graph(doc)
+        self._sets = sets
+        self._doc = doc
+        self._limit = sets.run_lines
 
     def add(self, triple: tuple[Term, Term, Term]) -> None:
         s, p, o = triple
-        self.lines.add(f"{s} {p} {o} .".encode())
+        lines = self.lines
+        lines.add(f"{s} {p} {o} .".encode())
+        if len(lines) >= self._limit:
+            self._sets.spill(self._doc)
 
 
 class _Iris:
@@ -273,9 +281,10 @@ class _Iris:
 
 
 class _Emitter:
-    def __init__(self, links: LinksTable, base: str) -> None:
+    def __init__(self, links: LinksTable, base: str, sets: LineSets) -> None:
         self.links = links
         self.iris = _Iris(base)
+        self.sets = sets
         self.graphs: dict[str, _Graph] = {}
         self.stats = EmitStats()
         self.places: set[Term] = set()
@@ -299,7 +308,7 @@ class _Emitter:
     def graph(self, doc: str) -> _Graph:
         graph = self.graphs.get(doc)
         if graph is None:
-            graph = self.graphs[doc] = _Graph()
+            graph = self.graphs[doc] = _Graph(self.sets, doc)
         return graph
 
     # -- places ---------------------------------------------------------------------------
@@ -672,7 +681,16 @@ def emit(
     so they are not held beside the whole graph (``kg build``: about a gigabyte at 10^6
     twinnings). Never raises for well-typed input.
     """
-    em = _Emitter(links, base)
+    sets = LineSets()
+    try:
+        return _emit(_Emitter(links, base, sets), results, links, links_file=links_file,
+                     consume=consume)
+    finally:
+        sets.close()
+
+
+def _emit(em: _Emitter, results: Sequence[ParseResult], links: LinksTable, *,
+          links_file: str, consume: bool) -> tuple[Quads, EmitStats]:
     em.source(LINKS_DOC, links_file)
     pending = sorted(results, key=lambda r: r.doc)
     pending.reverse()  # popped from the end, in document order
@@ -682,6 +700,25 @@ def emit(
         # Popped, so no reference to a document's records outlives its emission.
         _emit_document(em, pending.pop())
     em.preferred_labels()
+    _emit_geo(em, links)
+    em.stats.places = len(em.places)
+    em.stats.resolved_places = len(em.resolved)
+    em.stats.unresolved_refs.sort()
+    # Each triple in one graph only: that of the most authoritative document stating it
+    # (LABEL_AUTHORITY, then by name). A triple in two graphs is counted twice by stores
+    # that answer a query over several default-graph-uri's (or the union default graph)
+    # with a bag, not the RDF merge (Oxigraph, kg serve: 24,581 for 24,388 triples), and
+    # the dumps and VoID count it once; stated once, every store counts alike.
+    order = sorted(em.graphs, key=lambda doc: (
+        LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY else len(LABEL_AUTHORITY), doc))
+    names = {doc: em.iris.graph(doc)[1:-1] for doc in order}
+    stats, sets = em.stats, em.sets
+    del em  # its indexes (places, names, twinnings) go before the lines come back
+    finished = sets.finish(order)
+    return Quads({names[doc]: finished.pop(doc) for doc in order}), stats
+
+
+def _emit_geo(em: _Emitter, links: LinksTable) -> None:
     # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
     place_qid = em.iris.place_qid
     coords = place_coordinates(links, lambda qid: place_qid(qid)[1:-1])
@@ -691,13 +728,6 @@ def emit(
     for s, p, o in geo_triples(resolved, pairs):
         obj = iri(o) if isinstance(o, str) else Literal(o[0], datatype=iri(o[1]))
         links_graph.add((iri(s), iri(p), obj))
-    em.stats.places = len(em.places)
-    em.stats.resolved_places = len(em.resolved)
-    em.stats.unresolved_refs.sort()
-    graphs = {em.iris.graph(doc)[1:-1]: g.lines for doc, g in _once(em.graphs).items()}
-    stats = em.stats
-    del em  # its indexes (places, labels) go before the lines are sorted
-    return Quads(graphs), stats
 
 
 def _emit_document(em: _Emitter, result: ParseResult) -> None:
@@ -712,19 +742,3 @@ def _emit_document(em: _Emitter, result: ParseResult) -> None:
             em.pair(rec, seen[key])
         else:
             em.twinning(rec, seen[key])
-
-
-def _once(graphs: dict[str, _Graph]) -> dict[str, _Graph]:
-    """Each triple in one graph only: that of the most authoritative document stating it
-    (:data:`LABEL_AUTHORITY`, then by name). A triple in two graphs is counted twice by
-    stores that answer a query over several ``default-graph-uri``s (or the union default
-    graph) with a bag, not the RDF merge (Oxigraph, kg serve: 24,581 for 24,388 triples),
-    and the dumps and VoID count it once; stated once, every store counts alike."""
-    order = sorted(graphs, key=lambda doc: (
-        LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY else len(LABEL_AUTHORITY), doc))
-    # Graph by graph, in place: a set of every line seen would be a second table of the
-    # whole graph (about 1 GB at 10^6 twinnings) at the build's peak.
-    for number, doc in enumerate(order):
-        for earlier in order[:number]:
-            graphs[doc].lines -= graphs[earlier].lines
-    return graphs
