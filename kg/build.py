@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from rdflib import Graph
 
 if TYPE_CHECKING:
+    from kg.rdf.emit import EmitStats
     from kg.reconcile.links import LinksTable
 
 from kg import paths
@@ -395,6 +396,64 @@ def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) 
             handle.write("\t".join(cell(field) for field in row) + "\n")
 
 
+@dataclass
+class _Emitted:
+    """What the parsing and emitting process gives back (:func:`_parse_and_emit`)."""
+
+    names: dict[str, str]  # graph IRI by document id, in the order to read them
+    files: dict[str, Path]  # each graph's sorted lines, by document id
+    stats: EmitStats
+    missing: list[tuple[str, str, str, str]]
+    parse_rejections: int
+    parse_warnings: int
+    shipped_links: int
+
+
+def _parse_and_emit(seeds: Sequence[Path], links_path: Path, base: str,
+                    stage: Progress) -> tuple[_Emitted, Quads]:
+    """Parse the documents, read the links table and emit, in a forked child
+    (:mod:`kg.forked`), which leaves each graph's sorted lines in a spool folder; the
+    lines are read back here. The records, the table and the emitter's indexes never
+    live in this process, so the memory they took is not held under the lines. Raises
+    :class:`~kg.errors.SourceError`, :class:`~kg.errors.LinksError`,
+    :class:`RdfError` (a document id used twice, the spool: TMPDIR)."""
+    from kg.forked import run_forked
+    from kg.rdf.emit import emit_lines
+    from kg.rdf.spool import LineSets, read_lines
+    from kg.reconcile.links import missing_rows, read_links
+
+    try:
+        spool = Path(tempfile.mkdtemp(prefix="kg-emit-"))
+    except OSError as exc:
+        raise RdfError(f"cannot make a spool folder in {tempfile.gettempdir()} (TMPDIR): "
+                       f"{exc.strerror or exc}; set TMPDIR to a folder with room") from None
+
+    def work() -> _Emitted:
+        results = _parse_seeds(seeds)
+        links = read_links(links_path)
+        shipped_links = 0
+        if links_path == paths.LINKS_TSV:
+            links, shipped_links = _with_shipped(results, links)
+        missing = missing_rows(results, links)
+        rejections = sum(len(r.rejections) for r in results)
+        warnings = sum(len(r.warnings) for r in results)
+        stage("emitting the graph")
+        sets = LineSets(spool)
+        names, stats = emit_lines(results, links, sets, base=base,
+                                  links_file=links_path.name, consume=True)
+        return _Emitted(names, sets.finish_files(list(names)), stats, missing, rejections,
+                        warnings, shipped_links)
+
+    try:
+        emitted = run_forked(work, what="the build's parsing and emitting process")
+        stage("reading the graph back")
+        ds = Quads({emitted.names[doc]: read_lines(emitted.files[doc])
+                    for doc in emitted.names})
+    finally:
+        shutil.rmtree(spool, ignore_errors=True)
+    return emitted, ds
+
+
 def _write_and_check(
     ds: Quads, formats: Sequence[str], tmp: Path, out: Path, stage: Progress, *,
     parallel: bool, validated: Callable[[Path | None], ValidationResult],
@@ -514,7 +573,6 @@ def build(
     first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.fsutil import os_error_text
-    from kg.rdf import emit
     from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads, with_odbl
     from kg.rdf.serialize import (
         FORMATS,
@@ -526,7 +584,6 @@ def build(
         void_graph,
     )
     from kg.rdf.syntax import check_bytes
-    from kg.reconcile.links import missing_rows, read_links
     from kg.reconcile.odbl_coordinates import read_odbl_table
     from kg.validate import validate, validate_ntriples_files
 
@@ -550,19 +607,8 @@ def build(
     notes: list[str] = []
     try:  # the progress line is cleared whatever happens, before any message
         stage("parsing the documents")
-        results = _parse_seeds(seeds)
-        links = read_links(Path(links_path))
-        shipped_links = 0
-        if Path(links_path) == paths.LINKS_TSV:
-            links, shipped_links = _with_shipped(results, links)
-        # Taken now: the records are released as they are emitted.
-        missing = missing_rows(results, links)
-        parse_rejections = sum(len(r.rejections) for r in results)
-        parse_warnings = sum(len(r.warnings) for r in results)
-        stage("emitting the graph")
-        ds, stats = emit(results, links, base=base, links_file=Path(links_path).name,
-                         consume=True)
-        del results, links  # emptied, and no longer needed: not held beside the lines
+        emitted, ds = _parse_and_emit(seeds, Path(links_path), base, stage)
+        stats = emitted.stats
         odbl = odbl_quads(ds, [] if odbl_coordinates is None
                           else read_odbl_table(Path(odbl_coordinates)), base=base)
         odbl_files: dict[str, bytes] = {}  # small: a few hundred triples
@@ -601,8 +647,8 @@ def build(
                 for name, data in sorted(odbl_files.items()):
                     check_bytes(data, name.rsplit(".", 1)[1], path=out / name)
                     (tmp / name).write_bytes(data)
-                if missing:
-                    _write_missing_links(tmp / MISSING_LINKS_NAME, missing)
+                if emitted.missing:
+                    _write_missing_links(tmp / MISSING_LINKS_NAME, emitted.missing)
                 stage("writing the manifest")
                 try:
                     digests = input_digests(inputs)  # read above already; a race can remove one
@@ -632,11 +678,11 @@ def build(
         resolved_places=stats.resolved_places,
         violations=result.violations,
         warnings=result.warnings,
-        parse_rejections=parse_rejections,
-        parse_warnings=parse_warnings,
-        missing_links=missing,
-        missing_links_file=out / MISSING_LINKS_NAME if missing else None,
-        shipped_links=shipped_links,
+        parse_rejections=emitted.parse_rejections,
+        parse_warnings=emitted.parse_warnings,
+        missing_links=emitted.missing,
+        missing_links_file=out / MISSING_LINKS_NAME if emitted.missing else None,
+        shipped_links=emitted.shipped_links,
         seconds=time.perf_counter() - started,
         report_text=result.text,
         notes=notes,

@@ -44,6 +44,7 @@ __all__ = [
     "Literal",
     "agreement_kind",
     "emit",
+    "emit_lines",
     "zh_tag",
 ]
 
@@ -683,14 +684,27 @@ def emit(
     """
     sets = LineSets()
     try:
-        return _emit(_Emitter(links, base, sets), results, links, links_file=links_file,
-                     consume=consume)
+        names, stats = emit_lines(results, links, sets, base=base, links_file=links_file,
+                                  consume=consume)
+        finished = sets.finish(list(names))
+        return Quads({names[doc]: finished.pop(doc) for doc in names}), stats
     finally:
         sets.close()
 
 
+def emit_lines(
+    results: Sequence[ParseResult], links: LinksTable, sets: LineSets, *,
+    base: str = DEFAULT_BASE, links_file: str = "wikidata-links.tsv", consume: bool = False,
+) -> tuple[dict[str, str], EmitStats]:
+    """:func:`emit`, the lines left in ``sets`` (to be finished: :meth:`LineSets.finish`
+    or :meth:`LineSets.finish_files`): returns each graph's IRI by document id, the most
+    authoritative document first (the order to finish in), and the counts."""
+    return _emit(_Emitter(links, base, sets), results, links, links_file=links_file,
+                 consume=consume)
+
+
 def _emit(em: _Emitter, results: Sequence[ParseResult], links: LinksTable, *,
-          links_file: str, consume: bool) -> tuple[Quads, EmitStats]:
+          links_file: str, consume: bool) -> tuple[dict[str, str], EmitStats]:
     em.source(LINKS_DOC, links_file)
     pending = sorted(results, key=lambda r: r.doc)
     pending.reverse()  # popped from the end, in document order
@@ -711,11 +725,7 @@ def _emit(em: _Emitter, results: Sequence[ParseResult], links: LinksTable, *,
     # the dumps and VoID count it once; stated once, every store counts alike.
     order = sorted(em.graphs, key=lambda doc: (
         LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY else len(LABEL_AUTHORITY), doc))
-    names = {doc: em.iris.graph(doc)[1:-1] for doc in order}
-    stats, sets = em.stats, em.sets
-    del em  # its indexes (places, names, twinnings) go before the lines come back
-    finished = sets.finish(order)
-    return Quads({names[doc]: finished.pop(doc) for doc in order}), stats
+    return {doc: em.iris.graph(doc)[1:-1] for doc in order}, em.stats
 
 
 def _emit_geo(em: _Emitter, links: LinksTable) -> None:

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from kg.errors import RdfError
 
-__all__ = ["RUN_LINES", "LineSets"]
+__all__ = ["RUN_LINES", "LineSets", "read_lines"]
 
 #: Distinct lines a graph holds in memory before they go to disk as a sorted run (about
 #: 270 MB: 1 M lines of about 190 bytes, their objects and their share of the set).
@@ -64,7 +64,7 @@ def _run(argv: list[str], out: Path) -> None:
         raise RdfError(f"{argv[0]} failed on the spooled graph: {cause}")
 
 
-def _read_lines(path: Path) -> Iterator[bytes]:
+def read_lines(path: Path) -> Iterator[bytes]:
     """The lines of ``path``, without their newline, read about 1 MB at a time; the file
     is removed once read."""
     with path.open("rb") as handle:
@@ -89,12 +89,15 @@ class LineSets:
     ``sort`` fails.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, folder: Path | None = None) -> None:
         self.sets: dict[str, set[bytes]] = {}
         #: lines a graph's set holds before it is spilled (:data:`RUN_LINES`, read now)
         self.run_lines = RUN_LINES
         self._runs: dict[str, list[Path]] = {}
-        self._folder: Path | None = None
+        #: where runs and graph files go: ``folder`` (the caller's, left in place), or a
+        #: temporary folder made on first use and removed by :meth:`close`
+        self._folder = folder
+        self._own = folder is None
 
     def graph(self, doc: str) -> set[bytes]:
         """The in-memory set of ``doc``'s graph (made empty on first use)."""
@@ -106,13 +109,9 @@ class LineSets:
     def spill(self, doc: str) -> None:
         """Write ``doc``'s set to disk as a sorted run and empty it (in place)."""
         lines = self.sets[doc]
-        if self._folder is None:
-            try:
-                self._folder = Path(tempfile.mkdtemp(prefix="kg-emit-"))
-            except OSError as exc:
-                raise _spool_error(exc) from None
+        folder = self._made()
         runs = self._runs.setdefault(doc, [])
-        path = self._folder / f"run-{list(self._runs).index(doc)}-{len(runs)}.nt"
+        path = folder / f"run-{list(self._runs).index(doc)}-{len(runs)}.nt"
         ordered = sorted(lines)
         lines.clear()  # its objects go as the run is written
         try:
@@ -123,54 +122,82 @@ class LineSets:
             raise _spool_error(exc) from None
         runs.append(path)
 
+    def _made(self) -> Path:
+        if self._folder is None:
+            try:
+                self._folder = Path(tempfile.mkdtemp(prefix="kg-emit-"))
+            except OSError as exc:
+                raise _spool_error(exc) from None
+        return self._folder
+
+    def _once_in_memory(self, order: Sequence[str]) -> None:
+        seen_graphs: list[set[bytes]] = []
+        for doc in order:
+            lines = self.graph(doc)
+            # Graph by graph, in place: a set of every line seen would be a second table
+            # of the whole graph.
+            for earlier in seen_graphs:
+                lines -= earlier
+            seen_graphs.append(lines)
+
     def finish(self, order: Sequence[str]) -> dict[str, set[bytes] | Iterator[bytes]]:
         """Each graph's distinct lines (by document id, in ``order``, which names every
         graph), a line only in the graph of the first document stating it: sets when
-        nothing was spilled, else sorted line streams read from disk (each removed once
-        read)."""
+        nothing was spilled, else sorted line streams read from disk (each file removed
+        once read)."""
         if not self._runs:
-            seen_graphs: list[set[bytes]] = []
-            for doc in order:
-                lines = self.graph(doc)
-                # Graph by graph, in place: a set of every line seen would be a second
-                # table of the whole graph.
-                for earlier in seen_graphs:
-                    lines -= earlier
-                seen_graphs.append(lines)
+            self._once_in_memory(order)
             return {doc: self.graph(doc) for doc in order}
+        return {doc: read_lines(path) for doc, path in self.finish_files(order).items()}
+
+    def finish_files(self, order: Sequence[str]) -> dict[str, Path]:
+        """As :meth:`finish`, each graph's lines as a file of sorted lines (each ending in
+        a newline) in the spool folder, by document id: what another process reads."""
+        folder = self._made()
+        if not self._runs:
+            self._once_in_memory(order)
+            paths = {}
+            for number, doc in enumerate(order):
+                lines = sorted(self.graph(doc))
+                self.graph(doc).clear()
+                paths[doc] = folder / f"once-{number}.nt"
+                try:
+                    with paths[doc].open("wb") as handle:
+                        for start in range(0, len(lines), _WRITE_LINES):
+                            handle.write(b"\n".join([*lines[start:start + _WRITE_LINES], b""]))
+                except OSError as exc:
+                    raise _spool_error(exc) from None
+            return paths
         for doc in order:
             if self.sets.get(doc):
                 self.spill(doc)
-        assert self._folder is not None
         merged: list[Path] = []
-        out: dict[str, set[bytes] | Iterator[bytes]] = {}
         for number, doc in enumerate(order):
-            path = self._folder / f"graph-{number}.nt"
+            path = folder / f"graph-{number}.nt"
             runs = [str(p) for p in self._runs.get(doc, [])]
             if runs:
-                _run(["sort", "-m", "-u", "-T", str(self._folder), *runs], path)
+                _run(["sort", "-m", "-u", "-T", str(folder), *runs], path)
             else:
                 path.write_bytes(b"")
             for run in runs:
                 os.unlink(run)
             merged.append(path)
-        for number, doc in enumerate(order):
-            if number == 0:
-                out[doc] = _read_lines(merged[0])
-                continue
+        out = {order[0]: merged[0]} if order else {}
+        for number, doc in enumerate(order[1:], 1):
             before = merged[:number]
             seen = before[0]
             if len(before) > 1:
-                seen = self._folder / f"seen-{number}.nt"
-                _run(["sort", "-m", "-u", "-T", str(self._folder), *map(str, before)], seen)
-            once = self._folder / f"once-{number}.nt"
+                seen = folder / f"seen-{number}.nt"
+                _run(["sort", "-m", "-u", "-T", str(folder), *map(str, before)], seen)
+            once = folder / f"once-{number}.nt"
             # Lines only in this graph (comm -23: not in the earlier ones).
             _run(["comm", "-23", str(merged[number]), str(seen)], once)
-            out[doc] = _read_lines(once)
+            out[doc] = once
         return out
 
     def close(self) -> None:
-        """Remove the spilled runs and files, if any."""
-        if self._folder is not None:
+        """Remove the spilled runs and files, if any (the temporary folder this made; a
+        caller's folder is the caller's to remove)."""
+        if self._folder is not None and self._own:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
