@@ -54,7 +54,7 @@ from kg.manifest import (
 )
 from kg.model import ParseResult
 from kg.progress import Progress
-from kg.rdf.quads import Quads
+from kg.rdf.quads import Quads, SpooledQuads
 from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
 from kg.validate import ValidationResult
 
@@ -400,8 +400,8 @@ def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) 
 class _Emitted:
     """What the parsing and emitting process gives back (:func:`_parse_and_emit`)."""
 
-    names: dict[str, str]  # graph IRI by document id, in the order to read them
-    files: dict[str, Path]  # each graph's sorted lines, by document id
+    graphs: dict[str, Path]  # each graph's sorted lines, by graph IRI
+    union: Path  # their union, sorted
     stats: EmitStats
     missing: list[tuple[str, str, str, str]]
     parse_rejections: int
@@ -409,24 +409,18 @@ class _Emitted:
     shipped_links: int
 
 
-def _parse_and_emit(seeds: Sequence[Path], links_path: Path, base: str,
-                    stage: Progress) -> tuple[_Emitted, Quads]:
+def _parse_and_emit(seeds: Sequence[Path], links_path: Path, base: str, stage: Progress,
+                    spool: Path) -> tuple[_Emitted, SpooledQuads]:
     """Parse the documents, read the links table and emit, in a forked child
-    (:mod:`kg.forked`), which leaves each graph's sorted lines in a spool folder; the
-    lines are read back here. The records, the table and the emitter's indexes never
-    live in this process, so the memory they took is not held under the lines. Raises
-    :class:`~kg.errors.SourceError`, :class:`~kg.errors.LinksError`,
-    :class:`RdfError` (a document id used twice, the spool: TMPDIR)."""
+    (:mod:`kg.forked`), which leaves each graph's sorted lines and their union in files in
+    ``spool`` (:mod:`kg.rdf.spool`): the dataset the writers stream from. The records, the
+    table, the emitter's indexes and the lines never live in this process. Raises
+    :class:`~kg.errors.SourceError`, :class:`~kg.errors.LinksError`, :class:`RdfError` (a
+    document id used twice, the spool: TMPDIR, ``sort``)."""
     from kg.forked import run_forked
     from kg.rdf.emit import emit_lines
-    from kg.rdf.spool import LineSets, read_lines
+    from kg.rdf.spool import LineSets, merge_files
     from kg.reconcile.links import missing_rows, read_links
-
-    try:
-        spool = Path(tempfile.mkdtemp(prefix="kg-emit-"))
-    except OSError as exc:
-        raise RdfError(f"cannot make a spool folder in {tempfile.gettempdir()} (TMPDIR): "
-                       f"{exc.strerror or exc}; set TMPDIR to a folder with room") from None
 
     def work() -> _Emitted:
         results = _parse_seeds(seeds)
@@ -441,17 +435,15 @@ def _parse_and_emit(seeds: Sequence[Path], links_path: Path, base: str,
         sets = LineSets(spool)
         names, stats = emit_lines(results, links, sets, base=base,
                                   links_file=links_path.name, consume=True)
-        return _Emitted(names, sets.finish_files(list(names)), stats, missing, rejections,
-                        warnings, shipped_links)
+        del results, links  # emptied; gone before the lines are sorted
+        files = sets.finish_files(list(names))
+        union = spool / "union.nt"
+        merge_files([files[doc] for doc in names], union)
+        return _Emitted({names[doc]: files[doc] for doc in names}, union, stats, missing,
+                        rejections, warnings, shipped_links)
 
-    try:
-        emitted = run_forked(work, what="the build's parsing and emitting process")
-        stage("reading the graph back")
-        ds = Quads({emitted.names[doc]: read_lines(emitted.files[doc])
-                    for doc in emitted.names})
-    finally:
-        shutil.rmtree(spool, ignore_errors=True)
-    return emitted, ds
+    emitted = run_forked(work, what="the build's parsing and emitting process")
+    return emitted, SpooledQuads(emitted.graphs, emitted.union)
 
 
 def _write_and_check(
@@ -476,7 +468,7 @@ def _write_and_check(
     from kg.rdf.syntax import check_bytes
 
     triples = len(ds)
-    expected = {fmt: sum(len(g) for g in ds.graphs.values()) if fmt == "trig" else triples
+    expected = {fmt: sum(ds.graph_sizes().values()) if fmt == "trig" else triples
                 for fmt in formats}
     nt = tmp / "twinning.nt" if "nt" in formats else None
     # N-Triples first (the second process and the JSON-LD writer read it), JSON-LD last
@@ -573,7 +565,7 @@ def build(
     first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.fsutil import os_error_text
-    from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads, with_odbl
+    from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads
     from kg.rdf.serialize import (
         FORMATS,
         SAMEAS_LINKSET_NAME,
@@ -585,7 +577,7 @@ def build(
     )
     from kg.rdf.syntax import check_bytes
     from kg.reconcile.odbl_coordinates import read_odbl_table
-    from kg.validate import validate, validate_ntriples_files
+    from kg.validate import validate_ntriples_files
 
     started = time.perf_counter()
     out = Path(out)
@@ -605,22 +597,29 @@ def build(
     stage = Progress("kg build", enabled=progress)
     files: dict[str, int] = {}
     notes: list[str] = []
+    cleanup: list[Callable[[], None]] = []  # the spool folder, whatever happens
     try:  # the progress line is cleared whatever happens, before any message
         stage("parsing the documents")
-        emitted, ds = _parse_and_emit(seeds, Path(links_path), base, stage)
+        try:
+            spool = Path(tempfile.mkdtemp(prefix="kg-emit-"))
+        except OSError as exc:
+            raise RdfError(f"cannot make a spool folder in {tempfile.gettempdir()} (TMPDIR): "
+                           f"{exc.strerror or exc}; set TMPDIR to a folder with room") from None
+        cleanup.append(lambda: shutil.rmtree(spool, ignore_errors=True))
+        emitted, ds = _parse_and_emit(seeds, Path(links_path), base, stage, spool)
         stats = emitted.stats
-        odbl = odbl_quads(ds, [] if odbl_coordinates is None
+        stage("finding the ODbL coordinates")
+        odbl = odbl_quads(ds.union_file, [] if odbl_coordinates is None
                           else read_odbl_table(Path(odbl_coordinates)), base=base)
         odbl_files: dict[str, bytes] = {}  # small: a few hundred triples
-        graph_triples = {name: len(lines) for name, lines in ds.graphs.items()}
+        graph_triples = ds.graph_sizes()
 
         def small(result: ValidationResult, sizes: dict[str, int],
                   nt: Path | None) -> dict[str, bytes]:
             # VoID's counts and the owl:sameAs linkset, with a fixed predicate (no parse
-            # needed), from the written N-Triples when there are (the lines are released
-            # by then, and the counts' sets of terms do not sit beside them), else the lines.
-            union = UnionStats.of(ds if nt is None else nt, base, graphs=graph_triples)
-            linkset = sameas_linkset(ds if nt is None else nt)
+            # needed), from the written N-Triples when there are, else the spooled union.
+            union = UnionStats.of(nt or ds.union_file, base, graphs=graph_triples)
+            linkset = sameas_linkset(nt or ds.union_file)
             void = void_graph(union, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
             add_sameas_void(void, base=base, linkset=linkset)
             add_odbl_void(void, odbl, base=base, files=odbl_files,
@@ -631,11 +630,10 @@ def build(
 
         def validated(nt: Path | None) -> ValidationResult:
             # The ODbL geometry is validated with the graph it adds to. From the written
-            # N-Triples when there are (the lines are released by then), else the lines.
-            if nt is not None:
-                return validate_ntriples_files([nt], extra=odbl.union,
-                                               shapes_dir=shapes_dir, ontology=ontology)
-            return validate(with_odbl(ds, odbl), shapes_dir=shapes_dir, ontology=ontology)
+            # N-Triples when there are (what is published is what is checked), else the
+            # spooled union: the same lines.
+            return validate_ntriples_files([nt or ds.union_file], extra=odbl.union,
+                                           shapes_dir=shapes_dir, ontology=ontology)
 
         triples = len(ds)
         try:
@@ -666,6 +664,8 @@ def build(
             msg = f"cannot write the output folder: {os_error_text(exc)}; it is unchanged"
             raise RdfError(msg, path=out) from None
     finally:
+        for step in cleanup:
+            step()
         stage(None)
 
     return BuildResult(

@@ -49,7 +49,7 @@ from rdflib.term import Node
 
 from kg import paths
 from kg.errors import KGError, ValidationError
-from kg.rdf.quads import Quads
+from kg.rdf.quads import Quads, SpooledQuads
 
 if TYPE_CHECKING:
     import shacl
@@ -170,6 +170,9 @@ def validate(
         raise ValidationError(
             f"unknown inference option {inference!r} (one of {', '.join(INFERENCE_OPTIONS)})"
         )
+    if isinstance(data, SpooledQuads) and engine == "shacl" and inference == "none":
+        return validate_ntriples_files([data.union_file], shapes_dir=shapes_dir,
+                                       ontology=ontology)
     shapes_graph = load_shapes(shapes_dir)
     if engine == "shacl":
         ont = b"" if ontology is None else _read_ntriples(Path(ontology), "ontology").encode()

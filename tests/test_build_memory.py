@@ -1,5 +1,5 @@
 """``kg build``'s memory at scale, in small: the validator reads the written ``twinning.nt``
-after the lines are released, and the parsed records go as they are emitted."""
+(or the spooled union), and the parsed records go as they are emitted."""
 
 from __future__ import annotations
 
@@ -40,26 +40,24 @@ def test_validation_reads_the_written_ntriples(tmp_path: Path, monkeypatch: Any)
     assert [p.name for p in tmp_path.iterdir()] == []  # the staging folder is gone too
 
 
-def test_lines_are_released_before_validation(tmp_path: Path, monkeypatch: Any) -> None:
+def test_validation_reads_the_published_file_or_the_spooled_union(
+        tmp_path: Path, monkeypatch: Any) -> None:
     import kg.validate
 
-    events: list[str] = []
-    release, check = Quads.release, kg.validate.validate_ntriples_files
-
-    def released(self: Quads) -> None:
-        if self.graphs:
-            events.append(f"release {len(self)}")
-        release(self)
+    read: list[str] = []
+    check = kg.validate.validate_ntriples_files
 
     def validated(files: list[Path], **kwargs: Any) -> Any:
-        events.append(f"validate {[Path(f).name for f in files]}")
+        read.extend(Path(f).name for f in files)
         return check(files, **kwargs)
 
-    monkeypatch.setattr(Quads, "release", released)
     monkeypatch.setattr(kg.validate, "validate_ntriples_files", validated)
-    result = build(out=tmp_path / "dist", progress=False)
-    assert events == [f"release {result.triples}", "validate ['twinning.nt']"]
-    assert result.violations == 0
+    whole = build(out=tmp_path / "dist", progress=False)
+    turtle = build(out=tmp_path / "ttl", formats=["ttl"], progress=False)
+    assert read == ["twinning.nt", "union.nt"]
+    assert whole.report_text == turtle.report_text and whole.violations == 0
+    assert (tmp_path / "ttl" / "void.ttl").read_bytes().count(b"void:triples") == (
+        (tmp_path / "dist" / "void.ttl").read_bytes().count(b"void:triples"))
 
 
 def test_validating_the_file_gives_the_report_of_the_lines(tmp_path: Path) -> None:

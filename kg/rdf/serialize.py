@@ -34,7 +34,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import BNode
 
 from kg.errors import RdfError
-from kg.rdf.quads import Quads
+from kg.rdf.quads import Quads, SpooledQuads
 from kg.rdf.vocab import (
     DCAT,
     DCTERMS,
@@ -432,7 +432,9 @@ _NODE_AT = struct.Struct(">xQQ")  # the NUL separator, offset, length
 def _union_lines(data: Quads | Path,
                  counted: Callable[[int], None] | None) -> Iterator[bytes]:
     """The union's sorted N-Triples lines, without their newline: from the dataset, or read
-    from the N-Triples file as it streams."""
+    from the N-Triples file (a spooled dataset's union file) as it streams."""
+    if isinstance(data, SpooledQuads):
+        data = data.union_file
     if isinstance(data, Quads):
         lines = data.union
         step = 8192

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from kg.errors import RdfError
 
-__all__ = ["RUN_LINES", "LineSets", "read_lines"]
+__all__ = ["RUN_LINES", "LineSets", "merge_files", "read_lines"]
 
 #: Distinct lines a graph holds in memory before they go to disk as a sorted run (about
 #: 270 MB: 1 M lines of about 190 bytes, their objects and their share of the set).
@@ -54,14 +54,21 @@ def _run(argv: list[str], out: Path) -> None:
             done = subprocess.run(argv, stdout=handle, stderr=subprocess.PIPE,
                                   stdin=subprocess.DEVNULL, env=_ENV, check=False)
     except FileNotFoundError:
-        raise RdfError(f"the system's {argv[0]} command is needed to emit a graph of more "
-                       f"than {RUN_LINES} triples; it was not found") from None
+        raise RdfError(f"the system's {argv[0]} command (POSIX) is needed to sort the "
+                       "emitted graph; it was not found") from None
     except OSError as exc:
         raise _spool_error(exc) from None
     if done.returncode != 0:
         text = done.stderr.decode("utf-8", "replace").strip().splitlines()
         cause = text[0] if text else f"exit code {done.returncode}"
         raise RdfError(f"{argv[0]} failed on the spooled graph: {cause}")
+
+
+def merge_files(files: Sequence[Path], out: Path) -> None:
+    """Write into ``out`` the lines of the sorted ``files`` merged in order (``sort -m``,
+    C locale): the union of the graphs' files, which hold no line in common. Raises
+    :class:`RdfError` (``sort`` missing or failing, the spool: TMPDIR)."""
+    _run(["sort", "-m", "-T", str(out.parent), *map(str, files)], out)
 
 
 def read_lines(path: Path) -> Iterator[bytes]:

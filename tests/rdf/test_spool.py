@@ -61,6 +61,27 @@ def test_without_sort_the_message_says_so(monkeypatch: Any, tmp_path: Path) -> N
     monkeypatch.setattr(spool, "_ENV", {"LC_ALL": "C", "PATH": str(tmp_path)})
     with pytest.raises(RdfError) as info:
         _emitted()
-    assert str(info.value) == ("the system's sort command is needed to emit a graph of "
-                               "more than 97 triples; it was not found")
+    assert str(info.value) == ("the system's sort command (POSIX) is needed to sort the "
+                               "emitted graph; it was not found")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_spooled_dataset_writes_the_same_bytes(monkeypatch: Any, tmp_path: Path) -> None:
+    from kg.rdf import quads as quads_module
+    from kg.rdf.emit import emit_lines
+    from kg.rdf.quads import SpooledQuads
+    from kg.rdf.serialize import FORMATS, serialize_dataset
+
+    whole, _ = _emitted()
+    monkeypatch.setattr(spool, "RUN_LINES", 97)
+    sets = spool.LineSets(tmp_path)
+    names, _ = emit_lines(_parse_seeds(paths.SEED_DOCUMENTS), read_links(paths.LINKS_TSV),
+                          sets)
+    files = sets.finish_files(list(names))
+    spool.merge_files(list(files.values()), tmp_path / "union.nt")
+    spooled = SpooledQuads({names[d]: files[d] for d in names}, tmp_path / "union.nt")
+    assert len(spooled) == len(whole) and spooled.graph_sizes() == whole.graph_sizes()
+    monkeypatch.setattr(quads_module, "_CHUNK_LINES", 7)
+    assert serialize_dataset(spooled, list(FORMATS)) == serialize_dataset(whole, list(FORMATS))
+    with pytest.raises(TypeError):
+        _ = spooled.union
