@@ -24,7 +24,15 @@ import opencc
 import zhconv
 from rdflib import URIRef
 
-from kg.model import LinkRow, Membership, PairTwinning, ParseResult, Twinning, WikiLink
+from kg.model import (
+    LinkRow,
+    Membership,
+    PairTwinning,
+    ParseResult,
+    Record,
+    Twinning,
+    WikiLink,
+)
 from kg.rdf import vocab
 from kg.rdf.geo import geo_triples, place_coordinates
 from kg.rdf.literals import canonical_decimal
@@ -742,8 +750,15 @@ def _emit_geo(em: _Emitter, links: LinksTable) -> None:
 
 def _emit_document(em: _Emitter, result: ParseResult) -> None:
     em.source(result.doc, result.file, result.titles)
+    records: list[Record | None] = list(result.records)
+    # Unless the caller keeps it, the document goes now and each record once emitted
+    # (emit(consume=True): about a gigabyte at 10^6 twinnings, freed for the lines).
+    del result
     seen: dict[tuple[str, int], int] = defaultdict(int)
-    for rec in result.records:
+    for number in range(len(records)):
+        rec = records[number]
+        records[number] = None
+        assert rec is not None  # each taken once
         key = (rec.source.doc, rec.source.line)
         seen[key] += 1
         if isinstance(rec, Membership):
