@@ -200,6 +200,10 @@ class LineSets:
             # Lines only in this graph (comm -23: not in the earlier ones).
             _run(["comm", "-23", str(merged[number]), str(seen)], once)
             out[doc] = once
+            if seen not in merged:
+                os.unlink(seen)
+        for path in merged[1:]:  # replaced by their once- files: disk back at once
+            os.unlink(path)
         return out
 
     def close(self) -> None:
