@@ -1,11 +1,16 @@
 """``kg build``: parse both documents, read the links table, emit, validate, write ``dist/``.
 
-:func:`build` is the pipeline. Everything is made in memory and checked first (SHACL with
-the project's shapes, then every file through the strict pyoxigraph parser); the files and
-the build manifest (:mod:`kg.manifest`) are written into a temporary sibling folder, which
-then takes the output folder's place in one atomic exchange. A failed build (bad input,
-SHACL violations, a file that does not parse) leaves the previous output folder exactly as
-it was.
+:func:`build` is the pipeline. The documents are parsed and emitted in a forked child
+(:mod:`kg.forked`) that leaves each named graph's sorted N-Triples lines, and their union,
+in a spool folder in TMPDIR (:mod:`kg.rdf.spool`); the build's own process writes every
+serialisation from those files as they stream (:class:`~kg.rdf.quads.SpooledQuads`),
+then checks them: SHACL with the project's shapes on the written ``twinning.nt`` (or the
+spooled union), then every file through the strict pyoxigraph parser. So the records, the
+emitter's indexes, the lines and the SHACL engine's store are never in memory at the same
+time (``bench/README.md``). The files and the build manifest (:mod:`kg.manifest`) are
+written into a temporary sibling folder, which then takes the output folder's place in
+one atomic exchange. A failed build (bad input, SHACL violations, a file that does not
+parse) leaves the previous output folder exactly as it was.
 
 The output folder is replaced only if it is missing, empty, or a previous build that holds
 nothing its manifest does not list, unchanged (:func:`~kg.manifest.check_output_folder`);

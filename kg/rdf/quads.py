@@ -6,6 +6,8 @@ merged as they come). :class:`Quads` then sorts each graph's lines once and merg
 into the union once; every writer (N-Triples, Turtle, TriG, JSON-LD, the validators, VoID)
 streams from those sorted lines through pyoxigraph's parser. Nothing copies the graph into
 rdflib unless a caller asks for it (:meth:`Quads.to_rdflib`, for pySHACL and tests).
+``kg build`` holds no line at all: :class:`SpooledQuads` gives the writers the same lines
+from sorted files on disk (:mod:`kg.rdf.spool`), read as they stream.
 
 Why lines and not term objects: a UTF-8 line costs about a third of the memory of a
 ``pyoxigraph.Quad`` (measured: 2 million quads in a set, 1.06 GB as ``Quad`` objects), it
