@@ -401,6 +401,36 @@ def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) 
             handle.write("\t".join(cell(field) for field in row) + "\n")
 
 
+_SPOOL_PREFIX = "kg-emit-"
+
+
+def _spool_folder(cleanup: list[Callable[[], None]]) -> Path:
+    """A fresh spool folder in TMPDIR, locked (flock) while this build runs; its removal is
+    appended to ``cleanup``. Spool folders of builds killed before their cleanup (unlocked:
+    the kernel drops a dead process's lock) are removed first: one holds about twice
+    ``twinning.nt``. Raises :class:`RdfError`."""
+    root = Path(tempfile.gettempdir())
+    try:
+        for entry in os.scandir(root):
+            path = Path(entry.path)
+            if (entry.name.startswith(_SPOOL_PREFIX) and entry.is_dir(follow_symlinks=False)
+                    and not _in_use(path)):
+                shutil.rmtree(path, ignore_errors=True)
+        spool = Path(tempfile.mkdtemp(prefix=_SPOOL_PREFIX))
+        fd = os.open(spool, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise RdfError(f"cannot make a spool folder in {root} (TMPDIR): "
+                       f"{exc.strerror or exc}; set TMPDIR to a folder with room") from None
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def remove() -> None:
+        shutil.rmtree(spool, ignore_errors=True)
+        os.close(fd)
+
+    cleanup.append(remove)
+    return spool
+
+
 @dataclass
 class _Emitted:
     """What the parsing and emitting process gives back (:func:`_parse_and_emit`)."""
@@ -605,12 +635,7 @@ def build(
     cleanup: list[Callable[[], None]] = []  # the spool folder, whatever happens
     try:  # the progress line is cleared whatever happens, before any message
         stage("parsing the documents")
-        try:
-            spool = Path(tempfile.mkdtemp(prefix="kg-emit-"))
-        except OSError as exc:
-            raise RdfError(f"cannot make a spool folder in {tempfile.gettempdir()} (TMPDIR): "
-                           f"{exc.strerror or exc}; set TMPDIR to a folder with room") from None
-        cleanup.append(lambda: shutil.rmtree(spool, ignore_errors=True))
+        spool = _spool_folder(cleanup)
         emitted, ds = _parse_and_emit(seeds, Path(links_path), base, stage, spool)
         stats = emitted.stats
         stage("finding the ODbL coordinates")

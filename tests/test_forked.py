@@ -66,3 +66,25 @@ def test_the_build_leaves_no_spool_behind(tmp_path: Path, monkeypatch: Any) -> N
     with pytest.raises(KGError):  # the source plug-in's one-line error, from the child
         build(out=tmp_path / "dist2", seeds=[bad], progress=False)
     assert list(spool.iterdir()) == []
+
+
+def test_a_killed_builds_spool_is_removed_by_the_next(tmp_path: Path, monkeypatch: Any) -> None:
+    import fcntl
+
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    stale = spool / "kg-emit-stale123"
+    stale.mkdir()
+    (stale / "union.nt").write_bytes(b"x\n")
+    live = spool / "kg-emit-live4567"
+    live.mkdir()
+    other = spool / "not-ours"
+    other.mkdir()
+    fd = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a build still running
+        build(out=tmp_path / "dist", progress=False)
+        assert sorted(p.name for p in spool.iterdir()) == ["kg-emit-live4567", "not-ours"]
+    finally:
+        os.close(fd)
