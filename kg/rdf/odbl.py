@@ -128,6 +128,11 @@ def odbl_quads(main: Quads | Path, rows: Sequence[OdblCoordinate], *, base: str)
     iris = Iris(base)
     # Only the table's places are looked up: not a set of every subject of the graph.
     wanted = {iri(str(iris.place_qid(row.qid))).encode() for row in rows}
+    # A first look, at C speed but for one test a line: a table none of whose places is in
+    # the graph (a synthetic graph, another list) adds nothing, and the whole pass below
+    # costs about a minute at 10^6 twinnings.
+    if not any(line[:line.index(b" ")] in wanted for line in _lines(main)):
+        return Quads({odbl_graph_iri(base): set()})
     subjects: set[bytes] = set()
     located: dict[bytes, tuple[float, float]] = {}  # place term -> (lat, lon), from main
     twinnings: set[bytes] = set()
