@@ -1,11 +1,16 @@
 """``kg build``: parse both documents, read the links table, emit, validate, write ``dist/``.
 
-:func:`build` is the pipeline. Everything is made in memory and checked first (SHACL with
-the project's shapes, then every file through the strict pyoxigraph parser); the files and
-the build manifest (:mod:`kg.manifest`) are written into a temporary sibling folder, which
-then takes the output folder's place in one atomic exchange. A failed build (bad input,
-SHACL violations, a file that does not parse) leaves the previous output folder exactly as
-it was.
+:func:`build` is the pipeline. The documents are parsed and emitted in a forked child
+(:mod:`kg.forked`) that leaves each named graph's sorted N-Triples lines, and their union,
+in a spool folder in TMPDIR (:mod:`kg.rdf.spool`); the build's own process writes every
+serialisation from those files as they stream (:class:`~kg.rdf.quads.SpooledQuads`),
+then checks them: SHACL with the project's shapes on the written ``twinning.nt`` (or the
+spooled union), then every file through the strict pyoxigraph parser. So the records, the
+emitter's indexes, the lines and the SHACL engine's store are never in memory at the same
+time (``bench/README.md``). The files and the build manifest (:mod:`kg.manifest`) are
+written into a temporary sibling folder, which then takes the output folder's place in
+one atomic exchange. A failed build (bad input, SHACL violations, a file that does not
+parse) leaves the previous output folder exactly as it was.
 
 The output folder is replaced only if it is missing, empty, or a previous build that holds
 nothing its manifest does not list, unchanged (:func:`~kg.manifest.check_output_folder`);
@@ -34,6 +39,7 @@ from typing import TYPE_CHECKING
 from rdflib import Graph
 
 if TYPE_CHECKING:
+    from kg.rdf.emit import EmitStats
     from kg.reconcile.links import LinksTable
 
 from kg import paths
@@ -53,7 +59,7 @@ from kg.manifest import (
 )
 from kg.model import ParseResult
 from kg.progress import Progress
-from kg.rdf.quads import Quads
+from kg.rdf.quads import Quads, SpooledQuads
 from kg.rdf.vocab import DEFAULT_BASE, DEFAULT_SPARQL_ENDPOINT
 from kg.validate import ValidationResult
 
@@ -395,25 +401,114 @@ def _write_missing_links(path: Path, rows: Sequence[tuple[str, str, str, str]]) 
             handle.write("\t".join(cell(field) for field in row) + "\n")
 
 
+_SPOOL_PREFIX = "kg-emit-"
+
+
+def _spool_folder(cleanup: list[Callable[[], None]]) -> Path:
+    """A fresh spool folder in TMPDIR, locked (flock) while this build runs; its removal is
+    appended to ``cleanup``. Spool folders of builds killed before their cleanup (unlocked:
+    the kernel drops a dead process's lock) are removed first: one holds about twice
+    ``twinning.nt``. Raises :class:`RdfError`."""
+    root = Path(tempfile.gettempdir())
+    try:
+        for entry in os.scandir(root):
+            path = Path(entry.path)
+            if (entry.name.startswith(_SPOOL_PREFIX) and entry.is_dir(follow_symlinks=False)
+                    and not _in_use(path)):
+                shutil.rmtree(path, ignore_errors=True)
+        spool = Path(tempfile.mkdtemp(prefix=_SPOOL_PREFIX))
+        fd = os.open(spool, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:
+        raise RdfError(f"cannot make a spool folder in {root} (TMPDIR): "
+                       f"{exc.strerror or exc}; set TMPDIR to a folder with room") from None
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def remove() -> None:
+        shutil.rmtree(spool, ignore_errors=True)
+        os.close(fd)
+
+    cleanup.append(remove)
+    return spool
+
+
+@dataclass
+class _Emitted:
+    """What the parsing and emitting process gives back (:func:`_parse_and_emit`)."""
+
+    graphs: dict[str, Path]  # each graph's sorted lines, by graph IRI
+    union: Path  # their union, sorted
+    stats: EmitStats
+    missing: list[tuple[str, str, str, str]]
+    parse_rejections: int
+    parse_warnings: int
+    shipped_links: int
+
+
+def _parse_and_emit(seeds: Sequence[Path], links_path: Path, base: str, stage: Progress,
+                    spool: Path) -> tuple[_Emitted, SpooledQuads]:
+    """Parse the documents, read the links table and emit, in a forked child
+    (:mod:`kg.forked`), which leaves each graph's sorted lines and their union in files in
+    ``spool`` (:mod:`kg.rdf.spool`): the dataset the writers stream from. The records, the
+    table, the emitter's indexes and the lines never live in this process. Raises
+    :class:`~kg.errors.SourceError`, :class:`~kg.errors.LinksError`, :class:`RdfError` (a
+    document id used twice, the spool: TMPDIR, ``sort``)."""
+    from kg.forked import run_forked
+    from kg.rdf.emit import emit_lines
+    from kg.rdf.spool import LineSets, merge_files
+    from kg.reconcile.links import missing_rows, read_links
+
+    def work() -> _Emitted:
+        results = _parse_seeds(seeds)
+        links = read_links(links_path)
+        shipped_links = 0
+        if links_path == paths.LINKS_TSV:
+            links, shipped_links = _with_shipped(results, links)
+        missing = missing_rows(results, links)
+        rejections = sum(len(r.rejections) for r in results)
+        warnings = sum(len(r.warnings) for r in results)
+        stage("emitting the graph")
+        sets = LineSets(spool)
+        names, stats = emit_lines(results, links, sets, base=base,
+                                  links_file=links_path.name, consume=True)
+        del results, links  # emptied; gone before the lines are sorted
+        files = sets.finish_files(list(names))
+        union = spool / "union.nt"
+        merge_files([files[doc] for doc in names], union)
+        return _Emitted({names[doc]: files[doc] for doc in names}, union, stats, missing,
+                        rejections, warnings, shipped_links)
+
+    emitted = run_forked(work, what="the build's parsing and emitting process")
+    return emitted, SpooledQuads(emitted.graphs, emitted.union)
+
+
 def _write_and_check(
     ds: Quads, formats: Sequence[str], tmp: Path, out: Path, stage: Progress, *,
-    parallel: bool, validated: Callable[[], ValidationResult],
-    small: Callable[[ValidationResult, dict[str, int]], dict[str, bytes]],
+    parallel: bool, validated: Callable[[Path | None], ValidationResult],
+    small: Callable[[ValidationResult, dict[str, int], Path | None], dict[str, bytes]],
 ) -> ValidationResult:
     """Write the serialisations of ``ds`` into ``tmp``, validate, write the ``small`` files
-    (VoID and the reports, given the result and the files' sizes) and read every RDF file
-    back strictly. With ``parallel`` and N-Triples among the formats, the N-Triples file is
-    written first and a second process (:mod:`kg.buildjob`) makes the JSON-LD file from it
-    and checks both while this one writes the rest and validates. Raises
-    :class:`BuildViolations`, :class:`RdfError`, ``OSError``."""
+    (VoID and the reports, given the result, the files' sizes and the written N-Triples
+    file or ``None``) and read every RDF file back strictly.
+
+    When N-Triples are among the formats, the lines of ``ds`` are released once the
+    N-Triples, Turtle and TriG files are written (:meth:`Quads.release`): JSON-LD is then
+    made from ``twinning.nt`` and ``validated`` is given that file, so the validator's store
+    never sits beside the lines; otherwise ``validated`` gets ``None`` (validate ``ds``) and
+    ``ds`` is left as it is. With ``parallel`` and N-Triples among the formats, a second
+    process (:mod:`kg.buildjob`) makes the JSON-LD file from ``twinning.nt`` and checks both
+    while this one writes the rest and validates. Raises :class:`BuildViolations`,
+    :class:`RdfError`, ``OSError``."""
     from kg.buildjob import Check, SideJob, check_written, start
-    from kg.rdf.serialize import write_format
+    from kg.rdf.serialize import write_format, write_jsonld
     from kg.rdf.syntax import check_bytes
 
     triples = len(ds)
-    expected = {fmt: sum(len(g) for g in ds.graphs.values()) if fmt == "trig" else triples
+    expected = {fmt: sum(ds.graph_sizes().values()) if fmt == "trig" else triples
                 for fmt in formats}
-    order = sorted(formats, key=lambda f: f != "nt")  # N-Triples first: the child reads it
+    nt = tmp / "twinning.nt" if "nt" in formats else None
+    # N-Triples first (the second process and the JSON-LD writer read it), JSON-LD last
+    # (made from that file once the lines are released).
+    order = sorted(formats, key=lambda f: (f != "nt", nt is not None and f == "jsonld"))
     side: SideJob | None = None
     by_side: set[str] = set()
     try:
@@ -421,6 +516,12 @@ def _write_and_check(
             if fmt in by_side:
                 continue
             name = f"twinning.{fmt}"
+            if nt is not None and fmt == "jsonld":
+                ds.release()  # Turtle and TriG are written: the lines are no longer needed
+                stage.counting(f"writing {name}", triples, "triples")
+                with (tmp / name).open("wb") as handle:
+                    write_jsonld(nt, handle, spool_dir=tmp, counted=stage.advance)
+                continue
             stage.counting(f"writing {name}", triples, "triples")
             with (tmp / name).open("wb") as handle:
                 write_format(ds, fmt, handle, spool_dir=tmp, counted=stage.advance)
@@ -430,8 +531,10 @@ def _write_and_check(
                                 str(out / f"twinning.{f}")) for f in sorted(by_side)]
                 jsonld = tmp / "twinning.jsonld" if "jsonld" in by_side else None
                 side = start(tmp / name, jsonld, tmp, checks)
+        if nt is not None:
+            ds.release()
         stage("validating (SHACL)")
-        result = validated()
+        result = validated(nt)
         if not result.conforms:
             raise BuildViolations(
                 f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",
@@ -452,7 +555,7 @@ def _write_and_check(
         raise
     sizes = {fmt: (tmp / f"twinning.{fmt}").stat().st_size for fmt in formats}
     stage("writing VoID and the reports")
-    for name, data in small(result, sizes).items():
+    for name, data in small(result, sizes, nt).items():
         if name.endswith(".ttl"):
             check_bytes(data, "ttl", path=out / name)
         (tmp / name).write_bytes(data)
@@ -497,20 +600,19 @@ def build(
     first, before any work) or cannot write; ``out`` is unchanged in every case.
     """
     from kg.fsutil import os_error_text
-    from kg.rdf import emit
-    from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads, with_odbl
+    from kg.rdf.odbl import add_odbl_void, odbl_dumps, odbl_quads
     from kg.rdf.serialize import (
         FORMATS,
         SAMEAS_LINKSET_NAME,
+        UnionStats,
         add_sameas_void,
         sameas_linkset,
         to_turtle,
         void_graph,
     )
     from kg.rdf.syntax import check_bytes
-    from kg.reconcile.links import missing_rows, read_links
     from kg.reconcile.odbl_coordinates import read_odbl_table
-    from kg.validate import validate
+    from kg.validate import validate_ntriples_files
 
     started = time.perf_counter()
     out = Path(out)
@@ -530,23 +632,25 @@ def build(
     stage = Progress("kg build", enabled=progress)
     files: dict[str, int] = {}
     notes: list[str] = []
+    cleanup: list[Callable[[], None]] = []  # the spool folder, whatever happens
     try:  # the progress line is cleared whatever happens, before any message
         stage("parsing the documents")
-        results = _parse_seeds(seeds)
-        links = read_links(Path(links_path))
-        shipped_links = 0
-        if Path(links_path) == paths.LINKS_TSV:
-            links, shipped_links = _with_shipped(results, links)
-        stage("emitting the graph")
-        ds, stats = emit(results, links, base=base, links_file=Path(links_path).name)
-        odbl = odbl_quads(ds, [] if odbl_coordinates is None
+        spool = _spool_folder(cleanup)
+        emitted, ds = _parse_and_emit(seeds, Path(links_path), base, stage, spool)
+        stats = emitted.stats
+        stage("finding the ODbL coordinates")
+        odbl = odbl_quads(ds.union_file, [] if odbl_coordinates is None
                           else read_odbl_table(Path(odbl_coordinates)), base=base)
         odbl_files: dict[str, bytes] = {}  # small: a few hundred triples
+        graph_triples = ds.graph_sizes()
 
-        def small(result: ValidationResult, sizes: dict[str, int]) -> dict[str, bytes]:
-            # Made from lines read back already, with a fixed predicate: no parse needed.
-            linkset = sameas_linkset(ds)
-            void = void_graph(ds, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
+        def small(result: ValidationResult, sizes: dict[str, int],
+                  nt: Path | None) -> dict[str, bytes]:
+            # VoID's counts and the owl:sameAs linkset, with a fixed predicate (no parse
+            # needed), from the written N-Triples when there are, else the spooled union.
+            union = UnionStats.of(nt or ds.union_file, base, graphs=graph_triples)
+            linkset = sameas_linkset(nt or ds.union_file)
+            void = void_graph(union, base=base, files=sizes, sparql_endpoint=sparql_endpoint)
             add_sameas_void(void, base=base, linkset=linkset)
             add_odbl_void(void, odbl, base=base, files=odbl_files,
                           sparql_endpoint=sparql_endpoint)
@@ -554,24 +658,25 @@ def build(
                     "validation-report.ttl": report_turtle(result.report_graph, base=base),
                     "validation-report.txt": result.text.encode("utf-8")}
 
-        missing = missing_rows(results, links)
+        def validated(nt: Path | None) -> ValidationResult:
+            # The ODbL geometry is validated with the graph it adds to. From the written
+            # N-Triples when there are (what is published is what is checked), else the
+            # spooled union: the same lines.
+            return validate_ntriples_files([nt or ds.union_file], extra=odbl.union,
+                                           shapes_dir=shapes_dir, ontology=ontology)
+
         triples = len(ds)
         try:
             with _staging(target) as tmp:
                 # Spooled in the staging folder, like the main files, not in TMPDIR.
                 odbl_files.update(odbl_dumps(odbl, formats, spool_dir=tmp))
-                # The ODbL geometry is validated with the graph it adds to.
-                result = _write_and_check(
-                    ds, formats, tmp, out, stage, parallel=parallel,
-                    validated=lambda: validate(with_odbl(ds, odbl), shapes_dir=shapes_dir,
-                                               ontology=ontology),
-                    small=small,
-                )
+                result = _write_and_check(ds, formats, tmp, out, stage, parallel=parallel,
+                                          validated=validated, small=small)
                 for name, data in sorted(odbl_files.items()):
                     check_bytes(data, name.rsplit(".", 1)[1], path=out / name)
                     (tmp / name).write_bytes(data)
-                if missing:
-                    _write_missing_links(tmp / MISSING_LINKS_NAME, missing)
+                if emitted.missing:
+                    _write_missing_links(tmp / MISSING_LINKS_NAME, emitted.missing)
                 stage("writing the manifest")
                 try:
                     digests = input_digests(inputs)  # read above already; a race can remove one
@@ -589,6 +694,8 @@ def build(
             msg = f"cannot write the output folder: {os_error_text(exc)}; it is unchanged"
             raise RdfError(msg, path=out) from None
     finally:
+        for step in cleanup:
+            step()
         stage(None)
 
     return BuildResult(
@@ -601,11 +708,11 @@ def build(
         resolved_places=stats.resolved_places,
         violations=result.violations,
         warnings=result.warnings,
-        parse_rejections=sum(len(r.rejections) for r in results),
-        parse_warnings=sum(len(r.warnings) for r in results),
-        missing_links=missing,
-        missing_links_file=out / MISSING_LINKS_NAME if missing else None,
-        shipped_links=shipped_links,
+        parse_rejections=emitted.parse_rejections,
+        parse_warnings=emitted.parse_warnings,
+        missing_links=emitted.missing,
+        missing_links_file=out / MISSING_LINKS_NAME if emitted.missing else None,
+        shipped_links=emitted.shipped_links,
         seconds=time.perf_counter() - started,
         report_text=result.text,
         notes=notes,

@@ -33,11 +33,14 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import rdflib
 from rdflib import RDF, BNode, Graph, Literal, URIRef
@@ -46,7 +49,10 @@ from rdflib.term import Node
 
 from kg import paths
 from kg.errors import KGError, ValidationError
-from kg.rdf.quads import Quads
+from kg.rdf.quads import Quads, SpooledQuads
+
+if TYPE_CHECKING:
+    import shacl
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -59,6 +65,7 @@ __all__ = [
     "render_text",
     "top_results",
     "validate",
+    "validate_ntriples_files",
     "validate_with_shapes",
 ]
 
@@ -163,6 +170,9 @@ def validate(
         raise ValidationError(
             f"unknown inference option {inference!r} (one of {', '.join(INFERENCE_OPTIONS)})"
         )
+    if isinstance(data, SpooledQuads) and engine == "shacl" and inference == "none":
+        return validate_ntriples_files([data.union_file], shapes_dir=shapes_dir,
+                                       ontology=ontology)
     shapes_graph = load_shapes(shapes_dir)
     if engine == "shacl":
         ont = b"" if ontology is None else _read_ntriples(Path(ontology), "ontology").encode()
@@ -188,6 +198,87 @@ def validate(
         inference=inference,
         allow_warnings=True,
     )
+
+
+def validate_ntriples_files(
+    files: Sequence[Path],
+    *,
+    extra: Iterable[bytes] = (),
+    shapes_dir: Path = paths.SHAPES_DIR,
+    ontology: Path | None = paths.ONTOLOGY,
+) -> ValidationResult:
+    """Validate, with the default engine, the union of the N-Triples ``files``, the lines
+    ``extra`` (N-Triples, without their newline) and the ontology (unless ``None``): the
+    result :func:`validate` gives for the same triples.
+
+    The files go to the engine as they are, through a named pipe (``cat`` writes them into
+    it as the engine reads): they are neither held in memory nor copied, so the memory is
+    the engine's own store. They must be N-Triples ``kg`` wrote (``kg build`` validates its
+    ``twinning.nt`` this way, then reads it back strictly); ``kg validate FILE`` reads any
+    file strictly through :func:`validate`. Raises :class:`~kg.errors.ValidationError` as
+    :func:`validate` does, and when a file cannot be read.
+    """
+    shapes_graph = load_shapes(shapes_dir)
+    ont = b"" if ontology is None else _read_ntriples(Path(ontology), "ontology").encode()
+    with tempfile.TemporaryDirectory(prefix="kg-validate-") as tmp:
+        rest = Path(tmp) / "extra.nt"
+        try:
+            with rest.open("wb") as out:
+                for line in itertools.chain(extra, ont.splitlines()):
+                    out.write(line)
+                    out.write(b"\n")
+        except OSError as exc:
+            raise _tmpdir_error(exc) from None
+        return _validate_rs(
+            _Files((*(Path(f) for f in files), rest)), _ntriples(shapes_graph), shapes_graph,
+            allow_warnings=True,
+        )
+
+
+@dataclass(frozen=True)
+class _Files:
+    """N-Triples files the engine reads one after the other, as one graph."""
+
+    paths: tuple[Path, ...]
+
+
+def _tmpdir_error(exc: OSError) -> ValidationError:
+    # The graph's temporary copy (or the pipe) lives in TMPDIR: a full one is the likely cause.
+    return ValidationError(
+        f"SHACL validation failed: cannot write its temporary copy of the graph in "
+        f"{tempfile.gettempdir()} (TMPDIR): {exc.strerror or exc}; free some space "
+        "there, or set TMPDIR to a folder with room")
+
+
+def _validate_piped(compiled: shacl.Shapes, files: _Files, *, inference: str,
+                    allow_warnings: bool) -> shacl.Report:
+    """The engine's report on ``files``, read through a named pipe that ``cat`` fills.
+    ``cat`` opens the pipe for writing, which waits for the engine to open it for reading,
+    so neither end waits on a pipe the other has already left; ``cat`` is stopped if the
+    engine fails. Raises ``OSError`` (TMPDIR), :class:`~kg.errors.ValidationError` when a
+    file cannot be read, and the engine's errors."""
+    with tempfile.TemporaryDirectory(prefix="kg-validate-") as tmp:
+        pipe = Path(tmp) / "data.nt"
+        os.mkfifo(pipe)
+        writer = subprocess.Popen(
+            ["sh", "-c", 'exec cat -- "$@" > "$0"', str(pipe), *map(str, files.paths)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        done = False
+        try:
+            report = compiled.validate_file(
+                str(pipe), inference=inference, allow_warnings=allow_warnings
+            )
+            done = True
+        finally:
+            if not done and writer.poll() is None:
+                writer.kill()
+            _, err = writer.communicate()
+    if writer.returncode != 0:
+        lines = err.decode("utf-8", "replace").strip().splitlines()
+        cause = lines[0] if lines else f"cat ended with exit code {writer.returncode}"
+        raise ValidationError(f"SHACL validation failed: cannot read the graph: {cause}")
+    return report
 
 
 def _ntriples(graph: Graph) -> str:
@@ -218,16 +309,16 @@ def _read_ntriples(path: Path, what: str) -> str:
 
 
 def _validate_rs(
-    data_nt: str | Iterable[bytes],
+    data_nt: str | Iterable[bytes] | _Files,
     shapes_nt: str,
     shapes_graph: Graph | None,
     *,
     inference: str = "none",
     allow_warnings: bool = False,
 ) -> ValidationResult:
-    """Run the ``shacl`` engine on N-Triples (text, or lines without their newline); the
-    report as an rdflib graph. Lines go through a temporary file the engine reads itself:
-    no text copy of a large graph in memory."""
+    """Run the ``shacl`` engine on N-Triples (text, lines without their newline, or files);
+    the report as an rdflib graph. Lines go through a temporary file the engine reads
+    itself, files through a named pipe: no text copy of a large graph in memory."""
     if inference not in ("none", "rdfs"):
         raise ValidationError(
             f"the shacl engine has no {inference!r} inference (none or rdfs; "
@@ -241,6 +332,9 @@ def _validate_rs(
             report = compiled.validate_text(
                 data_nt, format="ntriples", inference=inference, allow_warnings=allow_warnings
             )
+        elif isinstance(data_nt, _Files):
+            report = _validate_piped(compiled, data_nt, inference=inference,
+                                     allow_warnings=allow_warnings)
         else:
             with tempfile.TemporaryDirectory(prefix="kg-validate-") as tmp:
                 path = Path(tmp) / "data.nt"
@@ -252,11 +346,7 @@ def _validate_rs(
                     str(path), inference=inference, allow_warnings=allow_warnings
                 )
     except OSError as exc:
-        # The graph goes through a temporary file: a full TMPDIR is the likely cause.
-        raise ValidationError(
-            f"SHACL validation failed: cannot write its temporary copy of the graph in "
-            f"{tempfile.gettempdir()} (TMPDIR): {exc.strerror or exc}; free some space "
-            "there, or set TMPDIR to a folder with room") from None
+        raise _tmpdir_error(exc) from None
     except (ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ValidationError(f"SHACL validation failed: {first}") from None

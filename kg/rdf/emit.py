@@ -24,11 +24,20 @@ import opencc
 import zhconv
 from rdflib import URIRef
 
-from kg.model import LinkRow, Membership, PairTwinning, ParseResult, Twinning, WikiLink
+from kg.model import (
+    LinkRow,
+    Membership,
+    PairTwinning,
+    ParseResult,
+    Record,
+    Twinning,
+    WikiLink,
+)
 from kg.rdf import vocab
 from kg.rdf.geo import geo_triples, place_coordinates
 from kg.rdf.literals import canonical_decimal
 from kg.rdf.quads import Quads, Term, iri, literal
+from kg.rdf.spool import LineSets
 from kg.rdf.vocab import DEFAULT_BASE, ZHWIKI_PAGE, Iris
 from kg.reconcile.links import QID_RE, LinksTable
 
@@ -43,6 +52,7 @@ __all__ = [
     "Literal",
     "agreement_kind",
     "emit",
+    "emit_lines",
     "zh_tag",
 ]
 
@@ -242,16 +252,23 @@ class EmitStats:
 
 
 class _Graph:
-    """The triples of one named graph, as a set of N-Triples lines."""
+    """The triples of one named graph, as a set of N-Triples lines (spilled to disk when
+    it holds :attr:`LineSets.run_lines <kg.rdf.spool.LineSets.run_lines>` of them)."""
 
-    __slots__ = ("lines",)
+    __slots__ = ("_doc", "_limit", "_sets", "lines")
 
-    def __init__(self) -> None:
-        self.lines: set[bytes] = set()
+    def __init__(self, sets: LineSets, doc: str) -> None:
+        self.lines = sets.graph(doc)
+        self._sets = sets
+        self._doc = doc
+        self._limit = sets.run_lines
 
     def add(self, triple: tuple[Term, Term, Term]) -> None:
         s, p, o = triple
-        self.lines.add(f"{s} {p} {o} .".encode())
+        lines = self.lines
+        lines.add(f"{s} {p} {o} .".encode())
+        if len(lines) >= self._limit:
+            self._sets.spill(self._doc)
 
 
 class _Iris:
@@ -273,14 +290,17 @@ class _Iris:
 
 
 class _Emitter:
-    def __init__(self, links: LinksTable, base: str) -> None:
+    def __init__(self, links: LinksTable, base: str, sets: LineSets) -> None:
         self.links = links
         self.iris = _Iris(base)
+        self.sets = sets
         self.graphs: dict[str, _Graph] = {}
         self.stats = EmitStats()
         self.places: set[Term] = set()
         self.resolved: set[Term] = set()
-        self.twin_pairs: list[tuple[str, str, str]] = []  # (twinning, place, place) for geo
+        # (twinning, place, place) for geo, as the terms already made (no new strings: a
+        # million twinnings)
+        self.twin_pairs: list[tuple[Term, Term, Term]] = []
         self.resolved_nodes: dict[tuple[str, str], Term] = {}
         # English labels of QIDs from the links table, for country nodes known only by QID.
         self.qid_labels: dict[str, set[str]] = defaultdict(set)
@@ -297,7 +317,7 @@ class _Emitter:
     def graph(self, doc: str) -> _Graph:
         graph = self.graphs.get(doc)
         if graph is None:
-            graph = self.graphs[doc] = _Graph()
+            graph = self.graphs[doc] = _Graph(self.sets, doc)
         return graph
 
     # -- places ---------------------------------------------------------------------------
@@ -611,7 +631,7 @@ class _Emitter:
         # The direct link, both ways: simple queries stay simple.
         g.add((cn, TW.twinnedWith, partner))
         g.add((partner, TW.twinnedWith, cn))
-        self.twin_pairs.append((node[1:-1], cn[1:-1], partner[1:-1]))
+        self.twin_pairs.append((node, cn, partner))
         self.stats.twinnings += 1
 
     def pair(self, rec: PairTwinning, index: int) -> None:
@@ -653,59 +673,97 @@ class _Emitter:
         self.provenance(doc, rec.source.line, node)
         g.add((a, TW.twinnedWith, b))
         g.add((b, TW.twinnedWith, a))
-        self.twin_pairs.append((node[1:-1], a[1:-1], b[1:-1]))
+        self.twin_pairs.append((node, a, b))
         self.stats.twinnings += 1
 
 
 def emit(
     results: Sequence[ParseResult], links: LinksTable, *, base: str = DEFAULT_BASE,
-    links_file: str = "wikidata-links.tsv",
+    links_file: str = "wikidata-links.tsv", consume: bool = False,
 ) -> tuple[Quads, EmitStats]:
     """The dataset for parsed documents and a links table, with its counts.
 
     One named graph per source document plus ``<base>graph/links``; no blank nodes; IRIs as
     :class:`~kg.rdf.vocab.Iris` describes. A place reference the table has no row for, or a
-    row without a QID, becomes an unresolved place node. Never raises for well-typed input.
+    row without a QID, becomes an unresolved place node. With ``consume`` and a list of
+    ``results``, the list is emptied and each document's records are released once emitted,
+    so they are not held beside the whole graph (``kg build``: about a gigabyte at 10^6
+    twinnings). Never raises for well-typed input.
     """
-    em = _Emitter(links, base)
+    sets = LineSets()
+    try:
+        names, stats = emit_lines(results, links, sets, base=base, links_file=links_file,
+                                  consume=consume)
+        finished = sets.finish(list(names))
+        return Quads({names[doc]: finished.pop(doc) for doc in names}), stats
+    finally:
+        sets.close()
+
+
+def emit_lines(
+    results: Sequence[ParseResult], links: LinksTable, sets: LineSets, *,
+    base: str = DEFAULT_BASE, links_file: str = "wikidata-links.tsv", consume: bool = False,
+) -> tuple[dict[str, str], EmitStats]:
+    """:func:`emit`, the lines left in ``sets`` (to be finished: :meth:`LineSets.finish`
+    or :meth:`LineSets.finish_files`): returns each graph's IRI by document id, the most
+    authoritative document first (the order to finish in), and the counts."""
+    return _emit(_Emitter(links, base, sets), results, links, links_file=links_file,
+                 consume=consume)
+
+
+def _emit(em: _Emitter, results: Sequence[ParseResult], links: LinksTable, *,
+          links_file: str, consume: bool) -> tuple[dict[str, str], EmitStats]:
     em.source(LINKS_DOC, links_file)
-    for result in sorted(results, key=lambda r: r.doc):
-        em.source(result.doc, result.file, result.titles)
-        seen: dict[tuple[str, int], int] = defaultdict(int)
-        for rec in result.records:
-            key = (rec.source.doc, rec.source.line)
-            seen[key] += 1
-            if isinstance(rec, Membership):
-                em.membership(rec, seen[key])
-            elif isinstance(rec, PairTwinning):
-                em.pair(rec, seen[key])
-            else:
-                em.twinning(rec, seen[key])
+    pending = sorted(results, key=lambda r: r.doc)
+    pending.reverse()  # popped from the end, in document order
+    if consume and isinstance(results, list):
+        results.clear()
+    while pending:
+        # Popped, so no reference to a document's records outlives its emission.
+        _emit_document(em, pending.pop())
     em.preferred_labels()
-    # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
-    coords = place_coordinates(links, lambda qid: em.iris.place_qid(qid)[1:-1])
-    resolved = {p: c for p, c in coords.items() if iri(p) in em.resolved}
-    links_graph = em.graph(LINKS_DOC)
-    for s, p, o in geo_triples(resolved, em.twin_pairs):
-        obj = iri(o) if isinstance(o, str) else Literal(o[0], datatype=iri(o[1]))
-        links_graph.add((iri(s), iri(p), obj))
+    _emit_geo(em, links)
     em.stats.places = len(em.places)
     em.stats.resolved_places = len(em.resolved)
     em.stats.unresolved_refs.sort()
-    graphs = {em.iris.graph(doc)[1:-1]: g.lines for doc, g in _once(em.graphs).items()}
-    return Quads(graphs), em.stats
-
-
-def _once(graphs: dict[str, _Graph]) -> dict[str, _Graph]:
-    """Each triple in one graph only: that of the most authoritative document stating it
-    (:data:`LABEL_AUTHORITY`, then by name). A triple in two graphs is counted twice by
-    stores that answer a query over several ``default-graph-uri``s (or the union default
-    graph) with a bag, not the RDF merge (Oxigraph, kg serve: 24,581 for 24,388 triples),
-    and the dumps and VoID count it once; stated once, every store counts alike."""
-    seen: set[bytes] = set()
-    order = sorted(graphs, key=lambda doc: (
+    # Each triple in one graph only: that of the most authoritative document stating it
+    # (LABEL_AUTHORITY, then by name). A triple in two graphs is counted twice by stores
+    # that answer a query over several default-graph-uri's (or the union default graph)
+    # with a bag, not the RDF merge (Oxigraph, kg serve: 24,581 for 24,388 triples), and
+    # the dumps and VoID count it once; stated once, every store counts alike.
+    order = sorted(em.graphs, key=lambda doc: (
         LABEL_AUTHORITY.index(doc) if doc in LABEL_AUTHORITY else len(LABEL_AUTHORITY), doc))
-    for doc in order:
-        graphs[doc].lines -= seen
-        seen |= graphs[doc].lines
-    return graphs
+    return {doc: em.iris.graph(doc)[1:-1] for doc in order}, em.stats
+
+
+def _emit_geo(em: _Emitter, links: LinksTable) -> None:
+    # Geometry and distances (kg.rdf.geo), in the links graph: the links table gave them.
+    place_qid = em.iris.place_qid
+    coords = place_coordinates(links, lambda qid: place_qid(qid)[1:-1])
+    resolved = {p: c for p, c in coords.items() if iri(p) in em.resolved}
+    links_graph = em.graph(LINKS_DOC)
+    pairs = ((t[1:-1], a[1:-1], b[1:-1]) for t, a, b in em.twin_pairs)
+    for s, p, o in geo_triples(resolved, pairs):
+        obj = iri(o) if isinstance(o, str) else Literal(o[0], datatype=iri(o[1]))
+        links_graph.add((iri(s), iri(p), obj))
+
+
+def _emit_document(em: _Emitter, result: ParseResult) -> None:
+    em.source(result.doc, result.file, result.titles)
+    records: list[Record | None] = list(result.records)
+    # Unless the caller keeps it, the document goes now and each record once emitted
+    # (emit(consume=True): about a gigabyte at 10^6 twinnings, freed for the lines).
+    del result
+    seen: dict[tuple[str, int], int] = defaultdict(int)
+    for number in range(len(records)):
+        rec = records[number]
+        records[number] = None
+        assert rec is not None  # each taken once
+        key = (rec.source.doc, rec.source.line)
+        seen[key] += 1
+        if isinstance(rec, Membership):
+            em.membership(rec, seen[key])
+        elif isinstance(rec, PairTwinning):
+            em.pair(rec, seen[key])
+        else:
+            em.twinning(rec, seen[key])

@@ -1,6 +1,6 @@
 """GeoSPARQL geometry of places and great-circle distances of twinnings, as plain triples.
 
-Independent of any RDF library: :func:`geo_triples` returns tuples ``(subject IRI,
+Independent of any RDF library: :func:`geo_triples` yields tuples ``(subject IRI,
 predicate IRI, object)`` whose object is an IRI string or a ``(lexical form, datatype IRI)``
 pair, for whichever writer the emitter uses. The coordinates come from the links table
 (``lat``/``lon``, each with the gazetteer record or Wikidata answer that gave it).
@@ -19,7 +19,7 @@ What it states, in the graph of the links (what reconciliation adds):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from kg.model import LinkRow
 from kg.rdf.literals import canonical_decimal
@@ -126,23 +126,23 @@ def place_coordinates(rows: Iterable[LinkRow],
 
 
 def geo_triples(coordinates: Mapping[str, tuple[float, float]],
-                twinnings: Iterable[tuple[str, str, str]]) -> list[Triple]:
+                twinnings: Iterable[tuple[str, str, str]]) -> Iterator[Triple]:
     """The geometry of every place in ``coordinates`` (place IRI -> ``(lat, lon)``) and the
     distance of every twinning ``(twinning IRI, place IRI, place IRI)`` whose two places
-    both have coordinates, in a stable order (places sorted, then twinnings as given).
+    both have coordinates, in a stable order (places sorted, then twinnings as given),
+    yielded one at a time (a list would hold millions of tuples at 10^6 twinnings, beside
+    the emitted graph).
 
     Raises :class:`ValueError` for coordinates out of range (the links table reader has
     already refused them).
     """
-    out: list[Triple] = []
     for place in sorted(coordinates):
         lat, lon = coordinates[place]
         geometry = geometry_iri(place)
-        out.append((place, HAS_GEOMETRY, geometry))
-        out.append((geometry, _RDF_TYPE, GEOMETRY))
-        out.append((geometry, ASWKT, (wkt_point(lat, lon), WKT_LITERAL)))
+        yield (place, HAS_GEOMETRY, geometry)
+        yield (geometry, _RDF_TYPE, GEOMETRY)
+        yield (geometry, ASWKT, (wkt_point(lat, lon), WKT_LITERAL))
     for twinning, a, b in twinnings:
         if a in coordinates and b in coordinates:
-            out.append((twinning, DISTANCE_KM,
-                        (distance_km(coordinates[a], coordinates[b]), XSD_DECIMAL)))
-    return out
+            yield (twinning, DISTANCE_KM,
+                   (distance_km(coordinates[a], coordinates[b]), XSD_DECIMAL))

@@ -6,6 +6,8 @@ merged as they come). :class:`Quads` then sorts each graph's lines once and merg
 into the union once; every writer (N-Triples, Turtle, TriG, JSON-LD, the validators, VoID)
 streams from those sorted lines through pyoxigraph's parser. Nothing copies the graph into
 rdflib unless a caller asks for it (:meth:`Quads.to_rdflib`, for pySHACL and tests).
+``kg build`` holds no line at all: :class:`SpooledQuads` gives the writers the same lines
+from sorted files on disk (:mod:`kg.rdf.spool`), read as they stream.
 
 Why lines and not term objects: a UTF-8 line costs about a third of the memory of a
 ``pyoxigraph.Quad`` (measured: 2 million quads in a set, 1.06 GB as ``Quad`` objects), it
@@ -23,6 +25,7 @@ import heapq
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, NewType
 
 import pyoxigraph
@@ -30,7 +33,7 @@ import pyoxigraph
 if TYPE_CHECKING:
     import rdflib
 
-__all__ = ["Quads", "Term", "iri", "literal"]
+__all__ = ["Quads", "SpooledQuads", "Term", "iri", "literal"]
 
 #: An RDF term in N-Triples syntax (``<iri>``, ``"text"@lang``, ``"1"^^<datatype>``).
 Term = NewType("Term", str)
@@ -132,9 +135,20 @@ class Quads:
     def __len__(self) -> int:
         return len(self.union)
 
+    def release(self) -> None:
+        """Drop every line: the dataset is empty afterwards. ``kg build`` calls it once the
+        lines are written and counted, so the validator's store does not sit beside them."""
+        self.graphs = {}
+        self.__dict__.pop("union", None)
+        self.__dict__.pop("_union_ntriples", None)
+
     def graph_names(self) -> list[str]:
         """The IRIs of the non-empty named graphs, sorted."""
         return list(self.graphs)
+
+    def graph_sizes(self) -> dict[str, int]:
+        """The triples of each non-empty named graph, by IRI, sorted."""
+        return {name: len(lines) for name, lines in self.graphs.items()}
 
     @cached_property
     def _union_ntriples(self) -> bytes:
@@ -202,3 +216,83 @@ class Quads:
         graph = rdflib.Graph()
         graph.parse(data=self.ntriples(name), format="nt")
         return graph
+
+
+def _file_chunks(path: Path, counted: Callable[[int], None] | None) -> Iterator[bytes]:
+    """The file's bytes about 1 MB at a time, cut after a newline (whole lines)."""
+    with path.open("rb") as handle:
+        rest = b""
+        while block := handle.read(1 << 20):
+            block = rest + block
+            end = block.rfind(b"\n") + 1
+            rest = block[end:]
+            if end:
+                chunk = block[:end]
+                if counted is not None:
+                    counted(chunk.count(b"\n"))
+                yield chunk
+        if rest:  # a file kg wrote ends with a newline; one that does not still parses
+            if counted is not None:
+                counted(1)
+            yield rest + b"\n"
+
+
+class SpooledQuads(Quads):
+    """The dataset as files of sorted N-Triples lines, one a named graph and one their
+    union (:mod:`kg.rdf.spool`), read as they stream: what ``kg build`` writes from, so
+    no line is held in memory. The streaming methods (:meth:`chunks`, :meth:`reader`,
+    :meth:`quads`, :meth:`default_graph_quads`, :meth:`triples`) read the files;
+    :attr:`graphs` and :attr:`union` (lists of lines) are empty: read :attr:`union_file`.
+    The files are the caller's (they must outlive this object's use).
+    """
+
+    def __init__(self, graphs: Mapping[str, Path], union: Path) -> None:
+        super().__init__({})
+        self.graph_files = {name: Path(path) for name, path in sorted(graphs.items())}
+        self.union_file = Path(union)
+
+    @cached_property
+    def _sizes(self) -> dict[str, int]:
+        sizes = {}
+        for name, path in self.graph_files.items():
+            count = sum(chunk.count(b"\n") for chunk in _file_chunks(path, None))
+            if count:
+                sizes[name] = count
+        return sizes
+
+    @property
+    def union(self) -> list[bytes]:
+        """Not held: read :attr:`union_file`. Raises :class:`TypeError`."""
+        raise TypeError("a SpooledQuads holds no lines in memory: read its union_file")
+
+    def __len__(self) -> int:
+        return sum(self._sizes.values())
+
+    def graph_names(self) -> list[str]:
+        """The IRIs of the non-empty named graphs, sorted."""
+        return list(self._sizes)
+
+    def graph_sizes(self) -> dict[str, int]:
+        """The triples of each non-empty named graph, by IRI, sorted."""
+        return dict(self._sizes)
+
+    def ntriples(self, name: str | None = None) -> bytes:
+        """The union (or graph ``name``) as N-Triples, read whole: for tests."""
+        return (self.union_file if name is None else self.graph_files[name]).read_bytes()
+
+    def chunks(self, name: str | None = None, *,
+               counted: Callable[[int], None] | None = None) -> Iterator[bytes]:
+        """The union (or graph ``name``) as N-Triples, read from its file about 1 MB at a
+        time (whole lines)."""
+        path = self.union_file if name is None else self.graph_files[name]
+        return _file_chunks(path, counted)
+
+    def _nquad_chunks(self, counted: Callable[[int], None] | None) -> Iterator[bytes]:
+        for name in self.graph_names():
+            suffix = str(pyoxigraph.NamedNode(name)).encode() + b" ."
+            for chunk in _file_chunks(self.graph_files[name], counted):
+                lines = chunk.split(b"\n")[:-1]  # each chunk ends with a newline
+                yield b"\n".join([line[:-1] + suffix for line in lines] + [b""])
+
+    def release(self) -> None:
+        """Nothing to release: no line is held."""

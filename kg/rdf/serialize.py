@@ -34,7 +34,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import BNode
 
 from kg.errors import RdfError
-from kg.rdf.quads import Quads
+from kg.rdf.quads import Quads, SpooledQuads
 from kg.rdf.vocab import (
     DCAT,
     DCTERMS,
@@ -89,15 +89,16 @@ _SAME_AS = f"<{OWL.sameAs}>".encode()
 _WD_OBJECT = f"<{WD}".encode()
 
 
-def sameas_linkset(data: Quads) -> bytes:
+def sameas_linkset(data: Quads | Path) -> bytes:
     """The ``owl:sameAs`` linkset as N-Triples: one ``<place> owl:sameAs <wd:Q…>`` line for
-    each ``skos:exactMatch`` of ``data`` to a Wikidata item, sorted, nothing else (a
+    each ``skos:exactMatch`` of ``data`` (the dataset, or its union as sorted N-Triples
+    written by kg, read as it streams) to a Wikidata item, sorted, nothing else (a
     consumer who reasons with ``owl:sameAs`` loads it on purpose)."""
     # A substring test first (C speed): only the matching lines are split. The lines come
     # sorted by subject, and each keeps its subject and object, so they stay sorted.
     marker = b" " + _EXACT_MATCH + b" " + _WD_OBJECT
     out = []
-    for line in data.union:
+    for line in _union_lines(data, None):
         if marker in line:
             subject, _predicate, rest = line.split(b" ", 2)
             out.append(b" ".join((subject, _SAME_AS, rest)) + b"\n")
@@ -275,9 +276,20 @@ _TAG_TEXT = re.compile(rb'(?<!\\)"@zh-han([st])\b')
 _TAG_JSON = re.compile(rb'"@language": "zh-han([st])"')
 
 
+_TAG_WORD_AFTER = re.compile(rb'"@zh-han[st]\w')
+
+
 def _bcp47_case(data: bytes) -> bytes:
-    data = _TAG_TEXT.sub(lambda m: b'"@zh-Han' + m.group(1), data)
-    return _TAG_JSON.sub(lambda m: b'"@language": "zh-Han' + m.group(1) + b'"', data)
+    if b'"@zh-han' in data:
+        if b'\\"@zh-han' in data or _TAG_WORD_AFTER.search(data):
+            data = _TAG_TEXT.sub(lambda m: b'"@zh-Han' + m.group(1), data)
+        else:
+            # What the pattern would do where no tag follows an escaped quote or runs on
+            # into a longer word: bytes.replace, six times faster than the substitution.
+            data = data.replace(b'"@zh-hant', b'"@zh-Hant').replace(b'"@zh-hans', b'"@zh-Hans')
+    if b'"@language": "zh-han' in data:
+        data = _TAG_JSON.sub(lambda m: b'"@language": "zh-Han' + m.group(1) + b'"', data)
+    return data
 
 
 _PREFIX_MAP: dict[str, str] = dict(PREFIXES)
@@ -431,7 +443,9 @@ _NODE_AT = struct.Struct(">xQQ")  # the NUL separator, offset, length
 def _union_lines(data: Quads | Path,
                  counted: Callable[[int], None] | None) -> Iterator[bytes]:
     """The union's sorted N-Triples lines, without their newline: from the dataset, or read
-    from the N-Triples file as it streams."""
+    from the N-Triples file (a spooled dataset's union file) as it streams."""
+    if isinstance(data, SpooledQuads):
+        data = data.union_file
     if isinstance(data, Quads):
         lines = data.union
         step = 8192
@@ -442,8 +456,15 @@ def _union_lines(data: Quads | Path,
             yield from part
         return
     with open(data, "rb") as handle:
+        count = 0
         for line in handle:
             yield line.rstrip(b"\n")
+            count += 1
+            if count == 8192 and counted is not None:
+                counted(count)
+                count = 0
+        if count and counted is not None:
+            counted(count)
 
 
 _LANG_STRING = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
@@ -560,12 +581,17 @@ class UnionStats:
     properties: int = 0
     same_as: int = 0
     example: str | None = None
+    #: triples of each named graph, by graph IRI
+    graphs: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, data: Quads, base: str) -> UnionStats:
-        """Count ``data``'s union in one pass over its N-Triples lines. Terms are compared
-        as their N-Triples text (one text per term: every line was written by one writer),
-        sliced from the line: no term objects are made."""
+    def of(cls, data: Quads | Path, base: str, *,
+           graphs: Mapping[str, int] | None = None) -> UnionStats:
+        """Count ``data``'s union in one pass over its N-Triples lines: the dataset, or its
+        union as sorted N-Triples written by kg (read as it streams; ``graphs`` then gives
+        the triples of each named graph). Terms are compared as their N-Triples text (one
+        text per term: every line was written by one writer), sliced from the line: no term
+        objects are made."""
         subjects: set[bytes] = set()
         objects: set[bytes] = set()
         properties: set[bytes] = set()
@@ -575,7 +601,7 @@ class UnionStats:
         rdf_type = f"<{RDF.type}>".encode()
         # The links of places to Wikidata items (kg.rdf.emit: skos:exactMatch).
         same_as = f"<{SKOS.exactMatch}>".encode()
-        for line in data.union:
+        for line in _union_lines(data, None):
             # <s> <p> o .   (subjects and predicates are IRIs: no space or ">" inside)
             s_end = line.index(b"> ") + 1
             p_end = line.index(b"> ", s_end + 1) + 1
@@ -597,11 +623,13 @@ class UnionStats:
         stats.classes = Counter({c[1:-1].decode(): n for c, n in classes.items()})
         if typed:
             stats.example = min(t[1:-1].decode() for t in typed)
+        stats.graphs = (dict(graphs or {}) if isinstance(data, Path)
+                        else {name: len(lines) for name, lines in data.graphs.items()})
         return stats
 
 
 def void_graph(
-    data: Quads,
+    data: Quads | UnionStats,
     *,
     base: str,
     files: Mapping[str, bytes | int],
@@ -610,11 +638,12 @@ def void_graph(
     """The VoID/DCAT description of the dataset and of the distribution ``files`` written.
 
     ``files`` maps format names of :data:`FORMATS` to the bytes written or their sizes.
-    Counts come from the union graph; one ``void:subset`` per named graph; one
+    Counts come from the union graph (or are given: ``UnionStats.of(data, base)``, taken
+    before ``kg build`` releases the lines); one ``void:subset`` per named graph; one
     ``void:Linkset`` for the ``skos:exactMatch`` links to Wikidata.
     """
     iris = Iris(base)
-    union = UnionStats.of(data, base)
+    union = data if isinstance(data, UnionStats) else UnionStats.of(data, base)
     g = Graph()
     _bind(g)
     dataset = iris.dataset()
@@ -662,11 +691,11 @@ def void_graph(
     if union.example is not None:
         g.add((dataset, VOID.exampleResource, URIRef(union.example)))
 
-    for name, lines in data.graphs.items():
+    for name, count in union.graphs.items():
         sub = URIRef(name)
         g.add((dataset, VOID.subset, sub))
         g.add((sub, RDF.type, VOID.Dataset))
-        g.add((sub, VOID.triples, Literal(len(lines), datatype=XSD.integer)))
+        g.add((sub, VOID.triples, Literal(count, datatype=XSD.integer)))
         doc = URIRef(str(sub).replace("/graph/", "/source/"))
         g.add((sub, DCTERMS.source, doc))
         g.add((sub, PROV.wasDerivedFrom, doc))

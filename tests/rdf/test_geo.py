@@ -101,7 +101,7 @@ def test_haversine_on_gazetteer_coordinates() -> None:
 def test_geo_triples() -> None:
     a, b, c = "https://x.test/place/Q1", "https://x.test/place/Q2", "https://x.test/place/Q3"
     coords = {b: (10.0, 20.0), a: (-10.5, 30.25)}
-    out = geo_triples(coords, [("https://x.test/t/1", a, b), ("https://x.test/t/2", a, c)])
+    out = list(geo_triples(coords, [("https://x.test/t/1", a, b), ("https://x.test/t/2", a, c)]))
     assert geometry_iri(a) == a + "#geometry"
     assert out[:3] == [(a, HAS_GEOMETRY, a + "#geometry"),
                        (a + "#geometry", "http://www.w3.org/1999/02/22-rdf-syntax-ns#type",

@@ -225,6 +225,14 @@ def test_stale_rows_are_left_out() -> None:
     assert len(odbl) > 500
 
 
+def test_the_odbl_graph_from_the_written_union_is_the_same(tmp_path: Path) -> None:
+    """kg build looks the table's places up in the spooled union file, as it streams."""
+    ds, odbl = _main_and_odbl()
+    union = tmp_path / "union.nt"
+    union.write_bytes(ds.ntriples())
+    assert odbl_quads(union, read_odbl_table(ODBL_TSV), base=DEFAULT_BASE).graphs == odbl.graphs
+
+
 def test_kg_query_reads_both_datasets_by_default(
         built: Path, served: ox.Store, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

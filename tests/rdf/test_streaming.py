@@ -124,3 +124,18 @@ def test_empty_dataset(tmp_path: Path) -> None:
     empty = Quads({})
     for fmt in FORMATS:
         assert _streamed(empty, fmt, tmp_path) == _reference(empty, fmt), fmt
+
+
+@pytest.mark.parametrize("text", [
+    b'<s> <p> "a"@zh-hant .\n<s> <p> "b"@zh-hans .\n',
+    b'<s> <p> "x \\"@zh-hant y"@zh-hant .\n',  # a tag-like text after an escaped quote
+    b'<s> <p> "a"@zh-hantx .\n<s> <p> "a"@zh-hans-cn .\n',
+    b'{"@value": "a", "@language": "zh-hant"}',
+    b'<s> <p> "a"@en .\n',
+])
+def test_bcp47_case_is_the_pattern_substitution(text: bytes) -> None:
+    """The fast path (bytes.replace) gives what the regular expressions give."""
+    expected = serialize._TAG_TEXT.sub(lambda m: b'"@zh-Han' + m.group(1), text)
+    expected = serialize._TAG_JSON.sub(
+        lambda m: b'"@language": "zh-Han' + m.group(1) + b'"', expected)
+    assert serialize._bcp47_case(text) == expected

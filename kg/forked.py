@@ -1,0 +1,124 @@
+"""Run a function in a forked child process and take its result back.
+
+``kg build`` parses and emits in a child (:func:`run_forked`): the records, the links
+table and the emitter's indexes of places and names live and die there, and the memory
+they held goes back to the system when the child ends. In the build's own process, freed
+Python objects leave most of that memory resident (CPython's allocator returns an arena of
+small objects only when every object in it is gone, and the emitter's survivors are spread
+over all of them), under the lines read back and the SHACL engine's store. Measured in
+``bench/README.md``.
+
+The child is a fork: it has the parent's modules, settings and test doubles as they are,
+and no start-up cost. Its result comes back pickled through a pipe; a
+:class:`~kg.errors.KGError` it raises comes back as the same class with its message, path
+and line. The child dies with its parent (``PR_SET_PDEATHSIG``) and is killed if the
+parent is interrupted. Without ``os.fork`` the function runs in this process.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pickle
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kg.errors import KGError, RdfError
+
+__all__ = ["run_forked"]
+
+T = TypeVar("T")
+
+
+def _child(work: Callable[[], Any], write_fd: int) -> None:
+    """The child's whole life: run ``work``, write the outcome, end without unwinding the
+    parent's frames (their ``finally`` blocks are the parent's business)."""
+    code = 0
+    try:
+        from kg.buildjob import _die_with_parent
+
+        _die_with_parent()
+        outcome: tuple[Any, ...]
+        try:
+            outcome = ("ok", work())
+        except KGError as exc:
+            kind = type(exc)
+            outcome = ("kg", kind.__module__, kind.__qualname__, exc.message, exc.path,
+                       exc.line)
+        except KeyboardInterrupt:
+            outcome = ("interrupt",)
+        except BaseException as exc:  # a bug: told in one line by the parent
+            outcome = ("other", f"{type(exc).__name__}: {exc}")
+        try:
+            payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # a result that cannot be pickled
+            payload = pickle.dumps(("other", f"cannot send the result back: {exc}"))
+        with os.fdopen(write_fd, "wb") as out:
+            out.write(payload)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _status(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        hint = " (out of memory?)" if number == signal.SIGKILL else ""
+        return f"killed by signal {number}{hint}"
+    return f"exit code {os.waitstatus_to_exitcode(status)}"
+
+
+def _rebuilt(module: str, name: str, message: str, path: str | None,
+             line: int | None) -> KGError:
+    kind: Any = importlib.import_module(module)
+    for part in name.split("."):
+        kind = getattr(kind, part, None)
+    if not (isinstance(kind, type) and issubclass(kind, KGError)):
+        return RdfError(message, path=path, line=line)
+    error: KGError = kind.__new__(kind)
+    KGError.__init__(error, message, path=path, line=line)
+    return error
+
+
+def run_forked(work: Callable[[], T], *, what: str) -> T:
+    """``work()``, run in a forked child; its result (picklable) comes back.
+
+    Raises what ``work`` raised: a :class:`~kg.errors.KGError` as its own class, message,
+    path and line; ``KeyboardInterrupt``; anything else, or a child that ends without a
+    result (killed), as :class:`~kg.errors.RdfError` naming ``what``.
+    """
+    if not hasattr(os, "fork"):
+        return work()
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(work, write_fd)
+    os.close(write_fd)
+    try:
+        with os.fdopen(read_fd, "rb") as handle:
+            data = handle.read()
+    except BaseException:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise
+    _, status = os.waitpid(pid, 0)
+    if not data:
+        raise RdfError(f"{what} ended without a result: {_status(status)}")
+    try:
+        outcome = pickle.loads(data)
+    except Exception:  # a child killed while writing
+        raise RdfError(f"{what} ended without a whole result: {_status(status)}") from None
+    if outcome[0] == "ok":
+        result: T = outcome[1]
+        return result
+    if outcome[0] == "kg":
+        raise _rebuilt(*outcome[1:]) from None
+    if outcome[0] == "interrupt":
+        raise KeyboardInterrupt
+    raise RdfError(f"{what} failed: {outcome[1]}")

@@ -1,0 +1,90 @@
+"""kg.forked: a function run in a forked child gives back its result or its error."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kg.build import build
+from kg.errors import KGError, RdfError, SourceError
+from kg.forked import run_forked
+
+_TOUCHED: list[int] = []
+
+
+def test_the_result_comes_back_and_the_work_ran_elsewhere() -> None:
+    def work() -> tuple[int, list[bytes]]:
+        _TOUCHED.append(1)  # in the child's memory only
+        return os.getpid(), [b"x" * 10] * 3
+
+    pid, lines = run_forked(work, what="the test")
+    assert pid != os.getpid() and lines == [b"x" * 10] * 3
+    assert _TOUCHED == []
+
+
+def test_a_kg_error_comes_back_as_itself() -> None:
+    def work() -> None:
+        raise SourceError("bad row", path="doc.md", line=7)
+
+    with pytest.raises(SourceError) as info:
+        run_forked(work, what="the test")
+    assert (str(info.value), info.value.path, info.value.line) == ("doc.md:7: bad row",
+                                                                    "doc.md", 7)
+
+
+def test_any_other_error_is_one_line() -> None:
+    def work() -> None:
+        raise ValueError("oops\nsecond line")
+
+    with pytest.raises(RdfError) as info:
+        run_forked(work, what="the test")
+    assert str(info.value).startswith("the test failed: ValueError: oops")
+
+
+def test_a_killed_child_is_told() -> None:
+    def work() -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(RdfError) as info:
+        run_forked(work, what="the test")
+    assert str(info.value) == ("the test ended without a result: killed by signal 9 "
+                               "(out of memory?)")
+
+
+def test_the_build_leaves_no_spool_behind(tmp_path: Path, monkeypatch: Any) -> None:
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    build(out=tmp_path / "dist", progress=False)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("not a list\n", encoding="utf-8")
+    with pytest.raises(KGError):  # the source plug-in's one-line error, from the child
+        build(out=tmp_path / "dist2", seeds=[bad], progress=False)
+    assert list(spool.iterdir()) == []
+
+
+def test_a_killed_builds_spool_is_removed_by_the_next(tmp_path: Path, monkeypatch: Any) -> None:
+    import fcntl
+
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    stale = spool / "kg-emit-stale123"
+    stale.mkdir()
+    (stale / "union.nt").write_bytes(b"x\n")
+    live = spool / "kg-emit-live4567"
+    live.mkdir()
+    other = spool / "not-ours"
+    other.mkdir()
+    fd = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # a build still running
+        build(out=tmp_path / "dist", progress=False)
+        assert sorted(p.name for p in spool.iterdir()) == ["kg-emit-live4567", "not-ours"]
+    finally:
+        os.close(fd)
