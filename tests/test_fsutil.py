@@ -280,7 +280,9 @@ def test_a_document_line_over_the_limit_is_refused(tmp_path: Path) -> None:
 
 
 @needs_unshare
-def test_a_full_tmpdir_during_validation_says_what_to_do(tmp_path: Path) -> None:
+def test_a_full_tmpdir_says_what_to_do(tmp_path: Path) -> None:
+    # The build's first use of TMPDIR is the emitted graph's spool (issue 21), before the
+    # validation: a full TMPDIR is reported there, in one line saying what to do.
     tmp = tmp_path / "tmp"
     tmp.mkdir()
     out = tmp_path / "dist"
@@ -293,7 +295,6 @@ def test_a_full_tmpdir_during_validation_says_what_to_do(tmp_path: Path) -> None
         env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr == (
-        "kg build: error: SHACL validation failed: cannot write its temporary copy of the "
-        f"graph in {tmp} (TMPDIR): No space left on device; free some space there, or set "
-        "TMPDIR to a folder with room\n")
+        f"kg build: error: cannot spool the emitted graph in {tmp} (TMPDIR): No space left "
+        "on device; free some space there, or set TMPDIR to a folder with room\n")
     assert not out.exists()
