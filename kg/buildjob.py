@@ -14,10 +14,8 @@ the child raised (class name, message, path, line), as one JSON line on its stdo
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -25,11 +23,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kg import errors
+from kg.children import die_with_parent
 from kg.errors import KGError, RdfError
 
 __all__ = ["Check", "SideJob", "run_child", "start"]
-
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -52,14 +49,6 @@ def check_written(path: Path, fmt: str, expected: int, shown: Path) -> None:
         count = check_bytes(handle, fmt, path=shown)
     if count != expected:
         raise RdfError(f"wrote {expected} triples but reads back {count}", path=shown)
-
-
-def _die_with_parent() -> None:
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (AttributeError, OSError):  # not Linux: the child then ends on its own
-        pass
 
 
 class SideJob:
@@ -116,7 +105,7 @@ def run_child(spec: str) -> int:
     job = json.loads(spec)
     # Set here, not in a preexec_fn (unsafe when the parent runs threads, as kg serve does);
     # a parent gone before this line is seen by the next one.
-    _die_with_parent()
+    die_with_parent()
     if os.getppid() != job["parent"]:
         return 2
     try:

@@ -37,9 +37,9 @@ def _child(work: Callable[[], Any], write_fd: int) -> None:
     parent's frames (their ``finally`` blocks are the parent's business)."""
     code = 0
     try:
-        from kg.buildjob import _die_with_parent
+        from kg.children import die_with_parent
 
-        _die_with_parent()
+        die_with_parent()
         outcome: tuple[Any, ...]
         try:
             outcome = ("ok", work())

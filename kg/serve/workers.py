@@ -44,7 +44,6 @@ and its crash costs only its own request.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import resource
@@ -61,6 +60,7 @@ from typing import IO, Any
 
 import pyoxigraph as ox
 
+from kg.children import die_with_parent
 from kg.serve.execute import Job, Outcome, Spool, execute
 from kg.serve.limits import Limits
 
@@ -69,7 +69,6 @@ __all__ = ["Busy", "Pool", "QueryTimeout", "WorkerCrashed"]
 _FORK = multiprocessing.get_context("fork")
 _FORKSERVER = multiprocessing.get_context("forkserver")
 _FORKSERVER.set_forkserver_preload(["pyoxigraph", "kg.serve.execute"])
-_PR_SET_PDEATHSIG = 1
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 #: Query texts remembered as heavy (past their trial on a reserved worker).
 _HEAVY_KEPT = 4096
@@ -94,15 +93,6 @@ class QueryTimeout(Exception):
 
 class WorkerCrashed(Exception):
     """The worker died while running the query (it was replaced)."""
-
-
-def _die_with_parent() -> None:
-    # Linux: the kernel sends SIGKILL to this process when its parent dies.
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
-        pass
 
 
 def _statm() -> tuple[int, int]:
@@ -133,7 +123,7 @@ def _worker_main(conn: Connection, source: ox.Store | str, memory: int, recycle:
     # itself, so a worker ignores it rather than print a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with_parent()
+    die_with_parent()
     _quiet_child(conn.fileno())
     os.environ["RUST_BACKTRACE"] = "0"
     store = source if isinstance(source, ox.Store) else ox.Store.read_only(source)
