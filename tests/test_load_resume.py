@@ -4,6 +4,7 @@ Virtuoso (behind the fault-injecting proxy of tests/test_load.py)."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -49,7 +50,7 @@ def _resume_replace(store: Store, files: tuple[Path, Path], tmp_path: Path, gsp_
     with FaultProxy(base, gsp_path, fail_at=3, auth_only=auth is not None) as proxy:
         with pytest.raises(LoadError) as info:
             load(proxy.url + gsp_path, new, graph, replace=True, auth=auth, batch_size=100,
-                 state_path=state)
+                 connections=1, state_path=state)
         message = str(info.value)
         assert "batch 3/8" in message and "200 of 800 triples acknowledged" in message
         assert "is kept for resuming" in message
@@ -94,13 +95,47 @@ def test_oxigraph_append_resumes_after_the_last_acknowledged_batch(
     base = oxigraph.gsp.rsplit("/", 1)[0]
     with FaultProxy(base, "/store", fail_at=4) as proxy:
         with pytest.raises(LoadError, match="300 of 800 triples acknowledged"):
-            load(proxy.url + "/store", new, graph, batch_size=100, state_path=state)
+            load(proxy.url + "/store", new, graph, batch_size=100, connections=1, state_path=state)
         assert graph_state(oxigraph.query, graph)[:2] == (OLD + 300, OLD)
         proxy.fail_at = None
         result = load(proxy.url + "/store", new, graph, batch_size=100, state_path=state)
     # The count check uses the count before the first attempt, recorded in the state.
     assert (result.before, result.after, result.requests) == (OLD, OLD + NEW, 5)
     assert not state.exists()
+
+
+def test_two_connections_say_what_was_stored_beside_a_failed_batch_and_resume(
+    oxigraph: Store, files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """With two requests under way, the third write fails: whichever batch it was, the
+    message counts what the store acknowledged before it and beside it, the store holds
+    exactly that, and the same command resumes to the whole file."""
+    old, new = files
+    graph = GRAPH + "/resume-two-connections"
+    load(oxigraph.gsp, old, graph, replace=True)
+    state = tmp_path / "two.state"
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    with FaultProxy(base, "/store", fail_at=3) as proxy:
+        with pytest.raises(LoadError) as info:
+            load(proxy.url + "/store", new, graph, batch_size=100, connections=2,
+                 state_path=state)
+        stored = graph_state(oxigraph.query, graph)[:2]
+        result = load(proxy.url + "/store", new, graph, batch_size=100, connections=2,
+                      state_path=state)
+    assert (result.before, result.after) == (OLD, OLD + NEW)
+    assert not state.exists()
+    message = str(info.value)
+    failed = re.search(r"POST of batch (\d)/8 \(100 triples; (\d+) of 800 triples "
+                       r"acknowledged before it\)", message)
+    assert failed is not None, message
+    assert int(failed.group(2)) == (int(failed.group(1)) - 1) * 100
+    beside = re.search(r"of the batches sent beside it \((\d)\), the store acknowledged (\d)",
+                       message)
+    assert beside is not None, message
+    assert int(beside.group(1)) == int(failed.group(1)) + 1
+    held = int(failed.group(2)) + 100 * int(beside.group(2))
+    assert stored == (OLD + held, OLD)
+    assert f"resume after the {failed.group(2)} triples acknowledged" in message
 
 
 def test_state_of_another_load_is_refused(

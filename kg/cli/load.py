@@ -26,6 +26,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     from kg.cli import http_url, input_file, positive_float, positive_int
+    from kg.loadstate import DEFAULT_BATCH_SIZE, DEFAULT_CONNECTIONS
 
     parser.add_argument("file", nargs="?", type=input_file, metavar="FILE",
                         help="RDF file to send (default: dist/twinning.nt)")
@@ -50,8 +51,11 @@ def register(subparsers: Any) -> None:
                         help="password (or set KG_LOAD_PASSWORD, which keeps it out of ps)")
     parser.add_argument("--auth", choices=("basic", "digest"), default="basic",
                         help="HTTP authentication scheme (Virtuoso: digest; default basic)")
-    parser.add_argument("--batch-size", type=positive_int, default=50_000, metavar="N",
-                        help="triples per request (default 50000)")
+    parser.add_argument("--batch-size", type=positive_int, default=DEFAULT_BATCH_SIZE,
+                        metavar="N", help=f"triples per request (default {DEFAULT_BATCH_SIZE})")
+    parser.add_argument("--connections", type=positive_int, default=DEFAULT_CONNECTIONS,
+                        metavar="N", help="requests under way at once, acknowledged in order "
+                        f"(default {DEFAULT_CONNECTIONS})")
     parser.add_argument("--no-check", dest="check", action="store_false",
                         help="skip the triple count after the load")
     parser.add_argument("--timeout", type=positive_float, default=120.0, metavar="SECONDS",
@@ -88,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         atomic=not args.replace_non_atomic,
         auth=auth,
         batch_size=args.batch_size,
+        connections=args.connections,
         query_endpoint=args.query_endpoint,
         update_endpoint=args.update_endpoint,
         check=args.check,
