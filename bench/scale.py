@@ -1,6 +1,7 @@
 """``kg build`` at scale against its floor, side by side in one run (bench/README.md).
 
-Usage: ``python bench/scale.py FOLDER [--rounds N] [--jobs build,floor,shacl,serial]``, where FOLDER
+Usage: ``python bench/scale.py FOLDER [--rounds N] [--jobs build,floor,shacl,serial,parallel]``,
+where FOLDER
 holds a synthetic source (``python bench/synthetic.py N FOLDER``). Each round runs, in a
 fresh process each, one after the other (the order rotating each round):
 
@@ -8,8 +9,9 @@ fresh process each, one after the other (the order rotating each round):
 * ``floor``: a fresh Python process that parses the build's own ``twinning.nt`` with
   pyoxigraph, bulk-loads an in-memory store and writes Turtle, N-Triples, JSON-LD and TriG
   (what any build of these triples must at least do);
-* ``serial``: the same build in one process (``build(parallel=False)``: JSON-LD and the
-  checks not in a second process), into ``FOLDER/dist-serial``;
+* ``serial`` and ``parallel``: the same build with JSON-LD and its check in this process or
+  in a second one (``build(parallel=False)`` or ``True``), into ``FOLDER/dist-serial`` or
+  ``FOLDER/dist-parallel``;
 * ``shacl``: the default SHACL engine alone (shapes compiled, then the build's
   ``twinning.nt`` with the ontology, as ``kg build`` feeds it).
 
@@ -61,7 +63,7 @@ print(result.violations, result.warnings)
 """
 
 
-_SERIAL = """
+_ONE_OR_TWO = """
 import sys
 from pathlib import Path
 from kg.fsutil import set_max_input_size
@@ -69,7 +71,7 @@ from kg.build import build
 folder = Path(sys.argv[1])
 set_max_input_size(4 << 30)
 build(seeds=[folder / "zhwiki-synthetic.md"], links_path=folder / "wikidata-links-synthetic.tsv",
-      out=Path(sys.argv[2]), parallel=False, progress=False)
+      out=Path(sys.argv[2]), parallel=sys.argv[3] == "parallel", progress=False)
 """
 
 
@@ -141,7 +143,8 @@ def main(argv: list[str]) -> int:
             "build": build,
             "floor": [sys.executable, "-c", _FLOOR, str(dist / "twinning.nt"), scratch],
             "shacl": [sys.executable, "-c", _SHACL, str(dist / "twinning.nt")],
-            "serial": [sys.executable, "-c", _SERIAL, str(folder), str(folder / "dist-serial")],
+            **{how: [sys.executable, "-c", _ONE_OR_TWO, str(folder), str(folder / f"dist-{how}"),
+                     how] for how in ("serial", "parallel")},
         }
         for number in range(args.rounds):
             order = jobs[number % len(jobs):] + jobs[: number % len(jobs)]

@@ -5,7 +5,9 @@
 in a spool folder in TMPDIR (:mod:`kg.rdf.spool`); the build's own process writes every
 serialisation from those files as they stream (:class:`~kg.rdf.quads.SpooledQuads`),
 then checks them: SHACL with the project's shapes on the written ``twinning.nt`` (or the
-spooled union), then every file through the strict pyoxigraph parser. So the records, the
+spooled union), and JSON-LD through the strict pyoxigraph parser (Turtle, TriG and
+N-Triples are checked as they are written: their lines go through that parser on their way
+into pyoxigraph's writers, :func:`_checked_as_written`). So the records, the
 emitter's indexes, the lines and the SHACL engine's store are never in memory at the same
 time (``bench/README.md``). The files and the build manifest (:mod:`kg.manifest`) are
 written into a temporary sibling folder, which then takes the output folder's place in
@@ -67,6 +69,7 @@ __all__ = [
     "DEFAULT_FORMATS",
     "MANIFEST_NAME",
     "MISSING_LINKS_NAME",
+    "PARALLEL_MIN_TRIPLES",
     "BuildInputs",
     "BuildResult",
     "BuildViolations",
@@ -75,6 +78,11 @@ __all__ = [
     "read_manifest",
     "report_turtle",
 ]
+
+#: From this many triples, a build on two cores or more writes and checks JSON-LD in a
+#: second process (:func:`build`'s ``parallel``): below, the process's start costs more
+#: than the JSON-LD it takes over (about 6 µs a triple).
+PARALLEL_MIN_TRIPLES = 200_000
 
 
 class BuildViolations(KGError):
@@ -488,7 +496,8 @@ def _write_and_check(
 ) -> ValidationResult:
     """Write the serialisations of ``ds`` into ``tmp``, validate, write the ``small`` files
     (VoID and the reports, given the result, the files' sizes and the written N-Triples
-    file or ``None``) and read every RDF file back strictly.
+    file or ``None``) and read back strictly every RDF file not checked as it was written
+    (:func:`_checked_as_written`).
 
     When N-Triples are among the formats, the lines of ``ds`` are released once the
     N-Triples, Turtle and TriG files are written (:meth:`Quads.release`): JSON-LD is then
@@ -524,11 +533,19 @@ def _write_and_check(
                 continue
             stage.counting(f"writing {name}", triples, "triples")
             with (tmp / name).open("wb") as handle:
-                write_format(ds, fmt, handle, spool_dir=tmp, counted=stage.advance)
+                try:
+                    write_format(ds, fmt, handle, spool_dir=tmp, counted=stage.advance)
+                except SyntaxError as exc:
+                    # The lines are parsed strictly on their way into the writers: what
+                    # the emitter made and the parser refuses is a bug, said as such.
+                    raise RdfError(f"the emitted graph does not parse strictly ({exc}): a "
+                                   f"bug in kg, please report it; {out} left unchanged"
+                                   ) from None
             if fmt == "nt" and parallel:
                 by_side = {"nt", "jsonld"} & set(formats)
                 checks = [Check(str(tmp / f"twinning.{f}"), f, expected[f],
-                                str(out / f"twinning.{f}")) for f in sorted(by_side)]
+                                str(out / f"twinning.{f}")) for f in sorted(by_side)
+                          if f not in _checked_as_written(formats)]
                 jsonld = tmp / "twinning.jsonld" if "jsonld" in by_side else None
                 side = start(tmp / name, jsonld, tmp, checks)
         if nt is not None:
@@ -541,7 +558,7 @@ def _write_and_check(
                 report_text=result.text,
             )
         for fmt in formats:
-            if fmt not in by_side:
+            if fmt not in by_side and fmt not in _checked_as_written(formats):
                 stage(f"checking twinning.{fmt}")
                 check_written(tmp / f"twinning.{fmt}", fmt, expected[fmt],
                               out / f"twinning.{fmt}")
@@ -562,6 +579,16 @@ def _write_and_check(
     return result
 
 
+def _checked_as_written(formats: Sequence[str]) -> set[str]:
+    """The formats whose files need no strict re-parse: Turtle and TriG are written by
+    pyoxigraph's writers from terms its strict parser read (each graph's lines, as they
+    stream in), and N-Triples are those same lines, when one of the two was written
+    (tests/rdf/test_writers_by_construction.py: what these writers write parses strictly
+    back to the same graph). JSON-LD, the project's own writer, is always read back."""
+    written_by_pyoxigraph = {"ttl", "trig"} & set(formats)
+    return written_by_pyoxigraph | ({"nt"} if written_by_pyoxigraph else set())
+
+
 def build(
     *,
     out: Path = paths.DIST_DIR,
@@ -575,7 +602,7 @@ def build(
     on_commit: Callable[[], None] | None = None,
     odbl_coordinates: Path | None = paths.ODBL_COORDINATES_TSV,
     progress: bool | None = None,
-    parallel: bool = False,
+    parallel: bool | None = None,
 ) -> BuildResult:
     """Build the graph and write it to ``out`` (atomically, as a whole folder).
 
@@ -590,9 +617,11 @@ def build(
     are removed. ``on_commit`` is called at the point of no return, just before the new
     folder takes the old one's place (the CLI stops treating Ctrl-C as an interruption
     there, :mod:`kg.interrupt`). ``progress``: show the progress line on stderr (None: when
-    it is a terminal). ``parallel``: write JSON-LD and check files in a second process (see
-    :mod:`kg.buildjob`); off by default: on the shared 2-core machine it did not shorten
-    the wall time, neither on the seeds nor at 10^5 twinnings (``bench/README.md``).
+    it is a terminal). ``parallel``: write JSON-LD and check it in a second process (see
+    :mod:`kg.buildjob`); None (the default): when the graph has at least
+    :data:`PARALLEL_MIN_TRIPLES` triples and the build may run on two cores or more (on
+    an idle 2-core machine it shortens a 10^5 build by a fifth; on the seeds the second
+    process's start costs more than it saves: ``bench/README.md``).
     Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL violations,
     :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad input,
     :class:`~kg.errors.RdfError` for an unknown format, a base that is not an absolute
@@ -666,6 +695,9 @@ def build(
                                            shapes_dir=shapes_dir, ontology=ontology)
 
         triples = len(ds)
+        if parallel is None:
+            parallel = (triples >= PARALLEL_MIN_TRIPLES
+                        and len(os.sched_getaffinity(0)) >= 2)
         try:
             with _staging(target) as tmp:
                 # Spooled in the staging folder, like the main files, not in TMPDIR.

@@ -5,6 +5,7 @@ staging folder of a live build left alone by another build's cleanup."""
 from __future__ import annotations
 
 import fcntl
+import importlib
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,6 +24,7 @@ from kg.cli import main
 from kg.cli.build import SHOWN
 from kg.errors import RdfError
 from kg.manifest import MISSING_LINKS_NAME, read_manifest
+from kg.rdf.spool import LineSets
 
 
 def _links_without_cities(tmp_path: Path, count: int) -> tuple[Path, list[str]]:
@@ -149,3 +152,54 @@ def test_manifest_lists_the_list_file_like_any_other(tmp_path: Path) -> None:
     assert result.missing_links_file == out / MISSING_LINKS_NAME
     doc = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert doc["files"][MISSING_LINKS_NAME]["size"] == (out / MISSING_LINKS_NAME).stat().st_size
+
+
+def test_an_emitted_line_the_strict_parser_refuses_fails_the_build_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Turtle, TriG and N-Triples are not read back (issue 21): their lines are parsed
+    strictly on their way into the writers, so a line the emitter got wrong still stops the
+    build, said as a bug, with the output folder unchanged."""
+    emit = importlib.import_module("kg.rdf.emit")  # kg.rdf.emit is also a function's name
+    original = emit.emit_lines
+
+    def emit_a_bad_line(results: Any, links: Any, sets: LineSets, **kwargs: Any) -> Any:
+        names, stats = original(results, links, sets, **kwargs)
+        sets.graph(next(iter(names))).add(b"<http://example.org/a> <http://example.org/b> "
+                                          b"<not an IRI> .")
+        return names, stats
+
+    out = tmp_path / "dist"
+    build(out=out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    monkeypatch.setattr(emit, "emit_lines", emit_a_bad_line)
+    with pytest.raises(RdfError, match=r"the emitted graph does not parse strictly .*a bug "
+                       r"in kg, please report it; .* left unchanged"):
+        build(out=out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@pytest.mark.parametrize("threshold, second_process", [(10**9, False), (1, True)])
+def test_the_default_takes_a_second_process_for_a_large_graph_on_two_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int, second_process: bool
+) -> None:
+    import kg.build
+    import kg.buildjob
+
+    started: list[object] = []
+    original = kg.buildjob.start
+
+    def recorded(*args: Any) -> Any:
+        started.append(args)
+        return original(*args)
+
+    monkeypatch.setattr(kg.build, "PARALLEL_MIN_TRIPLES", threshold)
+    monkeypatch.setattr(kg.buildjob, "start", recorded)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    build(out=tmp_path / "dist")
+    assert bool(started) is second_process
+    # One core: never, however large the graph.
+    started.clear()
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    build(out=tmp_path / "dist")
+    assert not started

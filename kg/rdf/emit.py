@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import quote
 
 import opencc
-import zhconv
 from rdflib import URIRef
 
 from kg.model import (
@@ -40,6 +39,7 @@ from kg.rdf.quads import Quads, Term, iri, literal
 from kg.rdf.spool import LineSets
 from kg.rdf.vocab import DEFAULT_BASE, ZHWIKI_PAGE, Iris
 from kg.reconcile.links import QID_RE, LinksTable
+from kg.zhconv_loader import zhconv
 
 __all__ = [
     "AGREEMENT_KINDS",

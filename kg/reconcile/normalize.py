@@ -25,7 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-import zhconv
+from kg.zhconv_loader import zhconv
 
 __all__ = [
     "CJK_SUFFIXES",

@@ -42,8 +42,6 @@ from contextlib import contextmanager
 from pathlib import PurePath
 from urllib.parse import urlsplit
 
-import zhconv
-
 from kg.errors import SourceError
 from kg.model import (
     DatePrecision,
@@ -55,6 +53,7 @@ from kg.model import (
     is_doc_id,
 )
 from kg.sources.zhwiki import parse_date as parse_cjk_date
+from kg.zhconv_loader import zhconv
 
 __all__ = [
     "COLUMNS",
