@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
 import re
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from html import unescape
 from pathlib import Path
@@ -418,20 +419,8 @@ class _Loader:
         sent = batches.sent
         # (index, method, triples, end offset, the request under way), oldest first
         pending: deque[tuple[int, str, int, int, Future[requests.Response]]] = deque()
-        local = threading.local()
-        sessions: list[requests.Session] = []
-
-        def request(method: str, body: bytes) -> requests.Response:
-            # One session a thread (a Session is not thread-safe); the digest handler keeps
-            # its nonce per thread itself.
-            session = getattr(local, "session", None)
-            if session is None:
-                session = local.session = requests.Session()
-                session.headers.update(self.session.headers)
-                sessions.append(session)
-            return session.request(method, url, params=params, data=body,
-                                   headers={"Content-Type": _NT}, auth=self.batch_auth,
-                                   timeout=self.timeout)
+        senders = _Senders(self.connections, self.session.headers, url, params,
+                           self.batch_auth, self.timeout)
 
         def settle() -> None:
             nonlocal sent
@@ -466,19 +455,58 @@ class _Loader:
                     f"{taken}")
 
         try:
-            with ThreadPoolExecutor(self.connections, thread_name_prefix="kg-load") as pool:
-                for index, (body, count, position) in enumerate(batches, start=batches.first):
-                    method = "PUT" if put_first and index == 0 else "POST"
-                    pending.append((index, method, count, position,
-                                    pool.submit(request, method, body)))
-                    if method == "PUT" or len(pending) >= self.connections:
-                        settle()  # a PUT alone: it replaces what the store holds
-                while pending:
-                    settle()
+            for index, (body, count, position) in enumerate(batches, start=batches.first):
+                method = "PUT" if put_first and index == 0 else "POST"
+                pending.append((index, method, count, position, senders.submit(method, body)))
+                if method == "PUT" or len(pending) >= self.connections:
+                    settle()  # a PUT alone: it replaces what the store holds
+            while pending:
+                settle()
         finally:
-            for session in sessions:
-                session.close()
+            senders.close()
         return sent
+
+
+class _Senders:
+    """``count`` daemon threads, each with its own session (a Session is not thread-safe;
+    the digest handler keeps its nonce per thread), sending the batches they are given.
+    Daemon threads: Ctrl-C, or a failure, never waits for a store that does not answer."""
+
+    def __init__(self, count: int, headers: Mapping[str, str | bytes], url: str,
+                 params: dict[str, str], auth: AuthBase | None, timeout: float) -> None:
+        self._work: queue.SimpleQueue[tuple[str, bytes, Future[requests.Response]] | None] = (
+            queue.SimpleQueue())
+        self._sessions: list[requests.Session] = []
+        for _ in range(count):
+            session = requests.Session()
+            session.headers.update(headers)
+            self._sessions.append(session)
+            threading.Thread(target=self._run, args=(session, url, params, auth, timeout),
+                             name="kg-load", daemon=True).start()
+
+    def _run(self, session: requests.Session, url: str, params: dict[str, str],
+             auth: AuthBase | None, timeout: float) -> None:
+        while (item := self._work.get()) is not None:
+            method, body, future = item
+            try:
+                future.set_result(session.request(
+                    method, url, params=params, data=body, headers={"Content-Type": _NT},
+                    auth=auth, timeout=timeout))
+            except BaseException as exc:  # handed to the waiting thread
+                future.set_exception(exc)
+
+    def submit(self, method: str, body: bytes) -> Future[requests.Response]:
+        """Send ``body`` by ``method`` on the next free connection."""
+        future: Future[requests.Response] = Future()
+        self._work.put((method, body, future))
+        return future
+
+    def close(self) -> None:
+        """Let the threads end once their request is done; close the sessions."""
+        for _ in self._sessions:
+            self._work.put(None)
+        for session in self._sessions:
+            session.close()
 
 
 def load(

@@ -122,3 +122,48 @@ def test_ctrl_c_right_after_the_reconcile_summary(attempt: int, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
     assert "interrupted" not in done.stderr
+
+
+def test_ctrl_c_stops_kg_load_at_once_when_the_store_does_not_answer(dist: Path) -> None:
+    """The batches are sent by daemon threads: a Ctrl-C while the store holds two requests
+    unanswered ends the load at once, not after their timeout."""
+    import socket
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept_and_say_nothing() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            held.append(conn)
+
+    threading.Thread(target=accept_and_say_nothing, daemon=True).start()
+    port = listener.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", "load", str(dist / "twinning.nt"), "--endpoint",
+         f"http://127.0.0.1:{port}/store", "--no-check", "--batch-size", "1000",
+         "--timeout", "600"],
+        env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while len(held) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(held) == 2, "kg load did not open its two connections"
+        time.sleep(0.3)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=20)
+        assert time.monotonic() - started < 5
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
