@@ -321,6 +321,13 @@ def _compact(iri: str, context: Mapping[str, str]) -> str:
     for prefix, ns in context.items():
         if iri.startswith(ns) and _SIMPLE_LOCAL.match(iri[len(ns) :]):
             return f"{prefix}:{iri[len(ns):]}"
+    scheme, colon, rest = iri.partition(":")
+    if colon and scheme in context and not rest.startswith("//"):
+        # A reader would expand it through the context into another IRI (wd:x is read as
+        # http://www.wikidata.org/entity/x): refused rather than written wrong.
+        raise RdfError(f"the IRI <{iri}> cannot be written in JSON-LD: its scheme "
+                       f"{scheme!r} is a prefix of the context, so a reader would take it "
+                       "for another IRI")
     return iri
 
 
