@@ -302,6 +302,10 @@ class _Emitter:
         # million twinnings)
         self.twin_pairs: list[tuple[Term, Term, Term]] = []
         self.resolved_nodes: dict[tuple[str, str], Term] = {}
+        # Each place reference's record node, made once (see :meth:`record`), and the
+        # (node, title, label) of the zh.wikipedia links already named.
+        self.recorded: dict[tuple[tuple[str, str, str, str], Term], Term] = {}
+        self.wiki_named: set[tuple[Term, str, str]] = set()
         # English labels of QIDs from the links table, for country nodes known only by QID.
         self.qid_labels: dict[str, set[str]] = defaultdict(set)
         for row in links:
@@ -382,25 +386,37 @@ class _Emitter:
         (``tw:reconciliationStatus``, ``tw:candidate``s, ``tw:reconciliation``, in the links
         graph). The links run from the record to the place, so ``skos:exactMatch`` or
         ``owl:sameAs`` on the place carries none of them onto a Wikidata item."""
-        node = self._ref_node(place, "record", (doc, role, key, country))
+        ref = (doc, role, key, country)
+        node = self.recorded.get((ref, place))
+        if node is None:
+            node = self.recorded[(ref, place)] = self._first_record(ref, place, row)
+        # A reference named again (a city in many twinnings) adds only its line: the rest
+        # depends on the reference, the place and its links row alone, made once above.
+        self.graph(doc).add((node, PROV.wasDerivedFrom, self.iris.source_line(doc, line)))
+
+    def _first_record(self, ref: tuple[str, str, str, str], place: Term,
+                      row: LinkRow | None) -> Term:
+        # What :meth:`record` states of a reference the first time it is named.
+        doc = ref[0]
+        node = self._ref_node(place, "record", ref)
         g = self.graph(doc)
         g.add((node, RDF.type, TW.PlaceRecord))
         g.add((node, SCHEMA.about, place))
         g.add((node, TW.namedIn, self.iris.source(doc)))
-        g.add((node, PROV.wasDerivedFrom, self.iris.source_line(doc, line)))
         links = self.graph(LINKS_DOC)
         status = (TW.Resolved if row is not None and row.qid
                   else _STATUS.get(row.status, TW.Unresolved) if row is not None
                   else TW.Unresolved)
         links.add((node, TW.reconciliationStatus, status))
         if row is None:
-            return
+            return node
         if not row.qid:
             for cell in row.candidates.split():
                 qid = cell.split(":", 1)[0]
                 if QID_RE.fullmatch(qid):
                     links.add((node, TW.candidate, WD[qid]))
         links.add((node, TW.reconciliation, self.reconciliation(place, row)))
+        return node
 
     @staticmethod
     def _ref_node(place: Term, kind: str, ref: tuple[str, str, str, str]) -> Term:
@@ -501,6 +517,10 @@ class _Emitter:
                     self.graph(doc).add((node, SKOS.altLabel, alt))
 
     def wiki_names(self, node: Term, link: WikiLink) -> None:
+        named = (node, link.title, link.label)
+        if named in self.wiki_named:
+            return  # the same triples and labels as the first time
+        self.wiki_named.add(named)
         g = self.graph("zhwiki")
         label = link.label.strip() or _title_text(link.title)
         self.names("zhwiki", node, [(label, zh_tag(label))])
