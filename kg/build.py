@@ -503,9 +503,9 @@ def _write_and_check(
     N-Triples, Turtle and TriG files are written (:meth:`Quads.release`): JSON-LD is then
     made from ``twinning.nt`` and ``validated`` is given that file, so the validator's store
     never sits beside the lines; otherwise ``validated`` gets ``None`` (validate ``ds``) and
-    ``ds`` is left as it is. With ``parallel`` and N-Triples among the formats, a second
-    process (:mod:`kg.buildjob`) makes the JSON-LD file from ``twinning.nt`` and checks both
-    while this one writes the rest and validates. Raises :class:`BuildViolations`,
+    ``ds`` is left as it is. With ``parallel`` and N-Triples among the formats, a forked
+    second process (:mod:`kg.buildjob`) makes the JSON-LD file from ``twinning.nt`` and
+    checks it while this one writes the rest and validates. Raises :class:`BuildViolations`,
     :class:`RdfError`, ``OSError``."""
     from kg.buildjob import Check, SideJob, check_written, start
     from kg.rdf.serialize import write_format, write_jsonld

@@ -17,17 +17,18 @@ parent is interrupted. Without ``os.fork`` the function runs in this process.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import pickle
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from kg.errors import KGError, RdfError
 
-__all__ = ["run_forked"]
+__all__ = ["Forked", "run_forked", "start_forked"]
 
 T = TypeVar("T")
 
@@ -45,8 +46,11 @@ def _child(work: Callable[[], Any], write_fd: int) -> None:
             outcome = ("ok", work())
         except KGError as exc:
             kind = type(exc)
+            # Its plain attributes too (an RdfSyntaxError's column, a report's text).
+            extra = {k: v for k, v in vars(exc).items()
+                     if isinstance(v, str | int | float | bool | None)}
             outcome = ("kg", kind.__module__, kind.__qualname__, exc.message, exc.path,
-                       exc.line)
+                       exc.line, extra)
         except KeyboardInterrupt:
             outcome = ("interrupt",)
         except BaseException as exc:  # a bug: told in one line by the parent
@@ -72,7 +76,7 @@ def _status(status: int) -> str:
 
 
 def _rebuilt(module: str, name: str, message: str, path: str | None,
-             line: int | None) -> KGError:
+             line: int | None, extra: dict[str, Any]) -> KGError:
     kind: Any = importlib.import_module(module)
     for part in name.split("."):
         kind = getattr(kind, part, None)
@@ -80,7 +84,70 @@ def _rebuilt(module: str, name: str, message: str, path: str | None,
         return RdfError(message, path=path, line=line)
     error: KGError = kind.__new__(kind)
     KGError.__init__(error, message, path=path, line=line)
+    vars(error).update(extra)
     return error
+
+
+class Forked(Generic[T]):
+    """A forked child at work (:func:`start_forked`); :meth:`result` waits for it."""
+
+    def __init__(self, pid: int, read_fd: int, what: str) -> None:
+        self.pid = pid
+        self._read_fd = read_fd
+        self._what = what
+        self._reaped = False
+
+    def result(self) -> T:
+        """The child's result, once it ends. Raises what its work raised (see
+        :func:`run_forked`); an interruption here kills the child first."""
+        try:
+            with os.fdopen(self._read_fd, "rb") as handle:
+                data = handle.read()
+        except BaseException:
+            self.kill()
+            raise
+        _, status = os.waitpid(self.pid, 0)
+        self._reaped = True
+        if not data:
+            raise RdfError(f"{self._what} ended without a result: {_status(status)}")
+        try:
+            outcome = pickle.loads(data)
+        except Exception:  # a child killed while writing
+            raise RdfError(f"{self._what} ended without a whole result: {_status(status)}"
+                           ) from None
+        if outcome[0] == "ok":
+            result: T = outcome[1]
+            return result
+        if outcome[0] == "kg":
+            raise _rebuilt(*outcome[1:]) from None
+        if outcome[0] == "interrupt":
+            raise KeyboardInterrupt
+        raise RdfError(f"{self._what} failed: {outcome[1]}")
+
+    def kill(self) -> None:
+        """Stop the child now (the work failed elsewhere) and reap it."""
+        if self._reaped:
+            return
+        os.kill(self.pid, signal.SIGKILL)
+        os.waitpid(self.pid, 0)
+        self._reaped = True
+        with contextlib.suppress(OSError):
+            os.close(self._read_fd)
+
+
+def start_forked(work: Callable[[], T], *, what: str) -> Forked[T]:
+    """Start ``work()`` in a forked child and return at once; the caller goes on beside it
+    and takes the result with :meth:`Forked.result` (``what`` names the child in errors).
+    Needs ``os.fork``. Raises ``OSError`` if the child cannot be made."""
+    read_fd, write_fd = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        _child(work, write_fd)
+    os.close(write_fd)
+    return Forked(pid, read_fd, what)
 
 
 def run_forked(work: Callable[[], T], *, what: str) -> T:
@@ -92,33 +159,4 @@ def run_forked(work: Callable[[], T], *, what: str) -> T:
     """
     if not hasattr(os, "fork"):
         return work()
-    read_fd, write_fd = os.pipe()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        _child(work, write_fd)
-    os.close(write_fd)
-    try:
-        with os.fdopen(read_fd, "rb") as handle:
-            data = handle.read()
-    except BaseException:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        raise
-    _, status = os.waitpid(pid, 0)
-    if not data:
-        raise RdfError(f"{what} ended without a result: {_status(status)}")
-    try:
-        outcome = pickle.loads(data)
-    except Exception:  # a child killed while writing
-        raise RdfError(f"{what} ended without a whole result: {_status(status)}") from None
-    if outcome[0] == "ok":
-        result: T = outcome[1]
-        return result
-    if outcome[0] == "kg":
-        raise _rebuilt(*outcome[1:]) from None
-    if outcome[0] == "interrupt":
-        raise KeyboardInterrupt
-    raise RdfError(f"{what} failed: {outcome[1]}")
+    return start_forked(work, what=what).result()

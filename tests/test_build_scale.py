@@ -103,7 +103,7 @@ def test_second_process_dies_with_the_build(tmp_path: Path) -> None:
         "line = b'<http://example.org/a> <http://example.org/b> \"x\" .\\n'\n"
         "nt.write_bytes(line * 2_000_000)\n"
         "job = start(nt, folder / 'big.jsonld', folder, [Check(str(nt), 'nt', 1, 'x')])\n"
-        "print(job.process.pid, flush=True)\n"
+        "print(job.pid, flush=True)\n"
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)],

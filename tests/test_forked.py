@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ import pytest
 
 from kg.build import build
 from kg.errors import KGError, RdfError, SourceError
-from kg.forked import run_forked
+from kg.forked import run_forked, start_forked
+from kg.rdf.syntax import RdfSyntaxError
 
 _TOUCHED: list[int] = []
 
@@ -54,6 +56,36 @@ def test_a_killed_child_is_told() -> None:
         run_forked(work, what="the test")
     assert str(info.value) == ("the test ended without a result: killed by signal 9 "
                                "(out of memory?)")
+
+
+def test_a_started_child_works_beside_the_caller_and_can_be_stopped(tmp_path: Path) -> None:
+    """start_forked returns at once: the caller goes on while the child works (the build's
+    JSON-LD beside Turtle, TriG and SHACL), then takes the result; kill() stops it."""
+    gate = tmp_path / "go"
+
+    def wait_for_the_gate() -> int:
+        while not gate.exists():
+            time.sleep(0.01)
+        return os.getpid()
+
+    child = start_forked(wait_for_the_gate, what="the waiting child")
+    gate.touch()  # the caller's work, done while the child waits for it
+    assert child.result() == child.pid != os.getpid()
+    stuck = start_forked(lambda: time.sleep(60), what="a stuck child")
+    started = time.monotonic()
+    stuck.kill()
+    assert time.monotonic() - started < 5
+    with pytest.raises(ProcessLookupError):
+        os.kill(stuck.pid, 0)
+
+
+def test_a_kg_errors_own_attributes_come_back() -> None:
+    def bad_syntax() -> None:
+        raise RdfSyntaxError("not N-Triples", path="dist/twinning.nt", line=3, column=7)
+
+    with pytest.raises(RdfSyntaxError) as caught:
+        run_forked(bad_syntax, what="the test child")
+    assert str(caught.value) == "dist/twinning.nt:3:7: not N-Triples"
 
 
 def test_the_build_leaves_no_spool_behind(tmp_path: Path, monkeypatch: Any) -> None:
