@@ -33,7 +33,7 @@ __all__ = ["Forked", "run_forked", "start_forked"]
 T = TypeVar("T")
 
 
-def _child(work: Callable[[], Any], write_fd: int) -> None:
+def _child(work: Callable[[], Any], write_fd: int, parent: int) -> None:
     """The child's whole life: run ``work``, write the outcome, end without unwinding the
     parent's frames (their ``finally`` blocks are the parent's business)."""
     code = 0
@@ -41,6 +41,9 @@ def _child(work: Callable[[], Any], write_fd: int) -> None:
         from kg.children import die_with_parent
 
         die_with_parent()
+        if os.getppid() != parent:  # the parent died before the request took effect
+            code = 1
+            return
         outcome: tuple[Any, ...]
         try:
             outcome = ("ok", work())
@@ -142,10 +145,11 @@ def start_forked(work: Callable[[], T], *, what: str) -> Forked[T]:
     read_fd, write_fd = os.pipe()
     sys.stdout.flush()
     sys.stderr.flush()
+    parent = os.getpid()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _child(work, write_fd)
+        _child(work, write_fd, parent)
     os.close(write_fd)
     return Forked(pid, read_fd, what)
 
