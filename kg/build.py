@@ -69,7 +69,6 @@ __all__ = [
     "DEFAULT_FORMATS",
     "MANIFEST_NAME",
     "MISSING_LINKS_NAME",
-    "PARALLEL_MIN_TRIPLES",
     "BuildInputs",
     "BuildResult",
     "BuildViolations",
@@ -79,10 +78,6 @@ __all__ = [
     "report_turtle",
 ]
 
-#: From this many triples, a build on two cores or more writes and checks JSON-LD in a
-#: second process (:func:`build`'s ``parallel``): below, the process's start costs more
-#: than the JSON-LD it takes over (about 6 µs a triple).
-PARALLEL_MIN_TRIPLES = 200_000
 
 
 class BuildViolations(KGError):
@@ -620,11 +615,10 @@ def build(
     are removed. ``on_commit`` is called at the point of no return, just before the new
     folder takes the old one's place (the CLI stops treating Ctrl-C as an interruption
     there, :mod:`kg.interrupt`). ``progress``: show the progress line on stderr (None: when
-    it is a terminal). ``parallel``: write JSON-LD and check it in a second process (see
-    :mod:`kg.buildjob`); None (the default): when the graph has at least
-    :data:`PARALLEL_MIN_TRIPLES` triples and the build may run on two cores or more (on
-    an idle 2-core machine it shortens a 10^5 build by a fifth; on the seeds the second
-    process's start costs more than it saves: ``bench/README.md``).
+    it is a terminal). ``parallel``: write JSON-LD and check it in a forked second process
+    (see :mod:`kg.buildjob`); None (the default): when the build may run on two cores or
+    more (on an idle 2-core machine it takes a fifth off the wall time, on the seeds and
+    at 10^5 twinnings alike: ``bench/README.md``).
     Raises :class:`BuildViolations` (exit code 1) when the graph has SHACL violations,
     :class:`~kg.errors.SourceError` / :class:`~kg.errors.LinksError` for bad input,
     :class:`~kg.errors.RdfError` for an unknown format, a base that is not an absolute
@@ -699,8 +693,7 @@ def build(
 
         triples = len(ds)
         if parallel is None:
-            parallel = (triples >= PARALLEL_MIN_TRIPLES
-                        and len(os.sched_getaffinity(0)) >= 2)
+            parallel = len(os.sched_getaffinity(0)) >= 2
         try:
             with _staging(target) as tmp:
                 # Spooled in the staging folder, like the main files, not in TMPDIR.

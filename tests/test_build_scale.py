@@ -179,11 +179,9 @@ def test_an_emitted_line_the_strict_parser_refuses_fails_the_build_in_one_line(
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
-@pytest.mark.parametrize("threshold, second_process", [(10**9, False), (1, True)])
-def test_the_default_takes_a_second_process_for_a_large_graph_on_two_cores(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int, second_process: bool
+def test_the_default_takes_a_second_process_on_two_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kg.build
     import kg.buildjob
 
     started: list[object] = []
@@ -193,12 +191,11 @@ def test_the_default_takes_a_second_process_for_a_large_graph_on_two_cores(
         started.append(args)
         return original(*args)
 
-    monkeypatch.setattr(kg.build, "PARALLEL_MIN_TRIPLES", threshold)
     monkeypatch.setattr(kg.buildjob, "start", recorded)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     build(out=tmp_path / "dist")
-    assert bool(started) is second_process
-    # One core: never, however large the graph.
+    assert started
+    # One core: never.
     started.clear()
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     build(out=tmp_path / "dist")
