@@ -79,7 +79,6 @@ __all__ = [
 ]
 
 
-
 class BuildViolations(KGError):
     """The built graph does not conform to the shapes; the output folder was not touched."""
 
@@ -580,6 +579,13 @@ def _checked_as_written(formats: Sequence[str]) -> set[str]:
     return written_by_pyoxigraph | ({"nt"} if written_by_pyoxigraph else set())
 
 
+def _usable_cores() -> int:
+    # The cores this process may run on (its affinity, where the system has one).
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def _not_strict(exc: SyntaxError, out: Path) -> RdfError:
     # The lines are parsed strictly on their way into the writers: what the build made and
     # the parser refuses is a bug, said as such.
@@ -693,7 +699,7 @@ def build(
 
         triples = len(ds)
         if parallel is None:
-            parallel = len(os.sched_getaffinity(0)) >= 2
+            parallel = hasattr(os, "fork") and _usable_cores() >= 2
         try:
             with _staging(target) as tmp:
                 # Spooled in the staging folder, like the main files, not in TMPDIR.
