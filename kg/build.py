@@ -501,7 +501,8 @@ def _write_and_check(
     second process (:mod:`kg.buildjob`) makes the JSON-LD file from ``twinning.nt`` and
     checks it while this one writes the rest and validates. Raises :class:`BuildViolations`,
     :class:`RdfError`, ``OSError``."""
-    from kg.buildjob import Check, SideJob, check_written, start
+    from kg.buildjob import Check, check_written, start
+    from kg.forked import Forked
     from kg.rdf.serialize import write_format, write_jsonld
     from kg.rdf.syntax import check_bytes
 
@@ -512,7 +513,7 @@ def _write_and_check(
     # N-Triples first (the second process and the JSON-LD writer read it), JSON-LD last
     # (made from that file once the lines are released).
     order = sorted(formats, key=lambda f: (f != "nt", nt is not None and f == "jsonld"))
-    side: SideJob | None = None
+    side: Forked[None] | None = None
     by_side: set[str] = set()
     try:
         for fmt in order:
@@ -554,7 +555,7 @@ def _write_and_check(
                               out / f"twinning.{fmt}")
         if side is not None:
             stage("writing JSON-LD and checking (second process)")
-            side.wait()
+            side.result()
             side = None
     except BaseException:
         if side is not None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from kg.errors import RdfError
 from kg.forked import Forked, start_forked
 
-__all__ = ["Check", "SideJob", "check_written", "start"]
+__all__ = ["Check", "check_written", "start"]
 
 
 @dataclass(frozen=True)
@@ -37,11 +37,13 @@ class Check:
 
 
 def start(nt: Path | None, jsonld: Path | None, spool_dir: Path,
-          checks: Sequence[Check]) -> SideJob:
+          checks: Sequence[Check]) -> Forked[None]:
     """Start the second process: if ``jsonld`` is given, write it from the N-Triples file
-    ``nt``; then run ``checks`` in order. Raises ``OSError`` if it cannot start."""
-    return SideJob(start_forked(lambda: _side_work(nt, jsonld, spool_dir, checks),
-                                what="the build's second process (JSON-LD, checks)"))
+    ``nt``; then run ``checks`` in order. Its ``result()`` waits for it and raises the
+    :class:`~kg.errors.KGError` it raised; ``kill()`` stops it (the build failed
+    elsewhere). Raises ``OSError`` if it cannot start."""
+    return start_forked(lambda: _side_work(nt, jsonld, spool_dir, checks),
+                        what="the build's second process (JSON-LD, checks)")
 
 
 def _side_work(nt: Path | None, jsonld: Path | None, spool_dir: Path,
@@ -68,20 +70,3 @@ def check_written(path: Path, fmt: str, expected: int, shown: Path) -> None:
         count = check_bytes(handle, fmt, path=shown)
     if count != expected:
         raise RdfError(f"wrote {expected} triples but reads back {count}", path=shown)
-
-
-class SideJob:
-    """A running second process; :meth:`wait` returns when it is done or raises its error."""
-
-    def __init__(self, forked: Forked[None]) -> None:
-        self.forked = forked
-        self.pid = forked.pid
-
-    def wait(self) -> None:
-        """Wait for the child. Raises the :class:`KGError` it raised (or an
-        :class:`RdfError` if it died without one)."""
-        self.forked.result()
-
-    def kill(self) -> None:
-        """Stop the child now (the build failed elsewhere)."""
-        self.forked.kill()

@@ -17,7 +17,6 @@ parent is interrupted. Without ``os.fork`` the function runs in this process.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import os
 import pickle
@@ -103,8 +102,9 @@ class Forked(Generic[T]):
     def result(self) -> T:
         """The child's result, once it ends. Raises what its work raised (see
         :func:`run_forked`); an interruption here kills the child first."""
+        read_fd, self._read_fd = self._read_fd, -1  # closed by the file object from here on
         try:
-            with os.fdopen(self._read_fd, "rb") as handle:
+            with os.fdopen(read_fd, "rb") as handle:
                 data = handle.read()
         except BaseException:
             self.kill()
@@ -134,8 +134,9 @@ class Forked(Generic[T]):
         os.kill(self.pid, signal.SIGKILL)
         os.waitpid(self.pid, 0)
         self._reaped = True
-        with contextlib.suppress(OSError):
+        if self._read_fd >= 0:  # never handed to result()
             os.close(self._read_fd)
+            self._read_fd = -1
 
 
 def start_forked(work: Callable[[], T], *, what: str) -> Forked[T]:

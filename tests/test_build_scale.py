@@ -80,7 +80,7 @@ def test_second_process_reports_a_bad_file_with_its_place(tmp_path: Path) -> Non
     bad.write_bytes(b"<http://example.org/a> <http://example.org/b> .\n")
     job = start(None, None, tmp_path, [Check(str(bad), "nt", 1, "dist/twinning.nt")])
     with pytest.raises(RdfError) as caught:
-        job.wait()
+        job.result()
     assert str(caught.value).startswith("dist/twinning.nt:1:")
 
 
@@ -89,7 +89,7 @@ def test_second_process_reports_a_wrong_count(tmp_path: Path) -> None:
     nt.write_bytes(b"<http://example.org/a> <http://example.org/b> <http://example.org/c> .\n")
     job = start(None, None, tmp_path, [Check(str(nt), "nt", 2, "dist/twinning.nt")])
     with pytest.raises(RdfError, match="wrote 2 triples but reads back 1"):
-        job.wait()
+        job.result()
 
 
 def test_second_process_dies_with_the_build(tmp_path: Path) -> None:
