@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.stores
 
+from kg.loadstate import DEFAULT_BATCH_SIZE
 from tests.stores import VIRTUOSO_INI, free_port, stop, wait_until_up
 
 __all__ = ["main"]
@@ -129,7 +130,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("file", type=Path)
     parser.add_argument("--stores", default="oxigraph,virtuoso")
     parser.add_argument("--mode", choices=("append", "replace"), default="append")
-    parser.add_argument("--batch-size", type=int, default=50_000)
+    parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE)
     args = parser.parse_args(argv)
     data: Path = args.file.resolve()
     with data.open("rb") as handle:

@@ -1,9 +1,8 @@
 """``kg build`` at scale against its floor, side by side in one run (bench/README.md).
 
 Usage: ``python bench/scale.py FOLDER [--rounds N] [--jobs build,floor,shacl,serial,parallel]``,
-where FOLDER
-holds a synthetic source (``python bench/synthetic.py N FOLDER``). Each round runs, in a
-fresh process each, one after the other (the order rotating each round):
+where FOLDER holds a synthetic source (``python bench/synthetic.py N FOLDER``). Each round
+runs, in a fresh process each, one after the other (the order rotating each round):
 
 * ``build``: ``kg build -q`` of the folder's sources into ``FOLDER/dist``;
 * ``floor``: a fresh Python process that parses the build's own ``twinning.nt`` with
