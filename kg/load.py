@@ -417,18 +417,25 @@ class _Loader:
             params = {**params, "no_transaction": "", "lenient": ""}
         partly = "may hold part or all of that batch" if bulk else "may or may not hold that batch"
         sent = batches.sent
-        # (index, method, triples, end offset, the request under way), oldest first
-        pending: deque[tuple[int, str, int, int, Future[requests.Response]]] = deque()
+        # (index, method, triples, end offset, body, the request under way), oldest first
+        pending: deque[tuple[int, str, int, int, bytes, Future[requests.Response]]] = deque()
         senders = _Senders(self.connections, self.session.headers, url, params,
                            self.batch_auth, self.timeout)
 
         def settle() -> None:
             nonlocal sent
-            index, method, count, position, future = pending.popleft()
+            index, method, count, position, body, future = pending.popleft()
             what = (f"{method} of batch {index + 1}/{batches.count} ({count} triples; "
                     f"{sent} of {total} triples acknowledged before it)")
             try:
                 response = future.result()
+                for attempt in range(1, _DEADLOCK_RETRIES + 1):
+                    if not _deadlocked(response):
+                        break
+                    # The store rolled the batch back (two batches under way can deadlock
+                    # in Virtuoso): sent again, on the next free connection.
+                    time.sleep(0.1 * attempt)
+                    response = senders.submit(method, body).result()
                 _check_status(response, what, self.endpoint)
             except requests.RequestException as exc:
                 raise LoadError(
@@ -457,7 +464,8 @@ class _Loader:
         try:
             for index, (body, count, position) in enumerate(batches, start=batches.first):
                 method = "PUT" if put_first and index == 0 else "POST"
-                pending.append((index, method, count, position, senders.submit(method, body)))
+                pending.append((index, method, count, position, body,
+                                senders.submit(method, body)))
                 if method == "PUT" or len(pending) >= self.connections:
                     settle()  # a PUT alone: it replaces what the store holds
             while pending:
@@ -465,6 +473,17 @@ class _Loader:
         finally:
             senders.close()
         return sent
+
+
+#: How often a batch the store answered "transaction deadlocked" is sent again.
+_DEADLOCK_RETRIES = 5
+
+
+def _deadlocked(response: requests.Response) -> bool:
+    """Whether the store refused the request as a deadlocked transaction, which it rolled
+    back (Virtuoso: ``SR172: Transaction deadlocked``): safe to send again."""
+    return response.status_code == 500 and (
+        "SR172" in response.text or "deadlock" in response.text.lower())
 
 
 class _Senders:

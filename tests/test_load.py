@@ -296,15 +296,19 @@ class FaultProxy:
     ``gsp_path``) are counted, those carrying credentials only when ``auth_only`` (digest
     sends each request twice); write number ``fail_at`` is answered 500 without reaching the
     store, or, with ``kill``, the store is killed and the connection closed. ``fail_move``
-    answers 500 to a SPARQL Update MOVE instead. ``rename`` maps a path prefix to another.
+    answers 500 to a SPARQL Update MOVE instead. The writes numbered in ``deadlocks`` are
+    answered as Virtuoso answers a deadlocked transaction (500, ``SR172``), without reaching
+    the store. ``rename`` maps a path prefix to another.
     Everything else is passed through."""
 
     def __init__(self, upstream: str, gsp_path: str, *, fail_at: int | None = None,
                  kill: Callable[[], None] | None = None, fail_move: bool = False,
-                 auth_only: bool = False, rename: tuple[str, str] | None = None) -> None:
+                 auth_only: bool = False, rename: tuple[str, str] | None = None,
+                 deadlocks: range = range(0)) -> None:
         self.upstream, self.gsp_path, self.rename = upstream, gsp_path, rename
         self.fail_at, self.kill, self.fail_move = fail_at, kill, fail_move
         self.auth_only = auth_only
+        self.deadlocks = deadlocks  # writes answered as Virtuoso answers a deadlock
         self.writes = 0
         self.write_paths: list[str] = []  # the path and query of every write, in order
         proxy = self
@@ -354,6 +358,9 @@ class FaultProxy:
             return False
         self.writes += 1
         self.write_paths.append(handler.path)
+        if self.writes in self.deadlocks:
+            self.answer_500(handler, b"Virtuoso 40001 Error SR172: Transaction deadlocked")
+            return True
         if self.writes != self.fail_at:
             return False
         if self.kill is not None:
@@ -364,8 +371,8 @@ class FaultProxy:
         return True
 
     @staticmethod
-    def answer_500(handler: BaseHTTPRequestHandler) -> None:
-        message = b"injected failure"
+    def answer_500(handler: BaseHTTPRequestHandler, message: bytes = b"injected failure"
+                   ) -> None:
         handler.send_response(500)
         handler.send_header("Content-Type", "text/plain")
         handler.send_header("Content-Length", str(len(message)))
@@ -461,6 +468,24 @@ def test_oxigraph_append_failure_says_what_was_stored(
     assert "the store may hold part or all of that batch" in message
     assert all("no_transaction" in path for path in proxy.write_paths)
     assert graph_state(oxigraph.query, graph)[:2] == (OLD_TRIPLES + 300, OLD_TRIPLES)
+
+
+def test_a_deadlocked_batch_is_sent_again(
+    oxigraph: Store, old_and_new: tuple[Path, Path]
+) -> None:
+    """Two batches under way can deadlock in Virtuoso (seen at 10^6 twinnings): the store
+    rolls the batch back and answers SR172, and kg load sends it again; a store that keeps
+    deadlocking ends the load with the store's message."""
+    _, new = old_and_new
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    graph = GRAPH + "/deadlock"
+    with FaultProxy(base, "/store", deadlocks=range(3, 5)) as proxy:
+        result = load(proxy.url + "/store", new, graph, batch_size=100)
+    assert (result.requests, result.after) == (8, NEW_TRIPLES)
+    assert proxy.writes == 8 + 2
+    with FaultProxy(base, "/store", deadlocks=range(1, 100)) as proxy, \
+            pytest.raises(LoadError, match="SR172: Transaction deadlocked"):
+        load(proxy.url + "/store", new, graph + "/always", batch_size=100)
 
 
 def test_virtuoso_digest_signs_each_batch_once(
