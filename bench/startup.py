@@ -2,51 +2,49 @@
 the same file. Usage: ``python bench/startup.py FILE [ROUNDS]`` (default 2 rounds, the two
 servers taking turns in each).
 
-Time to the first answer: ``kg serve FILE`` from its start until ``ASK { ?s ?p ?o }`` is
-answered; ``oxigraph serve`` from its start until the file, POSTed to ``/store?default``,
-is loaded. Memory: the PSS of each server's whole process tree (pages shared by the server
-and its forked workers count once), after the start and, for ``kg serve``, again after four
-full scans (``SELECT (COUNT(*) AS ?n) { ?s ?p ?o }``), which make the workers touch the
-whole store.
+Time to the first answer: ``kg serve FILE`` from its start until ``ASK {}`` is answered
+(it answers once the store is loaded); ``oxigraph serve`` from its start until the file,
+POSTed to ``/store?default``, is loaded. Memory: the PSS of each server's whole process
+tree (pages shared by the server and its forked workers count once), after the start and,
+for ``kg serve``, again after four full scans (``SELECT (COUNT(*) AS ?n) { ?s ?p ?o }``),
+which make the workers touch the whole store.
 """
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import requests
 from slow_readers import tree_pss_mib  # a sibling: bench/ is sys.path[0] for a script
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.stores
+
+from tests.stores import free_port, wait_until_up
+
 __all__ = ["main"]
 
 _SCAN = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
 
 
-def _port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _started(argv: list[str], url: str) -> tuple[subprocess.Popen[bytes], float]:
+    """Start ``argv``; return it and the seconds until ``url`` answered ``ASK {}``."""
+    started = time.monotonic()
+    with tempfile.NamedTemporaryFile(prefix="kg-startup-", suffix=".log") as log:
+        server = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        wait_until_up(url, server, 3600, Path(log.name))
+    return server, time.monotonic() - started
 
 
 def _kg(data: Path) -> tuple[float, int, int]:
-    port = _port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/sparql"
-    started = time.monotonic()
-    server = subprocess.Popen([sys.executable, "-m", "kg", "serve", str(data), "--port",
-                               str(port), "--timeout", "600"], stderr=subprocess.DEVNULL)
+    server, took = _started([sys.executable, "-m", "kg", "serve", str(data), "--port",
+                             str(port), "--timeout", "600"], url)
     try:
-        while True:
-            try:
-                if requests.post(url, data={"query": "ASK { ?s ?p ?o }"}, timeout=5).ok:
-                    break
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        took = time.monotonic() - started
         after_start = tree_pss_mib(server.pid)
         for _ in range(4):
             requests.post(url, data={"query": _SCAN}, headers={"Accept": "text/csv"},
@@ -58,18 +56,11 @@ def _kg(data: Path) -> tuple[float, int, int]:
 
 
 def _oxigraph(data: Path) -> tuple[float, int]:
-    port = _port()
+    port = free_port()
     started = time.monotonic()
-    server = subprocess.Popen(["oxigraph", "serve", "--bind", f"127.0.0.1:{port}"],
-                              stderr=subprocess.DEVNULL)
+    server, _ = _started(["oxigraph", "serve", "--bind", f"127.0.0.1:{port}"],
+                         f"http://127.0.0.1:{port}/query")
     try:
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/query", params={"query": "ASK {}"},
-                             timeout=5)
-                break
-            except requests.RequestException:
-                time.sleep(0.05)
         with data.open("rb") as body:
             requests.post(f"http://127.0.0.1:{port}/store?default", data=body,
                           headers={"Content-Type": "text/turtle"}, timeout=3600).raise_for_status()
