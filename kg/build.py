@@ -510,6 +510,7 @@ def _write_and_check(
     expected = {fmt: sum(ds.graph_sizes().values()) if fmt == "trig" else triples
                 for fmt in formats}
     nt = tmp / "twinning.nt" if "nt" in formats else None
+    reread = [fmt for fmt in formats if fmt not in _checked_as_written(formats)]
     # N-Triples first (the second process and the JSON-LD writer read it), JSON-LD last
     # (made from that file once the lines are released).
     order = sorted(formats, key=lambda f: (f != "nt", nt is not None and f == "jsonld"))
@@ -536,7 +537,7 @@ def _write_and_check(
                 by_side = {"nt", "jsonld"} & set(formats)
                 checks = [Check(str(tmp / f"twinning.{f}"), f, expected[f],
                                 str(out / f"twinning.{f}")) for f in sorted(by_side)
-                          if f not in _checked_as_written(formats)]
+                          if f in reread]
                 jsonld = tmp / "twinning.jsonld" if "jsonld" in by_side else None
                 side = start(tmp / name, jsonld, tmp, checks)
         if nt is not None:
@@ -548,8 +549,8 @@ def _write_and_check(
                 f"the graph has {result.violations} SHACL violation(s); {out} left unchanged",
                 report_text=result.text,
             )
-        for fmt in formats:
-            if fmt not in by_side and fmt not in _checked_as_written(formats):
+        for fmt in reread:
+            if fmt not in by_side:
                 stage(f"checking twinning.{fmt}")
                 check_written(tmp / f"twinning.{fmt}", fmt, expected[fmt],
                               out / f"twinning.{fmt}")
@@ -710,9 +711,10 @@ def build(
                     raise _not_strict(exc, out) from None
                 result = _write_and_check(ds, formats, tmp, out, stage, parallel=parallel,
                                           validated=validated, small=small)
+                checked = _checked_as_written(formats)
                 for name, data in sorted(odbl_files.items()):
                     fmt = name.rsplit(".", 1)[1]
-                    if fmt not in _checked_as_written(formats):
+                    if fmt not in checked:
                         check_bytes(data, fmt, path=out / name)
                     (tmp / name).write_bytes(data)
                 if emitted.missing:
