@@ -12,8 +12,13 @@ changes).
   triple count is checked, then one ``MOVE <staging> TO <target>`` replaces the target in
   one step (the store's own transaction). Until the ``MOVE``, the target is untouched; on a
   failure the staging graph is dropped, or, if the store cannot be reached any more, named
-  in the message. Without an update endpoint, replacing means a ``PUT`` then ``POST`` requests,
-  which loses the old graph if the load fails midway: only on explicit request.
+  in the message. Two stores need more for a large graph: Virtuoso refuses a ``MOVE``
+  whose transaction log outgrows ``TransactionAfterImageLimit`` (50 MB by default; SR325,
+  rolled back), so it is sent again outside the log (still one transaction) and followed
+  by a checkpoint; Oxigraph holds a ``MOVE`` in memory (3.8 KB a triple, measured), so
+  past ``max_move_triples`` the replace is refused before anything is sent. Without an
+  update endpoint, replacing means a ``PUT`` then ``POST`` requests, which loses the old
+  graph if the load fails midway: only on explicit request.
 
 Tested against the Oxigraph server (GSP at ``/store``, queries at ``/query``) and Virtuoso
 (GSP at ``/sparql-graph-crud-auth`` with HTTP digest authentication, queries at ``/sparql``;
@@ -50,6 +55,7 @@ from kg.errors import LoadError
 from kg.loadstate import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_CONNECTIONS,
+    DEFAULT_MAX_MOVE_TRIPLES,
     Batches,
     LoadState,
     scan_lines,
@@ -59,6 +65,7 @@ from kg.progress import Progress
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_CONNECTIONS",
+    "DEFAULT_MAX_MOVE_TRIPLES",
     "STAGING_PREFIX",
     "USER_AGENT",
     "Auth",
@@ -129,12 +136,15 @@ class LoadResult:
     after: int | None
     seconds: float
     mode: Literal["append", "atomic", "non-atomic"] = "append"
+    #: How the MOVE of an atomic replace was made, where the store needed more than one.
+    move_note: str = ""
 
     def summary(self) -> str:
         """One line for people."""
         target = f"<{self.graph}>" if self.graph else "the default graph"
         checked = "" if self.after is None else f"; the store now holds {self.after} there"
-        how = {"append": "", "atomic": " (replaced in one step: staging graph, then MOVE)",
+        how = {"append": "",
+               "atomic": f" (replaced in one step: staging graph, then MOVE{self.move_note})",
                "non-atomic": " (replaced: PUT, then POST)"}[self.mode]
         return (
             f"loaded {self.triples} triples into {target} at {self.endpoint}{how} "
@@ -342,17 +352,20 @@ def count_triples(
 
 def _update(
     session: requests.Session, update_endpoint: str, text: str, auth: Auth | None,
-    timeout: float,
-) -> None:
-    """Run the SPARQL Update ``text``. Raises :class:`LoadError` (refusal, with the store's
-    message) or ``requests.RequestException`` (no answer: the caller says what that means)."""
+    timeout: float, *, what: str | None = None, form: str = "update",
+) -> requests.Response:
+    """Run the SPARQL Update ``text`` (or, with ``form="query"``, the query) and return the
+    answer. Raises :class:`LoadError` (refusal, with the store's message; ``what`` names the
+    request, by default the update's first words) or ``requests.RequestException`` (no
+    answer: the caller says what that means)."""
     response = session.post(
         update_endpoint,
-        data={"update": text},
+        data={form: text},
         auth=None if auth is None else auth.requests_auth(),
         timeout=timeout,
     )
-    _check_status(response, f"the update {text.split(' <', 1)[0]}", update_endpoint)
+    _check_status(response, what or f"the update {text.split(' <', 1)[0]}", update_endpoint)
+    return response
 
 
 def _graph_term(graph: str | None) -> str:
@@ -538,6 +551,7 @@ def load(
     auth: Auth | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     connections: int = DEFAULT_CONNECTIONS,
+    max_move_triples: int = DEFAULT_MAX_MOVE_TRIPLES,
     query_endpoint: str | None = None,
     update_endpoint: str | None = None,
     check: bool = True,
@@ -566,8 +580,14 @@ def load(
     through the store's SPARQL Update endpoint ``update_endpoint`` (guessed for Oxigraph,
     Virtuoso and Fuseki when not given; it is tried with a harmless ``DROP SILENT`` of the
     staging graph before anything is sent), whose count is checked, then moved (``MOVE``) onto
-    the target in one step. With ``replace`` and not ``atomic``, the first batch is a
-    ``PUT`` (the old graph is gone from then on) and the rest ``POST`` requests.
+    the target in one step. A ``MOVE`` Virtuoso refuses as too large for its transaction log
+    (SR325: rolled back, and the staging graph is seen full) is sent again outside the log,
+    still one transaction, and a checkpoint is asked for (the summary says whether it was
+    made). Into a store that holds a ``MOVE`` in memory (Oxigraph, told by its ``/store``
+    path or ``Server`` header) a replace of more than ``max_move_triples`` triples (0: no
+    limit) is refused before anything is sent. With ``replace`` and not ``atomic``, the
+    first batch is a ``PUT`` (the old graph is gone from then on) and the rest ``POST``
+    requests.
 
     With ``check`` (the default), the target's triple count is queried first through
     ``query_endpoint`` (guessed like the update endpoint), so a wrong or unreachable one
@@ -576,7 +596,8 @@ def load(
     count before plus that count.
 
     Raises :class:`LoadError` (one line) for an unreadable file, a bad URL, graph IRI,
-    batch size or timeout, a replace that cannot be atomic (no update endpoint known), an
+    batch size or timeout, a replace that cannot be atomic (no update endpoint known, or
+    more triples than ``max_move_triples`` for a store that holds a ``MOVE`` in memory), an
     unreachable or refusing store (with the store's own message), or a failed count check.
     Every message about a failure after the first request says what the store holds, and
     only what was verified: for an append, how many triples it acknowledged; for a
@@ -595,6 +616,9 @@ def load(
         raise LoadError(f"the batch size must be at least 1, not {batch_size}")
     if connections < 1:
         raise LoadError(f"the number of connections must be at least 1, not {connections}")
+    if max_move_triples < 0:
+        raise LoadError(f"the most triples to MOVE must be 0 (no limit) or more, not "
+                        f"{max_move_triples}")
     if not (math.isfinite(timeout) and timeout > 0):
         raise LoadError(f"the timeout must be a positive number of seconds, not {timeout:g}")
     if check and query_endpoint is None:
@@ -650,10 +674,12 @@ def load(
             else:
                 before = loader.first_contact(graph) if check else None
             state.save(before=before)
+            move_note = ""
             if replace and atomic:
                 assert update_endpoint is not None
-                _replace_atomically(loader, update_endpoint, chunks, graph, total,
-                                    check=check, state=state)
+                move_note = _replace_atomically(
+                    loader, update_endpoint, chunks, graph, total, check=check, state=state,
+                    max_move_triples=max_move_triples)
             else:
                 what = "" if not replace else (
                     "; the target graph was replaced by the first batch, its old triples are "
@@ -696,6 +722,7 @@ def load(
         after=after,
         seconds=time.monotonic() - started,
         mode=mode,
+        move_note=move_note,
     )
 
 
@@ -730,14 +757,17 @@ def _plan(path: Path) -> _Plan:
 
 def _replace_atomically(
     loader: _Loader, update_endpoint: str, chunks: Batches,
-    graph: str | None, total: int, *, check: bool, state: LoadState,
-) -> None:
+    graph: str | None, total: int, *, check: bool, state: LoadState, max_move_triples: int,
+) -> str:
     """Load ``chunks`` into a fresh staging graph (or, resuming, the one ``state`` names),
-    check its count, ``MOVE`` it onto ``graph``. Raises :class:`LoadError` saying only what
-    was verified: what the target holds (after a failed ``MOVE`` the store is asked, see
-    :func:`_after_failed_move`) and what became of the staging graph (kept for resuming when
-    ``state`` has a file; a request the store never answered may still be applied later:
-    then the message says the staging graph may come back)."""
+    check its count, ``MOVE`` it onto ``graph``; return how the MOVE was made, where the store
+    needed more than one plain ``MOVE`` (see :func:`_move`), else "". Raises
+    :class:`LoadError` saying only what was verified: what the target holds (after a failed
+    ``MOVE`` the store is asked, see :func:`_after_failed_move`) and what became of the
+    staging graph (kept for resuming when ``state`` has a file; a request the store never
+    answered may still be applied later: then the message says the staging graph may come
+    back). Refuses, before anything is sent, a ``MOVE`` of more than ``max_move_triples``
+    (unless 0) into a store that holds it in memory."""
     staging = str(state.saved.get("staging") or f"{STAGING_PREFIX}{uuid.uuid4()}")
     probe = f"{STAGING_PREFIX}{uuid.uuid4()}"  # never the staging graph of a resumed load
     # The MOVE copies every triple in one transaction: as long as all the batches took, so
@@ -760,12 +790,14 @@ def _replace_atomically(
 
     # Try the update endpoint (and its credentials) with an update that changes nothing.
     try:
-        _update(session, update_endpoint, f"DROP SILENT GRAPH <{probe}>", auth, timeout)
+        probed = _update(session, update_endpoint, f"DROP SILENT GRAPH <{probe}>", auth, timeout)
     except requests.RequestException as exc:
         raise no_update_answer(exc) from exc
     except LoadError as exc:
         raise LoadError(f"{exc.message}; nothing was changed (give --update-endpoint, or "
                         "--replace-non-atomic)") from exc
+    if 0 < max_move_triples < total and _moves_in_memory(loader.endpoint, probed):
+        raise LoadError(_too_large_to_move(total, max_move_triples, state))
 
     def drop_staging(why: str, *, unanswered: bool = False) -> str:
         if state.path is not None:
@@ -792,7 +824,7 @@ def _replace_atomically(
             raise LoadError(f"cannot reach the update endpoint {update_endpoint} "
                             f"({_reason(exc, timeout)}) to empty the target graph; "
                             "it may or may not be empty") from exc
-        return
+        return ""
     state.save(staging=staging)
     try:
         loader.send(chunks, staging, put_first=True, total=total, state="")
@@ -809,7 +841,8 @@ def _replace_atomically(
             raise LoadError(f"the staging graph holds {staged} triples after the load, "
                             f"expected {total}{drop_staging('')}")
     try:
-        _update(session, update_endpoint, f"MOVE <{staging}> TO {target}", auth, whole)
+        return _move(loader, update_endpoint, f"MOVE <{staging}> TO {target}", staging, total,
+                     auth, whole)
     except requests.RequestException as exc:
         what = (f"no answer from {update_endpoint} to MOVE <{staging}> TO {target} "
                 f"({_reason(exc, whole)})")
@@ -825,6 +858,82 @@ def _replace_atomically(
         ) from exc
     except LoadError as exc:
         raise _after_failed_move(loader, exc, graph, staging, total, drop_staging) from exc
+
+
+#: Oxigraph evaluates a MOVE in one transaction held in memory: its server grew by 3.8 KB a
+#: triple moved, 1.1 GiB for 3 x 10^5 triples and 3.6 GiB for 10^6 (Oxigraph 0.5.13,
+#: bench/README.md), and the time grows faster than the graph.
+_MOVE_BYTES_PER_TRIPLE = 3_800
+
+
+def _moves_in_memory(endpoint: str, response: requests.Response) -> bool:
+    """Whether the store at the Graph Store ``endpoint`` that gave ``response`` holds a
+    ``MOVE`` in memory: Oxigraph, told by its ``/store`` path (as for its bulk path) or by
+    the ``Server`` header (which a reverse proxy may hide or replace)."""
+    return bool(_OXIGRAPH_GSP.search(urlsplit(endpoint).path)) or (
+        "Oxigraph/" in response.headers.get("Server", ""))
+
+
+def _too_large_to_move(total: int, limit: int, state: LoadState) -> str:
+    staging = state.saved.get("staging")
+    sent = (f"the staging graph <{staging}> is kept for resuming" if staging
+            else "nothing was sent")
+    return (f"an atomic --replace of {total:,} triples is more than Oxigraph is asked to MOVE "
+            f"(--max-move-triples {limit:,}): it holds a MOVE in memory, about "
+            f"{total * _MOVE_BYTES_PER_TRIPLE / 2**30:.1f} GiB for this one; the target graph "
+            f"is unchanged and {sent}; load a fresh store with `oxigraph load` and serve that "
+            "(README: Replacing a large graph), or give --replace-non-atomic, or "
+            "--max-move-triples 0 where the server has the memory")
+
+
+def _log_refused(exc: LoadError) -> bool:
+    """Whether the store refused an update as too large for its transaction log, and rolled
+    it back (Virtuoso: ``SR325: Transaction aborted because its log after image size went
+    above the limit``, the limit being ``TransactionAfterImageLimit``)."""
+    return "SR325" in exc.message
+
+
+def _move(loader: _Loader, update_endpoint: str, move: str, staging: str, total: int,
+          auth: Auth | None, timeout: float) -> str:
+    """Run ``move``; return "" or, where the store needed more, how the MOVE was made.
+
+    A MOVE Virtuoso refuses as too large for its transaction log is rolled back; once the
+    staging graph is seen still full (so the MOVE cannot have emptied it), the same MOVE is
+    sent again with logging off (``DEFINE sql:log-enable 0``: manual commit, so still one
+    transaction; the store's own bulk loader runs unlogged too). Unlogged work is durable
+    from the next checkpoint, so one is asked for (``checkpoint`` through ``bif:exec``,
+    which needs the dba's rights); if it cannot be made, the note says so.
+    A MOVE Virtuoso ended at its time limit (SR171, rolled back) is reported with the
+    setting that sets it. Raises :class:`LoadError` or ``requests.RequestException`` as
+    :func:`_update`."""
+    session = loader.session
+    try:
+        try:
+            _update(session, update_endpoint, move, auth, timeout)
+            return ""
+        except LoadError as exc:
+            if not (_log_refused(exc) and loader.query_endpoint is not None
+                    and loader.count(staging) == total):
+                raise
+        _update(session, update_endpoint, f"DEFINE sql:log-enable 0 {move}", auth, timeout,
+                what="the unlogged MOVE")
+    except LoadError as exc:
+        if "SR171" not in exc.message:
+            raise
+        raise LoadError(f"{exc.message} (Virtuoso rolls back a SPARQL request still running "
+                        "at its MaxQueryExecutionTime, [SPARQL] in virtuoso.ini, 60 s as "
+                        "Debian ships it: raise it for a MOVE this large)") from exc
+    unlogged = (", outside Virtuoso's transaction log, which refused one this large (SR325, "
+                "TransactionAfterImageLimit)")
+    try:
+        _update(session, update_endpoint, "SELECT (bif:exec('checkpoint') AS ?done) WHERE {}",
+                auth, timeout, what="the checkpoint", form="query")
+    except (requests.RequestException, LoadError) as exc:
+        reason = exc.message if isinstance(exc, LoadError) else _reason(exc, timeout)
+        return (f"{unlogged}; NOT YET DURABLE: Virtuoso writes it at its next checkpoint "
+                f"(CheckpointInterval; run `checkpoint;` in isql now), asking for one failed: "
+                f"{reason}")
+    return f"{unlogged}, then a checkpoint"
 
 
 def _applied(loader: _Loader, graph: str | None, staging: str, total: int) -> bool:

@@ -28,14 +28,17 @@ from typing import Any
 
 from kg.errors import LoadError
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_CONNECTIONS", "STATE_KIND", "Batches", "LoadState",
-           "scan_lines"]
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_CONNECTIONS", "DEFAULT_MAX_MOVE_TRIPLES", "STATE_KIND",
+           "Batches", "LoadState", "scan_lines"]
 
 #: Triples per request; a few MB of N-Triples, which every store we know accepts.
 DEFAULT_BATCH_SIZE = 50_000
 #: Requests under way at once: a store parses and inserts one batch while the next comes
 #: (Virtuoso loads twice as fast with two; with three it answered 500, bench/README.md).
 DEFAULT_CONNECTIONS = 2
+#: The most triples an atomic ``--replace`` asks Oxigraph to ``MOVE``: it holds a MOVE in
+#: memory, 3.7 GiB for 10^6 triples (bench/README.md).
+DEFAULT_MAX_MOVE_TRIPLES = 1_000_000
 
 #: The ``kind`` of a state file, which tells it from any other JSON file.
 STATE_KIND = "twinning-kg load state"

@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kg.load import Auth
-from tests.stores import VIRTUOSO_INI, Store, free_port, stop, wait_until_up
+from tests.stores import Store, free_port, stop, virtuoso_server, wait_until_up
 
 
 @pytest.fixture(scope="session")
@@ -38,29 +37,5 @@ def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     """A fresh Virtuoso with its own database folder; its authenticated Graph Store endpoint
     takes digest credentials dba/dba out of the box (no GRANT needed)."""
-    binary = shutil.which("virtuoso-t")
-    if binary is None:
-        pytest.skip("virtuoso-t is not installed (Debian virtuoso-opensource; .ci/run installs it)")
-    folder = tmp_path_factory.mktemp("virtuoso")
-    http_port = free_port()
-    sql_port = free_port()
-    ini = folder / "virtuoso.ini"
-    ini.write_text(VIRTUOSO_INI.format(d=folder, sql_port=sql_port, http_port=http_port))
-    log = folder / "stdout.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [binary, "+foreground", "+configfile", str(ini)],
-            cwd=folder,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{http_port}"
-    try:
-        wait_until_up(f"{base}/sparql", process, 90, log)
-        yield Store(
-            gsp=f"{base}/sparql-graph-crud-auth",
-            query=f"{base}/sparql",
-            auth=Auth("dba", "dba", "digest"),
-        )
-    finally:
-        stop(process)
+    with virtuoso_server(tmp_path_factory.mktemp("virtuoso")) as (store, _):
+        yield store

@@ -19,7 +19,8 @@ import requests
 
 from kg.load import Auth
 
-__all__ = ["VIRTUOSO_INI", "Store", "free_port", "oxigraph_read_only", "stop", "wait_until_up"]
+__all__ = ["VIRTUOSO_INI", "Store", "free_port", "oxigraph_read_only", "stop", "virtuoso_server",
+           "wait_until_up"]
 
 
 def free_port() -> int:
@@ -120,5 +121,39 @@ def oxigraph_read_only(folder: Path, data: Path) -> Iterator[str]:
     try:
         wait_until_up(url, process, 30, log)
         yield url
+    finally:
+        stop(process)
+
+
+@contextmanager
+def virtuoso_server(folder: Path, parameters: str = "") -> Iterator[tuple[Store, Path]]:
+    """A fresh Virtuoso with its database in ``folder`` (a folder holding one is reopened),
+    ``parameters`` added to its ``[Parameters]`` section; yields its endpoints (the
+    authenticated Graph Store endpoint takes digest credentials dba/dba out of the box) and
+    its error log. Skips the test if ``virtuoso-t`` is missing."""
+    binary = shutil.which("virtuoso-t")
+    if binary is None:
+        pytest.skip("virtuoso-t is not installed (Debian virtuoso-opensource; .ci/run installs it)")
+    http_port = free_port()
+    sql_port = free_port()
+    ini = folder / "virtuoso.ini"
+    text = VIRTUOSO_INI.format(d=folder, sql_port=sql_port, http_port=http_port)
+    ini.write_text(text.replace("[Parameters]\n", f"[Parameters]\n{parameters}"))
+    log = folder / "stdout.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [binary, "+foreground", "+configfile", str(ini)],
+            cwd=folder,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{http_port}"
+    try:
+        wait_until_up(f"{base}/sparql", process, 90, log)
+        yield Store(
+            gsp=f"{base}/sparql-graph-crud-auth",
+            query=f"{base}/sparql",
+            auth=Auth("dba", "dba", "digest"),
+        ), folder / "virtuoso.log"
     finally:
         stop(process)

@@ -118,6 +118,8 @@ def test_refuses_bad_options_before_sending(sample: Path) -> None:
         load("http://127.0.0.1:9/store", sample, batch_size=0)
     with pytest.raises(LoadError, match="timeout"):
         load("http://127.0.0.1:9/store", sample, timeout=0)
+    with pytest.raises(LoadError, match="MOVE must be 0"):
+        load("http://127.0.0.1:9/store", sample, max_move_triples=-1)
     with pytest.raises(LoadError, match="not a valid URL"):
         load("http://[::1", sample)
     with pytest.raises(LoadError, match=r"--replace cannot be atomic.*--replace-non-atomic"):
@@ -136,6 +138,8 @@ def test_refuses_bad_options_before_sending(sample: Path) -> None:
     (["--endpoint", "http://127.0.0.1:9/store", "--query-endpoint", "http://[x"],
      "malformed URL"),
     (["--endpoint", "http://127.0.0.1:9/gsp", "--no-check", "--replace"], "atomic"),
+    (["--endpoint", "http://127.0.0.1:9/store", "--max-move-triples", "-1"],
+     "--max-move-triples"),
 ])
 def test_cli_bad_options_are_one_line(
     argv: list[str], message: str, sample: Path, capsys: pytest.CaptureFixture[str]

@@ -25,8 +25,8 @@ def register(subparsers: Any) -> None:
             "--auth digest."
         ),
     )
-    from kg.cli import http_url, input_file, positive_float, positive_int
-    from kg.loadstate import DEFAULT_BATCH_SIZE, DEFAULT_CONNECTIONS
+    from kg.cli import http_url, input_file, non_negative_int, positive_float, positive_int
+    from kg.loadstate import DEFAULT_BATCH_SIZE, DEFAULT_CONNECTIONS, DEFAULT_MAX_MOVE_TRIPLES
 
     parser.add_argument("file", nargs="?", type=input_file, metavar="FILE",
                         help="RDF file to send (default: dist/twinning.nt)")
@@ -46,6 +46,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--replace-non-atomic", action="store_true",
                         help="replace the graph with a PUT of the first batch, for a store "
                         "without an update endpoint: a failure midway loses the old graph")
+    parser.add_argument(
+        "--max-move-triples", type=non_negative_int, default=DEFAULT_MAX_MOVE_TRIPLES,
+        metavar="N", help="refuse, before sending anything, an atomic --replace of more than "
+        "N triples into Oxigraph, which holds the MOVE in memory, about 3.8 KB a triple "
+        "(0: no limit; default: %(default)s)")
     parser.add_argument("--user", metavar="U", help="user name for the store")
     parser.add_argument("--password", metavar="P",
                         help="password (or set KG_LOAD_PASSWORD, which keeps it out of ps)")
@@ -93,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
         auth=auth,
         batch_size=args.batch_size,
         connections=args.connections,
+        max_move_triples=args.max_move_triples,
         query_endpoint=args.query_endpoint,
         update_endpoint=args.update_endpoint,
         check=args.check,
