@@ -912,8 +912,12 @@ def _move(loader: _Loader, update_endpoint: str, move: str, staging: str, total:
             _update(session, update_endpoint, move, auth, timeout)
             return ""
         except LoadError as exc:
-            if not (_log_refused(exc) and loader.query_endpoint is not None
-                    and loader.count(staging) == total):
+            if not _log_refused(exc):
+                raise
+            if loader.query_endpoint is None:
+                raise LoadError(f"{exc.message} (without --no-check, kg load would see the "
+                                "staging graph still full and move it outside the log)") from exc
+            if loader.count(staging) != total:
                 raise
         _update(session, update_endpoint, f"DEFINE sql:log-enable 0 {move}", auth, timeout,
                 what="the unlogged MOVE")

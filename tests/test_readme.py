@@ -4,8 +4,8 @@ The two Quick start commands are run by ``.ci/run``; every other ``console`` blo
 is run here, each by a runner listed in ``RUNNERS``. A README command without a runner fails
 :func:`test_every_command_has_a_runner`, so a new command in the README needs a test.
 Commands run as written from the project root; only addresses change (a free port instead of
-8000, the test's own Oxigraph and Virtuoso instead of 7878 and 8890) and the benchmark runs
-with fewer requests.
+8000, the test's own Oxigraph and Virtuoso instead of 7878 and 8890, a scratch folder for a
+new store), and the benchmark runs with fewer requests.
 """
 
 from __future__ import annotations
@@ -161,6 +161,20 @@ def run_load(command: str, request: pytest.FixtureRequest) -> None:
     assert "triples" in (done.stdout + done.stderr)
 
 
+def run_oxigraph_load(command: str, request: pytest.FixtureRequest) -> None:
+    """The fresh Oxigraph store of "Replacing a large graph", made in a scratch folder:
+    it holds the built graph in the named graph."""
+    request.getfixturevalue("built")
+    if shutil.which("oxigraph") is None:
+        pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
+    location = request.getfixturevalue("tmp_path") / "store"
+    ok(command.replace("--location twinning-store-2", f"--location {location}"))
+    graph = ox.NamedNode(command.rsplit("--graph ", 1)[1].split()[0])
+    store = ox.Store.read_only(str(location))
+    lines = (paths.PROJECT_ROOT / "dist" / "twinning.nt").read_bytes().count(b"\n")
+    assert sum(1 for _ in store.quads_for_pattern(None, None, None, graph)) == lines
+
+
 def run_bench(command: str, request: pytest.FixtureRequest) -> None:
     """The benchmark, installed extras aside and with few requests: a behaviour check."""
     pytest.importorskip("rdflib_endpoint", reason="pip install -e '.[bench]'")
@@ -230,6 +244,7 @@ RUNNERS: dict[str, Runner] = {
     "kg query": run_query,
     "kg load": run_load,
     "KG_LOAD_PASSWORD=dba kg load": run_load,
+    "oxigraph load": run_oxigraph_load,
     "pip install -e '.[bench]' && kg build && kg bench": run_bench,
 }
 
