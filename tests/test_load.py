@@ -396,6 +396,14 @@ OLD_TRIPLES = 1000
 NEW_TRIPLES = 800
 
 
+def sorted_nt(path: Path, prefix: str, count: int) -> Path:
+    """``count`` triples about ``EX + prefix + i`` written to ``path`` in sorted, distinct
+    lines (as kg build writes them, so kg load streams the file and can resume it)."""
+    lines = sorted(f'<{EX}{prefix}{i}> <{EX}p> "{i}" .\n' for i in range(count))
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
 @pytest.fixture
 def old_and_new(tmp_path: Path) -> tuple[Path, Path]:
     """Two N-Triples files: the graph already in the store, and the one to load (8 batches

@@ -24,7 +24,7 @@ from kg.cli import main
 from kg.errors import LoadError
 from kg.load import load
 from tests.stores import Store, virtuoso_server
-from tests.test_load import EX, GRAPH, NEW_TRIPLES, OLD_TRIPLES, FaultProxy, graph_state
+from tests.test_load import GRAPH, NEW_TRIPLES, OLD_TRIPLES, FaultProxy, graph_state, sorted_nt
 
 BIG_TRIPLES = 20_000
 # Small enough that the MOVE of BIG_TRIPLES outgrows it, large enough for a 100-triple batch.
@@ -33,14 +33,9 @@ SMALL_LOG = "TransactionAfterImageLimit = 100000\n"
 
 @pytest.fixture
 def old_and_big(tmp_path: Path) -> tuple[Path, Path]:
-    """The graph in the store (old, as in tests/test_load.py) and a larger one to load."""
-    old = tmp_path / "old.nt"
-    old.write_text("".join(f"<{EX}old{i}> <{EX}p> \"{i}\" .\n" for i in range(OLD_TRIPLES)),
-                   encoding="utf-8")
-    big = tmp_path / "big.nt"
-    big.write_text("".join(f"<{EX}new{i:06d}> <{EX}p> \"{i}\" .\n" for i in range(BIG_TRIPLES)),
-                   encoding="utf-8")
-    return old, big
+    """The graph in the store (old) and a larger one to load, both streamed by kg load."""
+    return (sorted_nt(tmp_path / "old.nt", "old", OLD_TRIPLES),
+            sorted_nt(tmp_path / "big.nt", "new", BIG_TRIPLES))
 
 
 @pytest.mark.virtuoso

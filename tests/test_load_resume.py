@@ -14,24 +14,18 @@ from kg.errors import LoadError
 from kg.load import load
 from kg.loadstate import STATE_KIND, scan_lines
 from tests.stores import Store
-from tests.test_load import EX, GRAPH, SAMPLE, FaultProxy, graph_state
+from tests.test_load import EX, GRAPH, SAMPLE, FaultProxy, graph_state, sorted_nt
 
 OLD, NEW = 1000, 800
 
 
-def _sorted_nt(path: Path, prefix: str, count: int) -> Path:
-    lines = sorted(f'<{EX}{prefix}{i}> <{EX}p> "{i}" .\n' for i in range(count))
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
-
-
 @pytest.fixture
 def files(tmp_path: Path) -> tuple[Path, Path]:
-    return _sorted_nt(tmp_path / "old.nt", "old", OLD), _sorted_nt(tmp_path / "new.nt", "new", NEW)
+    return sorted_nt(tmp_path / "old.nt", "old", OLD), sorted_nt(tmp_path / "new.nt", "new", NEW)
 
 
 def test_scan_decides_what_streams(tmp_path: Path) -> None:
-    assert scan_lines(_sorted_nt(tmp_path / "a.nt", "a", 5)) == 5
+    assert scan_lines(sorted_nt(tmp_path / "a.nt", "a", 5)) == 5
     unsorted = tmp_path / "b.nt"
     unsorted.write_text(f"<{EX}b> <{EX}p> <{EX}c> .\n<{EX}a> <{EX}p> <{EX}c> .\n")
     assert scan_lines(unsorted) is None
