@@ -706,7 +706,7 @@ def load(
                         f"{before + expected}"
                     )
     except LoadError as exc:
-        if state.path is None or plan.triples is not None:
+        if state.path is None or plan.triples is not None or not state.path.exists():
             raise
         raise LoadError(f"{exc.message}{chunks.resume_hint()}", path=exc.path,
                         line=exc.line) from exc
@@ -768,6 +768,7 @@ def _replace_atomically(
     answered may still be applied later: then the message says the staging graph may come
     back). Refuses, before anything is sent, a ``MOVE`` of more than ``max_move_triples``
     (unless 0) into a store that holds it in memory."""
+    resuming = "staging" in state.saved
     staging = str(state.saved.get("staging") or f"{STAGING_PREFIX}{uuid.uuid4()}")
     probe = f"{STAGING_PREFIX}{uuid.uuid4()}"  # never the staging graph of a resumed load
     # The MOVE copies every triple in one transaction: as long as all the batches took, so
@@ -838,6 +839,10 @@ def _replace_atomically(
         except LoadError as exc:
             raise LoadError(f"{exc.message}{drop_staging('')}") from exc
         if staged != total:
+            if resuming and staged == 0 and _applied(loader, graph, staging, total):
+                # The run resumed here sent its MOVE, and ended (interrupted, or without
+                # an answer) before the store applied it.
+                return ", sent by the run resumed here and applied after it ended (checked)"
             raise LoadError(f"the staging graph holds {staged} triples after the load, "
                             f"expected {total}{drop_staging('')}")
     try:
@@ -847,6 +852,7 @@ def _replace_atomically(
         what = (f"no answer from {update_endpoint} to MOVE <{staging}> TO {target} "
                 f"({_reason(exc, whole)})")
         if _applied(loader, graph, staging, total):
+            state.done()  # nothing is left to resume
             raise LoadError(f"{what}, yet the store applied it: the target graph holds the "
                             f"{total} new triples and the staging graph is gone (checked)"
                             ) from exc
@@ -857,7 +863,8 @@ def _replace_atomically(
             f"GRAPH <{staging}>)"
         ) from exc
     except LoadError as exc:
-        raise _after_failed_move(loader, exc, graph, staging, total, drop_staging) from exc
+        raise _after_failed_move(loader, exc, graph, staging, total, drop_staging,
+                                 state) from exc
 
 
 #: Oxigraph evaluates a MOVE in one transaction held in memory: its server grew by 3.8 KB a
@@ -952,10 +959,11 @@ def _applied(loader: _Loader, graph: str | None, staging: str, total: int) -> bo
 
 
 def _after_failed_move(loader: _Loader, refused: LoadError, graph: str | None, staging: str,
-                       total: int, drop_staging: Callable[[str], str]) -> LoadError:
+                       total: int, drop_staging: Callable[[str], str],
+                       state: LoadState) -> LoadError:
     """The error for a ``MOVE`` the store answered with an error status. A store may apply
     it and still answer 500, so the store is asked what the target and the staging graph
-    hold before anything is said about them."""
+    hold before anything is said about them (and, applied, the state file is removed)."""
     what = refused.message
     drop_hint = f"(drop it with: DROP SILENT GRAPH <{staging}>)"
     if loader.query_endpoint is None:
@@ -972,6 +980,7 @@ def _after_failed_move(loader: _Loader, refused: LoadError, graph: str | None, s
             f"applied the MOVE, the target holds the new triples; if not, the target is "
             f"unchanged and <{staging}> holds them {drop_hint}")
     if in_staging == 0 and in_target == total:
+        state.done()  # nothing is left to resume
         return LoadError(f"{what}, yet the store applied it: the target graph holds the "
                          f"{total} new triples and the staging graph is gone (checked)")
     if in_staging == total:

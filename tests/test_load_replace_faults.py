@@ -10,6 +10,9 @@ server behind a fault-injecting proxy (:class:`tests.test_load.FaultProxy`) that
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -22,7 +25,15 @@ from kg.cli import main
 from kg.errors import LoadError
 from kg.load import load
 from tests.stores import Store
-from tests.test_load import EX, GRAPH, NEW_TRIPLES, OLD_TRIPLES, FaultProxy, graph_state
+from tests.test_load import (
+    EX,
+    GRAPH,
+    NEW_TRIPLES,
+    OLD_TRIPLES,
+    FaultProxy,
+    graph_state,
+    sorted_nt,
+)
 
 
 @pytest.fixture
@@ -122,3 +133,71 @@ def test_a_late_put_after_the_timeout_is_not_hidden(
     assert f"DROP SILENT GRAPH <{staging[0]}>" in err
     requests.post(base + "/update", data={"update": f"DROP SILENT GRAPH <{staging[0]}>"},
                   timeout=30).raise_for_status()
+
+
+def test_a_move_applied_but_answered_500_leaves_nothing_to_resume(
+        oxigraph: Store, tmp_path: Path) -> None:
+    """With a state file: the store applied the MOVE, so the message does not say to resume
+    and the state file is gone."""
+    old = sorted_nt(tmp_path / "old.nt", "old", OLD_TRIPLES)
+    new = sorted_nt(tmp_path / "new.nt", "new", NEW_TRIPLES)
+    graph = GRAPH + "/move-500-applied-state"
+    load(oxigraph.gsp, old, graph, replace=True)
+    state = tmp_path / "load.state"
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    with MoveThen500(base, "/store") as proxy, pytest.raises(LoadError) as info:
+        load(proxy.url + "/store", new, graph, replace=True, state_path=state)
+    assert "yet the store applied it" in str(info.value)
+    assert "resume" not in str(info.value) and not state.exists()
+    assert graph_state(oxigraph.query, graph) == (NEW_TRIPLES, 0, [])
+
+
+class HeldMove(FaultProxy):
+    """Holds the MOVE until ``release`` is set, then passes it on (``passed`` set then)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.holding, self.release, self.passed = (threading.Event(), threading.Event(),
+                                                   threading.Event())
+
+    def injected(self, handler: BaseHTTPRequestHandler, body: bytes) -> bool:
+        if not body.startswith(b"update=MOVE"):
+            return False
+        self.holding.set()
+        self.release.wait(60)
+        headers = {k: v for k, v in handler.headers.items()
+                   if k.lower() not in ("host", "content-length", "connection")}
+        requests.post(self.upstream + handler.path, data=body, headers=headers, timeout=60)
+        self.passed.set()
+        handler.close_connection = True
+        return True
+
+
+def test_resuming_after_a_move_the_store_applied_once_the_run_was_interrupted(
+        oxigraph: Store, tmp_path: Path) -> None:
+    """Ctrl-C while the store runs the MOVE (minutes for a large graph): the store applies
+    it after kg load ended. The same command again finds it applied (it used to say the
+    target was unchanged) and ends well."""
+    old = sorted_nt(tmp_path / "old.nt", "old", OLD_TRIPLES)
+    new = sorted_nt(tmp_path / "new.nt", "new", NEW_TRIPLES)
+    graph = GRAPH + "/move-after-interrupt"
+    load(oxigraph.gsp, old, graph, replace=True)
+    state = tmp_path / "load.state"
+    base = oxigraph.gsp.rsplit("/", 1)[0]
+    with HeldMove(base, "/store") as proxy:
+        argv = [sys.executable, "-m", "kg", "load", str(new), "--endpoint",
+                proxy.url + "/store", "--graph", graph, "--replace", "--state", str(state),
+                "--batch-size", "100", "-q"]
+        run = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True)
+        assert proxy.holding.wait(60)
+        run.send_signal(signal.SIGINT)
+        assert run.wait(30) == 130, run.communicate()[1]
+        assert graph_state(oxigraph.query, graph)[:2] == (OLD_TRIPLES, OLD_TRIPLES)
+        proxy.release.set()
+        assert proxy.passed.wait(60)
+        assert graph_state(oxigraph.query, graph) == (NEW_TRIPLES, 0, [])
+        result = load(proxy.url + "/store", new, graph, replace=True, state_path=state,
+                      batch_size=100)
+    assert result.after == NEW_TRIPLES and not state.exists()
+    assert "then MOVE, sent by the run resumed here and applied after it ended (checked))" \
+        in result.summary()
