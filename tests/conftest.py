@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
 from tests.stores import Store, free_port, stop, virtuoso_server, wait_until_up
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the suite however it was started: a job started in the background by a
+    shell without job control (``.ci/run … &``) inherits SIGINT ignored, which ``kg``
+    respects (as a background job should), so the Ctrl-C tests would see no Ctrl-C. A
+    handler, unlike an ignored signal, does not pass to the ``kg`` processes tests start."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
