@@ -882,6 +882,7 @@ def _moves_in_memory(endpoint: str, response: requests.Response) -> bool:
 
 
 def _too_large_to_move(total: int, limit: int, state: LoadState) -> str:
+    """The refusal of an atomic replace of ``total`` triples into Oxigraph, past ``limit``."""
     staging = state.saved.get("staging")
     sent = (f"the staging graph <{staging}> is kept for resuming" if staging
             else "nothing was sent")
@@ -941,7 +942,7 @@ def _move(loader: _Loader, update_endpoint: str, move: str, staging: str, total:
                 auth, timeout, what="the checkpoint", form="query")
     except (requests.RequestException, LoadError) as exc:
         reason = exc.message if isinstance(exc, LoadError) else _reason(exc, timeout)
-        return (f"{unlogged}; NOT YET DURABLE: Virtuoso writes it at its next checkpoint "
+        return (f"{unlogged}; not yet durable: Virtuoso writes it at its next checkpoint "
                 f"(CheckpointInterval; run `checkpoint;` in isql now), asking for one failed: "
                 f"{reason}")
     return f"{unlogged}, then a checkpoint"

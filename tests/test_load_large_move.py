@@ -56,6 +56,16 @@ def test_virtuoso_moves_outside_its_log_what_its_log_refuses(
                  check=False)
         left = graph_state(store.query, graph)
         assert left[:2] == (OLD_TRIPLES, OLD_TRIPLES) and len(left[2]) == 1  # named to drop
+        # A checkpoint refused (a user without the dba's rights): the replace is made, and
+        # the summary says it is not yet durable.
+        with NoCheckpoint(store.gsp.rsplit("/", 1)[0], "/sparql-graph-crud-auth") as proxy:
+            result = load(proxy.url + "/sparql-graph-crud-auth", big, graph, replace=True,
+                          auth=store.auth, batch_size=100)
+        assert proxy.refused and result.after == BIG_TRIPLES
+        assert "then a checkpoint" not in result.summary()
+        assert ("; not yet durable: Virtuoso writes it at its next checkpoint (CheckpointInterval; "
+                "run `checkpoint;` in isql now), asking for one failed: the checkpoint failed at "
+                ) in result.summary(), result.summary()
         checkpoints = log.read_text().count("Checkpoint finished")
         # The limit does not apply to Virtuoso, which does not hold a MOVE in memory.
         result = load(store.gsp, big, graph, replace=True, auth=store.auth, batch_size=100,
@@ -72,6 +82,20 @@ def test_virtuoso_moves_outside_its_log_what_its_log_refuses(
         os.kill(process_id, signal.SIGKILL)
     with virtuoso_server(folder, SMALL_LOG) as (store, _):
         assert graph_state(store.query, graph)[:2] == (BIG_TRIPLES, 0)
+
+
+class NoCheckpoint(FaultProxy):
+    """Refuses the checkpoint as Virtuoso refuses a user without the rights (``refused``
+    set then)."""
+
+    refused = False
+
+    def injected(self, handler: BaseHTTPRequestHandler, body: bytes) -> bool:
+        if b"bif%3Aexec" not in body:
+            return super().injected(handler, body)
+        self.refused = True
+        self.answer_500(handler, b"Virtuoso 42000 Error SR186: No permission to execute")
+        return True
 
 
 class TimedOutMove(FaultProxy):
