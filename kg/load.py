@@ -848,6 +848,14 @@ def _replace_atomically(
     try:
         return _move(loader, update_endpoint, f"MOVE <{staging}> TO {target}", staging, total,
                      auth, whole)
+    except KeyboardInterrupt as exc:
+        # The store goes on with the MOVE it was sent: say what that leaves.
+        then = ("the same command again finds out, and ends or moves it" if state.path
+                else f"if not, <{staging}> holds them (drop it with: DROP SILENT GRAPH "
+                f"<{staging}>)")
+        raise KeyboardInterrupt(
+            f"while the store ran the MOVE, which it may still apply (then the target holds "
+            f"the {total} new triples); {then}") from exc
     except requests.RequestException as exc:
         what = (f"no answer from {update_endpoint} to MOVE <{staging}> TO {target} "
                 f"({_reason(exc, whole)})")

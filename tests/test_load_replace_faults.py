@@ -192,6 +192,10 @@ def test_resuming_after_a_move_the_store_applied_once_the_run_was_interrupted(
         assert proxy.holding.wait(60)
         run.send_signal(signal.SIGINT)
         assert run.wait(30) == 130, run.communicate()[1]
+        assert run.communicate()[1] == (
+            "kg load: interrupted: while the store ran the MOVE, which it may still apply "
+            f"(then the target holds the {NEW_TRIPLES} new triples); the same command again "
+            "finds out, and ends or moves it\n")
         assert graph_state(oxigraph.query, graph)[:2] == (OLD_TRIPLES, OLD_TRIPLES)
         proxy.release.set()
         assert proxy.passed.wait(60)

@@ -393,9 +393,11 @@ def _main(argv: Sequence[str] | None) -> int:
         # One line whatever the message holds (a server's multi-line log, a backtrace).
         print(f"kg {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         interrupt.hold()
-        print(f"kg {args.command}: interrupted", file=sys.stderr)
+        # A command may say what the interruption left behind (KeyboardInterrupt("...")).
+        what = f": {' '.join(str(exc).split())}" if str(exc) else ""
+        print(f"kg {args.command}: interrupted{what}", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # `kg parse ... | head` closes the pipe early: not an error worth a traceback.
