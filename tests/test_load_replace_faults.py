@@ -135,15 +135,21 @@ def test_a_late_put_after_the_timeout_is_not_hidden(
                   timeout=30).raise_for_status()
 
 
+@pytest.fixture
+def streamed(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """The old and the new graph in files kg load streams (so it can resume them), and
+    where the state file goes."""
+    return (sorted_nt(tmp_path / "old.nt", "old", OLD_TRIPLES),
+            sorted_nt(tmp_path / "new.nt", "new", NEW_TRIPLES), tmp_path / "load.state")
+
+
 def test_a_move_applied_but_answered_500_leaves_nothing_to_resume(
-        oxigraph: Store, tmp_path: Path) -> None:
+        oxigraph: Store, streamed: tuple[Path, Path, Path]) -> None:
     """With a state file: the store applied the MOVE, so the message does not say to resume
     and the state file is gone."""
-    old = sorted_nt(tmp_path / "old.nt", "old", OLD_TRIPLES)
-    new = sorted_nt(tmp_path / "new.nt", "new", NEW_TRIPLES)
+    old, new, state = streamed
     graph = GRAPH + "/move-500-applied-state"
     load(oxigraph.gsp, old, graph, replace=True)
-    state = tmp_path / "load.state"
     base = oxigraph.gsp.rsplit("/", 1)[0]
     with MoveThen500(base, "/store") as proxy, pytest.raises(LoadError) as info:
         load(proxy.url + "/store", new, graph, replace=True, state_path=state)
@@ -174,15 +180,13 @@ class HeldMove(FaultProxy):
 
 
 def test_resuming_after_a_move_the_store_applied_once_the_run_was_interrupted(
-        oxigraph: Store, tmp_path: Path) -> None:
+        oxigraph: Store, streamed: tuple[Path, Path, Path]) -> None:
     """Ctrl-C while the store runs the MOVE (minutes for a large graph): the store applies
     it after kg load ended. The same command again finds it applied (it used to say the
     target was unchanged) and ends well."""
-    old = sorted_nt(tmp_path / "old.nt", "old", OLD_TRIPLES)
-    new = sorted_nt(tmp_path / "new.nt", "new", NEW_TRIPLES)
+    old, new, state = streamed
     graph = GRAPH + "/move-after-interrupt"
     load(oxigraph.gsp, old, graph, replace=True)
-    state = tmp_path / "load.state"
     base = oxigraph.gsp.rsplit("/", 1)[0]
     with HeldMove(base, "/store") as proxy:
         argv = [sys.executable, "-m", "kg", "load", str(new), "--endpoint",
