@@ -833,6 +833,15 @@ def _replace_atomically(
         unanswered = isinstance(exc.__cause__, requests.RequestException)
         raise LoadError(f"{exc.message} (into the staging graph)"
                         f"{drop_staging('', unanswered=unanswered)}") from exc
+    if not check and resuming and chunks.first >= chunks.count:
+        # Every batch was acknowledged to the run resumed here, which may have sent its MOVE
+        # too: the staging graph may be empty now, and a MOVE of an empty graph empties the
+        # target in Virtuoso. Without a count that cannot be told apart.
+        raise LoadError(
+            f"the run resumed here sent every batch and may have sent its MOVE too; without "
+            f"counting (--no-check) kg load cannot tell whether <{staging}> still holds them, "
+            "and a MOVE of an empty graph empties the target (as in Virtuoso): run the same "
+            "command without --no-check; nothing was changed")
     if check:
         try:
             staged = loader.count(staging)
