@@ -109,6 +109,11 @@ STAGING_PREFIX = "urn:twinning-kg:load-staging:"
 _ABSOLUTE_IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")
 
 
+def _oxigraph_gsp(endpoint: str) -> bool:
+    """Whether the Graph Store ``endpoint`` is an Oxigraph server's (its ``/store`` path)."""
+    return bool(_OXIGRAPH_GSP.search(urlsplit(endpoint).path))
+
+
 @dataclass(frozen=True, slots=True)
 class Auth:
     """Credentials for the store: ``scheme`` is ``basic`` or ``digest`` (Virtuoso)."""
@@ -420,7 +425,7 @@ class _Loader:
         acknowledged (before it, and beside it), then ``state`` (and how to resume, if a
         state file is kept)."""
         url, params = _target(self.endpoint, graph)
-        bulk = bool(_OXIGRAPH_GSP.search(urlsplit(self.endpoint).path))
+        bulk = _oxigraph_gsp(self.endpoint)
         if bulk:
             # Oxigraph's bulk path: no transaction per request, no second check of a file
             # already checked strictly; five times faster than a transaction a batch, as
@@ -894,8 +899,7 @@ def _moves_in_memory(endpoint: str, response: requests.Response) -> bool:
     """Whether the store at the Graph Store ``endpoint`` that gave ``response`` holds a
     ``MOVE`` in memory: Oxigraph, told by its ``/store`` path (as for its bulk path) or by
     the ``Server`` header (which a reverse proxy may hide or replace)."""
-    return bool(_OXIGRAPH_GSP.search(urlsplit(endpoint).path)) or (
-        "Oxigraph/" in response.headers.get("Server", ""))
+    return _oxigraph_gsp(endpoint) or "Oxigraph/" in response.headers.get("Server", "")
 
 
 def _too_large_to_move(total: int, limit: int, state: LoadState) -> str:
