@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from kg.errors import KGError
+from kg.paths import installed_program
 from kg.query import NamedQuery, bind, list_named
 
 __all__ = [
@@ -173,7 +173,7 @@ def _tree_cpu(pid: int) -> float:
 
 
 def _need(binary: str, hint: str) -> str:
-    path = shutil.which(binary)
+    path = installed_program(binary)
     if path is None:
         raise BenchError(f"{binary} not found ({hint})")
     return path

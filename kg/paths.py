@@ -11,6 +11,8 @@ to the current folder. Every stage also takes explicit paths, so nothing depends
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 from importlib.resources import files
 from pathlib import Path
 
@@ -31,6 +33,7 @@ __all__ = [
     "SEED_DOCUMENTS",
     "SHAPES_DIR",
     "SHARED_DIR",
+    "installed_program",
 ]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -78,3 +81,13 @@ SHARED_DIR = Path(
     os.environ.get("KG_SHARED", _CHECKOUT.parent / "shared" if FROM_CHECKOUT else "shared")
 )
 GAZETTEER_DIR = Path(os.environ.get("KG_GAZETTEER", SHARED_DIR / "gazetteer"))
+
+
+def installed_program(name: str) -> str | None:
+    """The path of the program ``name`` (``oxigraph``): on ``PATH``, else beside this
+    Python, where ``pip`` put it with the package that ships it (a virtualenv used without
+    activating it, as ``venv/bin/python -m pytest``); None if neither has it."""
+    found = shutil.which(name)
+    if found is None:
+        found = shutil.which(name, path=str(Path(sys.executable).parent))
+    return found

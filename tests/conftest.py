@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
+from kg.paths import installed_program
 from tests.stores import Store, free_port, stop, virtuoso_server, wait_until_up
 
 
@@ -23,7 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def oxigraph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    binary = shutil.which("oxigraph")
+    binary = installed_program("oxigraph")
     if binary is None:
         pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
     folder = tmp_path_factory.mktemp("oxigraph")

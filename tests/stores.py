@@ -18,6 +18,7 @@ import pytest
 import requests
 
 from kg.load import Auth
+from kg.paths import installed_program
 
 __all__ = ["VIRTUOSO_INI", "Store", "free_port", "oxigraph_read_only", "stop", "virtuoso_server",
            "wait_until_up"]
@@ -104,7 +105,7 @@ MaxQueryCostEstimationTime = 400
 def oxigraph_read_only(folder: Path, data: Path) -> Iterator[str]:
     """A real ``oxigraph serve-read-only`` on 127.0.0.1 over ``data`` (loaded into a store in
     ``folder``); yields its query URL. Skips the test if the oxigraph binary is missing."""
-    binary = shutil.which("oxigraph")
+    binary = installed_program("oxigraph")
     if binary is None:
         pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
     subprocess.run([binary, "load", "--location", str(folder / "db"), "--file", str(data)],

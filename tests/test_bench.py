@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from kg.bench import Measurement, format_report, percentile
+from kg.paths import installed_program
 
 # A tiny graph in the project's vocabulary, so the named queries have something to read.
 SMALL = """\
@@ -46,7 +46,7 @@ def test_report_has_ratios_to_the_reference() -> None:
     assert "server CPU s" in report and "client CPU s" in report
 
 
-@pytest.mark.skipif(shutil.which("oxigraph") is None, reason="needs `pip install oxigraph`")
+@pytest.mark.skipif(installed_program("oxigraph") is None, reason="needs `pip install oxigraph`")
 def test_bench_runs_the_named_queries_on_two_real_servers(tmp_path: Path) -> None:
     data = tmp_path / "small.ttl"
     data.write_text(SMALL, encoding="utf-8")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import threading
@@ -28,6 +27,7 @@ from kg.load import (
     load,
     read_triples,
 )
+from kg.paths import installed_program
 from tests.stores import Store, free_port, stop, wait_until_up
 
 GRAPH = "http://example.org/twinning-kg/test-graph"
@@ -565,7 +565,7 @@ def test_replace_non_atomic_is_explicit(
 
 
 def _start_oxigraph(folder: Path, port: int) -> subprocess.Popen[bytes]:
-    binary = shutil.which("oxigraph")
+    binary = installed_program("oxigraph")
     if binary is None:
         pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
     log = folder / f"server-{time.monotonic_ns()}.log"

@@ -165,7 +165,7 @@ def run_oxigraph_load(command: str, request: pytest.FixtureRequest) -> None:
     """The fresh Oxigraph store of "Replacing a large graph", made in a scratch folder:
     it holds the built graph in the named graph."""
     request.getfixturevalue("built")
-    if shutil.which("oxigraph") is None:
+    if paths.installed_program("oxigraph") is None:
         pytest.skip("the oxigraph server binary is not installed (pip install oxigraph)")
     location = request.getfixturevalue("tmp_path") / "store"
     ok(command.replace("--location twinning-store-2", f"--location {location}"))

@@ -8,7 +8,6 @@ only, 50 ids at most), records every request, and can inject faults.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import threading
@@ -22,6 +21,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
+from kg.paths import installed_program
 
 DATA = Path(__file__).parent / "data"
 
@@ -194,7 +195,7 @@ def oxigraph_wikidata(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
     Yields the SPARQL query endpoint URL.
     """
-    binary = shutil.which("oxigraph")
+    binary = installed_program("oxigraph")
     if binary is None:
         pytest.fail("the oxigraph server binary is not installed")
     location = tmp_path_factory.mktemp("oxigraph")
